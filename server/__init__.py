@@ -1,0 +1,77 @@
+"""FHIR R4 server for psychiatric medication management. create_app() is the one wiring point."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from flask import Flask, g, request
+from flask_smorest import Api
+
+from .auth.keys import ensure_signing_keys
+from .auth.tokens import TokenService
+from .config import Settings
+from .http.errors import register_error_handlers
+from .http.health import health
+from .http.keys import keys
+from .http.routes import fhir_blueprint
+from .interactions.capabilities import IMPLEMENTED_INTERACTIONS, SOFTWARE_VERSION
+from .interactions.context import Services
+from .search.registry import Registry
+from .storage.database import Database
+from .validation import Validator
+
+access_log = logging.getLogger("server.access")
+
+
+def build_services(settings: Settings, database: Database) -> Services:
+    return Services(database=database,
+                    registry=Registry.load(settings.resources_dir, IMPLEMENTED_INTERACTIONS),
+                    validator=Validator(settings.profiles_dir),
+                    base_url=settings.base_url,
+                    default_page_size=settings.default_page_size,
+                    max_page_size=settings.max_page_size)
+
+
+def _openapi_config(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="FHIR medication server", API_VERSION=SOFTWARE_VERSION, OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+
+
+def _request_hooks(app: Flask) -> None:
+    @app.before_request
+    def start():
+        g.started = time.perf_counter()
+        g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+
+    @app.after_request
+    def finish(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "-")
+        access_log.info("request", extra={
+            "method": request.method, "path": request.path, "status": response.status_code,
+            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+            "request_id": g.get("request_id")})
+        return response
+
+
+def create_app(settings: Settings, database: Database | None = None) -> Flask:
+    """The Flask app: FHIR routes, health, JWKS, OpenAPI docs; opens its own pool unless given one."""
+    if database is None:
+        database = Database(settings.database_url, settings.pool_size)
+        database.open()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    _openapi_config(app)
+    services = build_services(settings, database)
+    app.extensions["fhir.services"] = services
+    app.extensions["fhir.tokens"] = TokenService(ensure_signing_keys(database), settings.base_url,
+                                                 settings.base_url, settings.token_leeway_seconds)
+    api = Api(app)
+    api.register_blueprint(fhir_blueprint(services.registry.types))
+    app.register_blueprint(health)
+    app.register_blueprint(keys)
+    register_error_handlers(app)
+    _request_hooks(app)
+    return app

@@ -1,0 +1,1 @@
+"""SMART on FHIR: tokens, scopes and the access policy every interaction consults."""

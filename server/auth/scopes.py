@@ -1,0 +1,34 @@
+"""SMART scopes, v1 (`patient/Observation.read`) and v2 (`patient/Observation.rs?category=...`)
+(SMART App Launch 2.x, scopes-and-launch-context.html)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SCOPE = re.compile(r"^(?P<context>patient|user|system)/(?P<type>\*|[A-Z][A-Za-z]+)\."
+                    r"(?P<permissions>read|write|\*|c?r?u?d?s?)(?:\?(?P<query>.+))?$")
+_V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
+
+
+@dataclass(frozen=True)
+class ResourceScope:
+    context: str  # patient, user or system
+    resource_type: str  # a type or "*"
+    permissions: frozenset[str]  # of c r u d s
+    query: str | None = None  # v2 granular restriction, e.g. category=...|problem-list-item
+
+    def covers(self, permission: str, resource_type: str) -> bool:
+        return permission in self.permissions and self.resource_type in ("*", resource_type)
+
+
+def parse_scope(text: str) -> ResourceScope | None:
+    """The resource scope a string grants, or None for other scopes (openid, launch, offline_access...)."""
+    match = _SCOPE.match(text)
+    if not match or not match["permissions"]:
+        return None
+    permissions = _V1_PERMISSIONS.get(match["permissions"], match["permissions"])
+    return ResourceScope(match["context"], match["type"], frozenset(permissions), match["query"])
+
+
+def parse_scopes(scope_string: str) -> list[ResourceScope]:
+    return [scope for text in scope_string.split() if (scope := parse_scope(text)) is not None]

@@ -1,0 +1,49 @@
+"""Settings: one frozen object built once from the environment (see CONTRACT.md)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
+
+
+def _default_data_dir() -> Path:
+    # CONTRACT.md: ./.fhir-data, or /var/lib/fhir-server when run as root (the embedded
+    # PostgreSQL wheel chmods every parent of its data dir, harmless there).
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/fhir-server")
+    return Path(".fhir-data").resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    data_dir: Path
+    base_url: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = DEFAULT_BODY_LIMIT
+    default_page_size: int = 20
+    max_page_size: int = 1000
+    token_leeway_seconds: int = 30
+    max_token_lifetime_seconds: int = 3600
+    pool_size: int = 4
+    resources_dir: Path = PROJECT_ROOT / "resources"
+    profiles_dir: Path = PROJECT_ROOT / "profiles"
+    migrations_dir: Path = PROJECT_ROOT / "migrations"
+
+    @classmethod
+    def from_env(cls, host: str = "127.0.0.1", port: int = 8080, env=None) -> "Settings":
+        env = os.environ if env is None else env
+        base_url = env.get("FHIR_BASE_URL") or f"http://{host}:{port}/fhir"
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            data_dir=Path(env["FHIR_DATA_DIR"]).resolve() if env.get("FHIR_DATA_DIR") else _default_data_dir(),
+            base_url=base_url.rstrip("/"),
+            host=host,
+            port=port,
+            max_body_bytes=int(env.get("FHIR_MAX_BODY_BYTES", DEFAULT_BODY_LIMIT)),
+            pool_size=int(env.get("FHIR_DB_POOL_SIZE", 4)),
+        )

@@ -1,0 +1,1 @@
+"""FHIR vocabulary shared by every layer: models, outcomes, bundles, references."""

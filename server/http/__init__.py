@@ -1,0 +1,1 @@
+"""The HTTP edge: routes, content negotiation, Prefer, ETags, and OperationOutcome error rendering."""

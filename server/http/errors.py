@@ -1,0 +1,48 @@
+"""Every error leaves as an OperationOutcome with its status; never a stack trace."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+import orjson
+
+from ..fhir.outcomes import FhirError, Issue, operation_outcome
+from .negotiation import FHIR_JSON
+
+log = logging.getLogger("server.http")
+_HTTP_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
+
+
+def outcome_response(status: int, issues: list[Issue], headers: dict | None = None) -> Response:
+    response = Response(orjson.dumps(operation_outcome(issues)), status=status, headers=headers)
+    response.headers["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
+    return response
+
+
+def _fhir_error(error: FhirError) -> Response:
+    return outcome_response(error.status, error.issues, error.headers)
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    message = error.description or error.name
+    if status == 404:
+        message = f"No FHIR endpoint at {request.path}: unknown resource type or path"
+    elif status == 405:
+        message = f"{request.method} is not supported on {request.path}"
+    headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
+    return outcome_response(status, [Issue(message, _HTTP_CODES.get(status, "processing"))], headers)
+
+
+def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+    return outcome_response(500, [Issue("Internal server error; the request was not completed", "exception",
+                                        "fatal")])
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(FhirError, _fhir_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,70 @@
+"""FHIR responses: the stored JSON text as the body, with ETag, Last-Modified, Location and Prefer."""
+from __future__ import annotations
+
+from email.utils import format_datetime
+from datetime import timezone
+
+import orjson
+from flask import Response, request
+
+from ..fhir.outcomes import Issue, operation_outcome
+from ..storage.resources import Version
+from .negotiation import FHIR_JSON, response_mimetype
+
+
+def prefer(name: str) -> str | None:
+    """A token of the Prefer header (RFC 7240), e.g. prefer('return') -> 'minimal'."""
+    for part in request.headers.get("Prefer", "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key.strip() == name:
+            return value.strip().strip('"')
+    return None
+
+
+def etag(version_id: int) -> str:
+    return f'W/"{version_id}"'
+
+
+def http_date(version: Version) -> str:
+    return format_datetime(version.last_updated.astimezone(timezone.utc), usegmt=True)
+
+
+def fhir_response(body: bytes | str | dict, status: int = 200, headers: dict | None = None) -> Response:
+    mimetype = response_mimetype(request) if request else FHIR_JSON
+    if isinstance(body, dict):
+        body = orjson.dumps(body)
+    if request.args.get("_pretty") == "true":
+        body = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2)
+    response = Response(body, status=status, headers=headers, mimetype=mimetype)
+    response.headers["Content-Type"] = f"{mimetype}; charset=utf-8"
+    return response
+
+
+def version_headers(version: Version, base_url: str, location: bool) -> dict:
+    headers = {"ETag": etag(version.version_id), "Last-Modified": http_date(version)}
+    if location:
+        headers["Location"] = f"{base_url}/{version.resource_type}/{version.id}/_history/{version.version_id}"
+    return headers
+
+
+def resource_response(version: Version, base_url: str, status: int = 200, location: bool = False) -> Response:
+    """The version as stored; after a write, honour `Prefer: return=` (R4 http.html#ops)."""
+    headers = version_headers(version, base_url, location)
+    returning = prefer("return") if location else None
+    if returning == "minimal":
+        return Response(status=status, headers=headers)
+    if returning == "OperationOutcome":
+        outcome = operation_outcome([Issue(f"{version.resource_type}/{version.id} stored as version"
+                                           f" {version.version_id}", "informational", "information")])
+        return fhir_response(outcome, status, headers)
+    return fhir_response(version.content, status, headers)
+
+
+def parse_etag(value: str | None) -> str | None:
+    """The version in an If-Match / If-None-Match value: W/"3", "3" or 3."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')

@@ -1,0 +1,1 @@
+"""One plain function per FHIR interaction, named as the spec names it (R4 http.html)."""

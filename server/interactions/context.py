@@ -1,0 +1,42 @@
+"""What an interaction needs to know about its request, passed explicitly (no flask.g below http/)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..auth.policy import AccessPolicy
+from ..fhir.outcomes import MethodNotAllowed, NotFound
+from ..search.registry import Registry, ResourceDefinition
+from ..storage.database import Database
+from ..validation import Validator
+
+
+@dataclass(frozen=True)
+class Services:
+    """Built once per process by create_app."""
+    database: Database
+    registry: Registry
+    validator: Validator
+    base_url: str
+    default_page_size: int = 20
+    max_page_size: int = 1000
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    services: Services
+    policy: AccessPolicy
+    request_id: str = "-"
+
+    @property
+    def base_url(self) -> str:
+        return self.services.base_url
+
+    def definition(self, resource_type: str, interaction: str) -> ResourceDefinition:
+        """The type's definition, once the type exists, supports the interaction and the policy allows it."""
+        definition = self.services.registry.get(resource_type)
+        if definition is None:
+            raise NotFound(f"Resource type '{resource_type}' is not supported")
+        if not definition.supports(interaction):
+            raise MethodNotAllowed(f"{interaction} is not supported on {resource_type}")
+        self.policy.require(interaction, resource_type)
+        return definition

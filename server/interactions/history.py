@@ -1,0 +1,75 @@
+"""history-instance, history-type and history-system (R4 http.html#history): newest first."""
+from __future__ import annotations
+
+from ..fhir.bundles import Bundle, BundleEntry
+from ..fhir.outcomes import BadRequest, Forbidden
+from ..search.dates import parse_range
+from ..search.query import parse_count, parse_cursor
+from ..storage.history import HistoryQuery, history
+from ..storage.resources import Version
+from .context import RequestContext
+from .links import page_url, resource_url
+from .versions import instant
+
+_STATUS = {"POST": "201 Created", "PUT": "200 OK", "DELETE": "204 No Content"}
+
+
+def history_instance(ctx: RequestContext, resource_type: str, id: str, pairs) -> Bundle:
+    ctx.definition(resource_type, "history-instance")
+    patient = ctx.policy.compartment_patient("history-instance", resource_type)
+    query = _query(ctx, pairs, (resource_type,), id=id, compartment_patient=patient)
+    return _bundle(ctx, query, f"/{resource_type}/{id}/_history", pairs)
+
+
+def history_type(ctx: RequestContext, resource_type: str, pairs) -> Bundle:
+    ctx.definition(resource_type, "history-type")
+    patient = ctx.policy.compartment_patient("history-type", resource_type)
+    return _bundle(ctx, _query(ctx, pairs, (resource_type,), compartment_patient=patient),
+                   f"/{resource_type}/_history", pairs)
+
+
+def history_system(ctx: RequestContext, pairs) -> Bundle:
+    """Only the types the token may search; patient/ scopes keep it within their compartment."""
+    types = tuple(t for t in ctx.services.registry.types if ctx.policy.allows("history-system", t))
+    if not types:
+        raise Forbidden("The granted scopes allow no resource type's history")
+    patients = {ctx.policy.compartment_patient("history-system", t) for t in types}
+    if len(patients) > 1:  # mixed patient/ and system/ grants: keep to what every type allows
+        types = tuple(t for t in types if ctx.policy.compartment_patient("history-system", t) is None)
+        patients = {None}
+    return _bundle(ctx, _query(ctx, pairs, types, compartment_patient=patients.pop()), "/_history", pairs)
+
+
+def _query(ctx: RequestContext, pairs, types, **fields) -> HistoryQuery:
+    fields["count"] = ctx.services.default_page_size
+    for name, value in pairs:
+        if name == "_since":
+            try:
+                fields["since"] = parse_range(value)[0]
+            except ValueError:
+                raise BadRequest(f"Invalid _since '{value}': expected an instant", expression="_since") from None
+        elif name == "_count":
+            fields["count"] = parse_count(value, ctx.services.max_page_size)
+        elif name == "_cursor":
+            fields["before_seq"] = parse_cursor(value)
+    return HistoryQuery(types, **fields)
+
+
+def _entry(ctx: RequestContext, version: Version) -> BundleEntry:
+    url = resource_url(ctx.base_url, version.resource_type, version.id)
+    request_url = version.resource_type if version.method == "POST" else f"{version.resource_type}/{version.id}"
+    return BundleEntry(
+        url, version.content, request={"method": version.method, "url": request_url},
+        response={"status": _STATUS[version.method], "etag": f'W/"{version.version_id}"',
+                  "lastModified": instant(version.last_updated)})
+
+
+def _bundle(ctx: RequestContext, query: HistoryQuery, path: str, pairs) -> Bundle:
+    with ctx.services.database.connection() as conn:
+        rows, total = history(conn, query)
+    page, has_next = rows[:query.count], len(rows) > query.count
+    kept = [(k, v) for k, v in pairs if k in ("_since", "_count")]
+    links = {"self": page_url(ctx.base_url, path, list(pairs))}
+    if has_next:
+        links["next"] = page_url(ctx.base_url, path, kept + [("_cursor", str(page[-1][0]))])
+    return Bundle("history", [_entry(ctx, version) for _, version in page], links, total)

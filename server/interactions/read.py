@@ -1,0 +1,38 @@
+"""read and vread (R4 http.html#read, http.html#vread)."""
+from __future__ import annotations
+
+from ..fhir.outcomes import Gone, NotFound
+from ..fhir.references import is_valid_id
+from ..storage.resources import Version, read_current, read_version
+from .context import RequestContext
+from .versions import check_compartment
+
+
+def read(ctx: RequestContext, resource_type: str, id: str) -> Version:
+    """The current version; 410 once deleted (http.html#read)."""
+    ctx.definition(resource_type, "read")
+    version = None
+    if is_valid_id(id):
+        with ctx.services.database.connection() as conn:
+            version = read_current(conn, resource_type, id)
+    if version is None:
+        raise NotFound(f"{resource_type}/{id} is not known")
+    check_compartment(ctx, "read", resource_type, version.patient_id, hide=True)
+    if version.deleted:
+        raise Gone(f"{resource_type}/{id} was deleted", headers={"ETag": f'W/"{version.version_id}"'})
+    return version
+
+
+def vread(ctx: RequestContext, resource_type: str, id: str, version_id: str) -> Version:
+    """One version from history; a deletion version answers 410 (http.html#vread)."""
+    ctx.definition(resource_type, "vread")
+    version = None
+    if is_valid_id(id) and version_id.isdigit() and len(version_id) < 10:
+        with ctx.services.database.connection() as conn:
+            version = read_version(conn, resource_type, id, int(version_id))
+    if version is None:
+        raise NotFound(f"{resource_type}/{id}/_history/{version_id} is not known")
+    check_compartment(ctx, "vread", resource_type, version.patient_id, hide=True)
+    if version.deleted:
+        raise Gone(f"{resource_type}/{id} version {version_id} is a deletion")
+    return version

@@ -1,0 +1,1 @@
+"""Storage-agnostic search semantics: the parameter registry, value extraction, query parsing."""

@@ -1,0 +1,63 @@
+"""FHIR date search values: a prefix and a dateTime of any precision, turned into a range
+[low, high) (R4 search.html#date: the precision of the value defines its implicit range)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from ..fhir.outcomes import BadRequest
+from ..storage.index.date import DateValue
+
+PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
+_DATE_TIME = re.compile(
+    r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
+    r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?P<fraction>\.\d{1,9})?)?"
+    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$")
+
+
+def _add_month(moment: datetime) -> datetime:
+    return moment.replace(year=moment.year + 1, month=1) if moment.month == 12 else moment.replace(month=moment.month + 1)
+
+
+def _timezone(text: str | None) -> timezone:
+    if not text or text == "Z":
+        return timezone.utc  # a time without offset is read as UTC, the server's time zone
+    sign = 1 if text[0] == "+" else -1
+    return timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
+
+
+def parse_range(text: str) -> tuple[datetime, datetime]:
+    """The range [low, high) that a date, dateTime or instant of any precision covers."""
+    match = _DATE_TIME.match(text)
+    if not match:
+        raise ValueError(text)
+    part = {k: v for k, v in match.groupdict().items() if v is not None}
+    zone = _timezone(part.get("tz"))
+    low = datetime(int(part["year"]), int(part.get("month", 1)), int(part.get("day", 1)),
+                   int(part.get("hour", 0)), int(part.get("minute", 0)), int(part.get("second", 0)),
+                   int(float(part.get("fraction", "0")) * 1_000_000), tzinfo=zone)
+    if "fraction" in part:
+        high = low + timedelta(microseconds=1)
+    elif "second" in part:
+        high = low + timedelta(seconds=1)
+    elif "minute" in part:
+        high = low + timedelta(minutes=1)
+    elif "day" in part:
+        high = low + timedelta(days=1)
+    elif "month" in part:
+        high = _add_month(low)
+    else:
+        high = low.replace(year=low.year + 1)
+    return low, high
+
+
+def parse_date_value(param: str, text: str) -> DateValue:
+    prefix, value = ("eq", text)
+    if text[:2] in PREFIXES:
+        prefix, value = text[:2], text[2:]
+    try:
+        low, high = parse_range(value)
+    except ValueError:
+        raise BadRequest(f"Invalid date value '{text}' for parameter '{param}': expected"
+                         " [prefix]YYYY[-MM[-DD[Thh:mm[:ss[.fff]][Z|+hh:mm]]]]") from None
+    return DateValue(prefix, low, high)

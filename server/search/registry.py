@@ -1,0 +1,82 @@
+"""The registry of resource types and search parameters, read from resources/*.json (FHIR knowledge
+is data). The CapabilityStatement and the indexer both read it, so they cannot drift."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from .fhirpath import compile_expression
+
+# Search types with an index behind them; a parameter of another type is not offered.
+INDEXED_SEARCH_TYPES = frozenset({"token", "reference"})
+# Parameters answered from columns of the resources table rather than an index table.
+COLUMN_PARAMS = frozenset({"_id", "_lastUpdated"})
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    name: str
+    type: str
+    expression: str
+    definition: str
+    documentation: str
+    targets: tuple[str, ...] = ()
+
+    def extractor(self):
+        return compile_expression(self.expression)
+
+
+@dataclass(frozen=True)
+class ResourceDefinition:
+    type: str
+    interactions: tuple[str, ...]
+    params: dict[str, SearchParam]  # only the indexed ones
+    compartments: dict[str, tuple[str, ...]]
+    raw: dict  # the file, for the CapabilityStatement
+
+    def patient_compartment_params(self) -> tuple[str, ...]:
+        return self.compartments.get("Patient", ())
+
+    def supports(self, interaction: str) -> bool:
+        return interaction in self.interactions
+
+
+def _is_indexed(param: dict) -> bool:
+    return param["name"] in COLUMN_PARAMS or param["type"] in INDEXED_SEARCH_TYPES
+
+
+def _definition(raw: dict, implemented: frozenset[str]) -> ResourceDefinition:
+    params = {
+        p["name"]: SearchParam(p["name"], p["type"], p.get("expression", ""), p.get("definition", ""),
+                               p.get("documentation", ""), tuple(p.get("target", ())))
+        for p in raw.get("searchParam", []) if _is_indexed(p)
+    }
+    return ResourceDefinition(
+        type=raw["type"],
+        interactions=tuple(i["code"] for i in raw.get("interaction", []) if i["code"] in implemented),
+        params=params,
+        compartments={k: tuple(v) for k, v in raw.get("compartment", {}).items()},
+        raw=raw,
+    )
+
+
+class Registry:
+    def __init__(self, definitions: dict[str, ResourceDefinition]):
+        self.definitions = definitions
+
+    @classmethod
+    def load(cls, directory: Path, implemented: frozenset[str]) -> "Registry":
+        definitions = {}
+        for path in sorted(directory.glob("*.json")):
+            definition = _definition(orjson.loads(path.read_bytes()), implemented)
+            definitions[definition.type] = definition
+        return cls(definitions)
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return tuple(self.definitions)
+
+    def get(self, resource_type: str) -> ResourceDefinition | None:
+        return self.definitions.get(resource_type)

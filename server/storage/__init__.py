@@ -1,0 +1,1 @@
+"""The only package with SQL: PostgreSQL through psycopg 3 and its pool."""

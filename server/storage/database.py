@@ -1,0 +1,40 @@
+"""Connection pool. Connections run in autocommit; a write opens one explicit transaction."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+
+class Database:
+    def __init__(self, url: str, pool_size: int = 4):
+        self.url = url
+        self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"autocommit": True},
+                                   open=False, name="fhir")
+
+    def open(self) -> None:
+        self.pool.open(wait=True, timeout=30)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        with self.pool.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection]:
+        """One database transaction: everything inside commits together or not at all."""
+        with self.pool.connection() as conn, conn.transaction():
+            yield conn
+
+    def is_ready(self) -> bool:
+        try:
+            with self.connection() as conn:
+                conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False

@@ -1,0 +1,45 @@
+"""History queries (R4 http.html#history): newest first, keyset-paged on history_seq."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg import sql
+
+from .resources import Version
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    resource_types: tuple[str, ...]  # the types the caller may see
+    id: str | None = None  # instance history
+    since: datetime | None = None
+    before_seq: int | None = None  # paging cursor
+    count: int = 20
+    compartment_patient: str | None = None
+
+
+def history(conn: psycopg.Connection, query: HistoryQuery) -> tuple[list[tuple[int, Version]], int]:
+    """Up to count+1 versions (history_seq, Version), newest first, and the total number of versions."""
+    parts, args = [sql.SQL("h.resource_type = ANY(%s)")], [list(query.resource_types)]
+    if query.id is not None:
+        parts.append(sql.SQL("h.id = %s"))
+        args.append(query.id)
+    if query.since is not None:
+        parts.append(sql.SQL("h.last_updated >= %s"))
+        args.append(query.since)
+    if query.compartment_patient is not None:
+        parts.append(sql.SQL("h.patient_id = %s"))
+        args.append(query.compartment_patient)
+    where = sql.SQL(" AND ").join(parts)
+    page_where, page_args = where, args
+    if query.before_seq is not None:
+        page_where, page_args = sql.SQL("{} AND h.history_seq < %s").format(where), args + [query.before_seq]
+    rows = conn.execute(
+        sql.SQL("SELECT h.history_seq, h.resource_type, h.id, h.version_id, h.last_updated, h.deleted,"
+                " h.content::text, h.method, NULL, h.patient_id FROM resource_history h WHERE {}"
+                " ORDER BY h.history_seq DESC LIMIT %s").format(page_where),
+        page_args + [query.count + 1]).fetchall()
+    total = conn.execute(sql.SQL("SELECT count(*) FROM resource_history h WHERE {}").format(where), args).fetchone()[0]
+    return [(row[0], Version(*row[1:])) for row in rows], total

@@ -1,0 +1,96 @@
+"""The resource store: current versions and history rows. Content goes in as JSON bytes and comes
+back as the stored JSON text, never decoded here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from .index import replace_index_rows, delete_index_rows
+
+
+@dataclass(frozen=True)
+class Version:
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime
+    deleted: bool
+    content: str | None
+    method: str = "PUT"
+    seq: int | None = None
+    patient_id: str | None = None
+
+
+def _as_is(content: bytes) -> bytes:
+    return content
+
+
+def _raw_json(content: bytes) -> Jsonb:
+    """Bytes that are already JSON, passed to PostgreSQL without a Python round trip."""
+    return Jsonb(content, dumps=_as_is)
+
+
+def _version(row) -> Version | None:
+    if row is None:
+        return None
+    return Version(*row)
+
+
+_CURRENT = ("SELECT resource_type, id, version_id, last_updated, deleted, content::text, 'PUT', seq, patient_id"
+            " FROM resources WHERE resource_type = %s AND id = %s")
+
+
+def read_current(conn: psycopg.Connection, resource_type: str, id: str) -> Version | None:
+    return _version(conn.execute(_CURRENT, (resource_type, id)).fetchone())
+
+
+def lock_current(conn: psycopg.Connection, resource_type: str, id: str) -> Version | None:
+    """Serialize writers of one resource for this transaction, including its creation under a new id."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{resource_type}/{id}",))
+    return read_current(conn, resource_type, id)
+
+
+def read_version(conn: psycopg.Connection, resource_type: str, id: str, version_id: int) -> Version | None:
+    row = conn.execute(
+        "SELECT resource_type, id, version_id, last_updated, deleted, content::text, method, NULL, patient_id"
+        " FROM resource_history WHERE resource_type = %s AND id = %s AND version_id = %s",
+        (resource_type, id, version_id)).fetchone()
+    return _version(row)
+
+
+def write_version(conn: psycopg.Connection, *, resource_type: str, id: str, version_id: int,
+                  last_updated: datetime, content: bytes, patient_id: str | None, method: str,
+                  index_rows: dict[str, list[tuple]]) -> int:
+    """Store a new current version with its history row and index rows; return its seq."""
+    seq = conn.execute(
+        "INSERT INTO resources AS r (resource_type, id, version_id, last_updated, deleted, patient_id, content)"
+        " VALUES (%s, %s, %s, %s, false, %s, %s)"
+        " ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id,"
+        "  last_updated = excluded.last_updated, deleted = false, patient_id = excluded.patient_id,"
+        "  content = excluded.content"
+        " RETURNING seq",
+        (resource_type, id, version_id, last_updated, patient_id, _raw_json(content))).fetchone()[0]
+    _insert_history(conn, resource_type, id, version_id, last_updated, False, method, patient_id, content)
+    replace_index_rows(conn, seq, resource_type, patient_id, index_rows)
+    return seq
+
+
+def write_deletion(conn: psycopg.Connection, current: Version, version_id: int, last_updated: datetime) -> None:
+    """Mark the resource deleted; history keeps a deletion version (R4 http.html#delete)."""
+    conn.execute("UPDATE resources SET version_id = %s, last_updated = %s, deleted = true, content = NULL"
+                 " WHERE resource_type = %s AND id = %s",
+                 (version_id, last_updated, current.resource_type, current.id))
+    _insert_history(conn, current.resource_type, current.id, version_id, last_updated, True, "DELETE",
+                    current.patient_id, None)
+    delete_index_rows(conn, current.seq)
+
+
+def _insert_history(conn, resource_type, id, version_id, last_updated, deleted, method, patient_id, content):
+    conn.execute(
+        "INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, patient_id, content)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (resource_type, id, version_id, last_updated, deleted, method, patient_id,
+         None if content is None else _raw_json(content)))

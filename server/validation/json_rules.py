@@ -1,0 +1,44 @@
+"""Rules of FHIR JSON that the models let through (R4 json.html): no empty objects, arrays or
+strings, no nulls, no string over 1 MB, ids of the right form."""
+from __future__ import annotations
+
+from ..fhir.outcomes import Issue
+from ..fhir.references import is_valid_id
+
+MAX_STRING_BYTES = 1024 * 1024
+
+
+def _child(path: str, key: str | int) -> str:
+    return f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
+
+
+def json_rule_issues(value, path: str) -> list[Issue]:
+    issues: list[Issue] = []
+    if isinstance(value, dict):
+        if not value:
+            issues.append(Issue("Objects must have content (R4 json.html)", "required", expression=(path,)))
+        for key, child in value.items():
+            issues += json_rule_issues(child, _child(path, key))
+    elif isinstance(value, list):
+        if not value:
+            issues.append(Issue("Arrays must not be empty (R4 json.html)", "required", expression=(path,)))
+        for index, child in enumerate(value):
+            if child is None and not path.rsplit(".", 1)[-1].startswith("_"):
+                issues.append(Issue("null is not allowed here", "structure", expression=(_child(path, index),)))
+            else:
+                issues += json_rule_issues(child, _child(path, index))
+    elif value is None:
+        issues.append(Issue("null is not allowed in FHIR JSON", "structure", expression=(path,)))
+    elif isinstance(value, str):
+        if not value.strip():
+            issues.append(Issue("Strings must not be empty or only whitespace", "value", expression=(path,)))
+        elif len(value) > MAX_STRING_BYTES // 4 and len(value.encode()) > MAX_STRING_BYTES:
+            issues.append(Issue("String exceeds FHIR's 1 MB limit", "too-long", expression=(path,)))
+    return issues
+
+
+def id_issues(resource: dict, resource_type: str) -> list[Issue]:
+    if "id" in resource and not is_valid_id(resource["id"]):
+        return [Issue("Invalid id: expected 1-64 characters of A-Z, a-z, 0-9, '-' and '.'", "value",
+                      expression=(f"{resource_type}.id",))]
+    return []

@@ -1,0 +1,38 @@
+"""Valid resources of the five types, small and psychiatric-medication flavoured."""
+from __future__ import annotations
+
+MRN = "http://hospital.example/mrn"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+def patient(mrn: str = "12345", family: str = "Doe", **fields) -> dict:
+    return {"resourceType": "Patient", "identifier": [{"system": MRN, "value": mrn}],
+            "name": [{"family": family, "given": ["Jane"]}], "gender": "female", "birthDate": "1980-04-02",
+            **fields}
+
+
+def medication_request(patient_id: str, status: str = "active", **fields) -> dict:
+    return {"resourceType": "MedicationRequest", "status": status, "intent": "order",
+            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "312938", "display": "sertraline 50 MG Oral Tablet"}]},
+            "subject": {"reference": f"Patient/{patient_id}"}, "authoredOn": "2026-06-01",
+            "dosageInstruction": [{"text": "50 mg once daily"}], **fields}
+
+
+def condition(patient_id: str, **fields) -> dict:
+    return {"resourceType": "Condition",
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                           "code": "active"}]},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "35489007", "display": "Depressive disorder"}]},
+            "subject": {"reference": f"Patient/{patient_id}"}, **fields}
+
+
+def medication_statement(patient_id: str, **fields) -> dict:
+    return {"resourceType": "MedicationStatement", "status": "active",
+            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "312938"}]},
+            "subject": {"reference": f"Patient/{patient_id}"}, **fields}
+
+
+def appointment(patient_id: str, **fields) -> dict:
+    return {"resourceType": "Appointment", "status": "booked",
+            "start": "2026-12-01T09:00:00Z", "end": "2026-12-01T09:30:00Z",
+            "participant": [{"actor": {"reference": f"Patient/{patient_id}"}, "status": "accepted"}], **fields}
