@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import shutil
 import tempfile
 import threading
 import uuid
@@ -40,6 +41,7 @@ def server_url():
     server, url = start_embedded(data_dir, cleanup="delete")
     yield url
     stop_embedded(server)
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -71,3 +71,22 @@ def _json_type_errors(instance, raw: dict, location: tuple):
 def parse_resource(resource_type: str, resource: dict):
     """A model instance, for the rare paths that need one (_elements, _summary)."""
     return _model(resource_type).model_validate(resource)
+
+
+def _field_extra(field) -> dict:
+    return field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+
+
+@lru_cache(maxsize=None)
+def summary_elements(resource_type: str) -> frozenset[str]:
+    """Top-level elements marked isSummary in the R4 definition (for _summary=true)."""
+    fields = _model(resource_type).model_fields.values()
+    return frozenset(f.alias for f in fields if _field_extra(f).get("summary_element_property"))
+
+
+@lru_cache(maxsize=None)
+def mandatory_elements(resource_type: str) -> frozenset[str]:
+    """Top-level elements with min cardinality 1 (kept by _summary=text and _elements)."""
+    fields = _model(resource_type).model_fields.values()
+    return frozenset(f.alias for f in fields if f.is_required() or _field_extra(f).get("element_required")
+                     or _field_extra(f).get("one_of_many_required"))

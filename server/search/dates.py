@@ -59,5 +59,5 @@ def parse_date_value(param: str, text: str) -> DateValue:
         low, high = parse_range(value)
     except ValueError:
         raise BadRequest(f"Invalid date value '{text}' for parameter '{param}': expected"
-                         " [prefix]YYYY[-MM[-DD[Thh:mm[:ss[.fff]][Z|+hh:mm]]]]") from None
+                         " [prefix]YYYY[-MM[-DD[Thh:mm[:ss[.fff]][Z|+hh:mm]]]]", expression=param) from None
     return DateValue(prefix, low, high)

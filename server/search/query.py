@@ -2,68 +2,44 @@
 registry; an unknown one becomes a warning, or a 400 under `Prefer: handling=strict`."""
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 
-from ..fhir.outcomes import BadRequest, Issue
-from ..fhir.references import parse_reference
-from ..storage.index.date import DateCriterion
-from ..storage.index.reference import ReferenceCriterion, ReferenceValue
-from ..storage.index.token import ANY_SYSTEM, TokenCriterion, TokenValue
-from ..storage.search import IdCriterion, SearchPlan
-from .dates import parse_date_value
-from .registry import ResourceDefinition
+import orjson
 
-# Result parameters (R4 search.html#return) we honour, and the ones still to come.
-RESULT_PARAMS = frozenset({"_count", "_cursor", "_total", "_format", "_pretty"})
-NOT_YET_SUPPORTED = frozenset({"_sort", "_include", "_revinclude", "_summary", "_elements", "_contained",
-                               "_containedType", "_has", "_type", "_text", "_content", "_list", "_query", "_filter"})
+from ..fhir.outcomes import BadRequest, Issue
+from ..storage.search import SearchPlan, SortKey
+from .criteria import CriterionBuilder, UnknownParameter
+from .registry import Registry, ResourceDefinition
+
 MAX_VALUE_LENGTH = 4096
+SUMMARY_MODES = ("true", "false", "text", "data", "count")
+TOTAL_MODES = ("none", "estimate", "accurate")
+# Result parameters (R4 search.html#return): kept in paging links, never criteria.
+RESULT_PARAMS = frozenset({"_count", "_total", "_sort", "_include", "_revinclude", "_include:iterate",
+                           "_revinclude:iterate", "_summary", "_elements", "_cursor", "_type"})
+NOT_SUPPORTED = frozenset({"_contained", "_containedType", "_text", "_content", "_list", "_query", "_filter"})
+
+
+@dataclass(frozen=True)
+class Include:
+    """_include (forward) or _revinclude (reverse): source_type's reference param, optionally to one type."""
+    source_type: str
+    param: str  # "*" for every reference parameter
+    target_type: str | None
+    reverse: bool
+    iterate: bool
 
 
 @dataclass
 class ParsedSearch:
     plan: SearchPlan
-    link_pairs: list[tuple[str, str]] = field(default_factory=list)  # repeated in self/next links
+    link_pairs: list[tuple[str, str]] = field(default_factory=list)  # repeated in self/next/prev links
     warnings: list[Issue] = field(default_factory=list)
-
-
-def split_unescaped(text: str, separator: str) -> list[str]:
-    """Split on separators not escaped with a backslash, then unescape (R4 search.html#escaping)."""
-    parts, current, escaped = [], [], False
-    for char in text:
-        if escaped:
-            current.append(char if char in ",$|\\" else "\\" + char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == separator:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current) + ("\\" if escaped else ""))
-    return parts
-
-
-def _token_value(text: str) -> TokenValue:
-    pieces = split_unescaped(text, "|")
-    if len(pieces) == 1:
-        return TokenValue(ANY_SYSTEM, pieces[0])
-    system, code = pieces[0], "|".join(pieces[1:])
-    if not code:
-        return TokenValue(system, None)
-    return TokenValue(system or None, code)
-
-
-def _reference_value(text: str, type_modifier: str | None, base_url: str) -> ReferenceValue:
-    if "/" not in text:
-        return ReferenceValue(type_modifier, text)
-    reference = parse_reference(text)
-    if reference is None:
-        return ReferenceValue(None, text)
-    if reference.base is not None and reference.base.rstrip("/") != base_url:
-        return ReferenceValue(reference.resource_type, text)
-    return ReferenceValue(reference.resource_type, reference.id)
+    includes: list[Include] = field(default_factory=list)
+    summary: str | None = None
+    elements: tuple[str, ...] = ()
 
 
 def parse_count(text: str, maximum: int) -> int:
@@ -73,88 +49,126 @@ def parse_count(text: str, maximum: int) -> int:
 
 
 def parse_cursor(text: str) -> int:
+    """The integer cursor of history paging."""
     if not text.isdigit() or len(text) > 18:
         raise BadRequest(f"Invalid paging cursor '{text}'", expression="_cursor")
     return int(text)
 
 
+def encode_search_cursor(direction: str, sort_values: tuple, seq: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([direction, list(sort_values), seq])).decode().rstrip("=")
+
+
+def decode_search_cursor(text: str, sort_keys: int) -> tuple:
+    try:
+        direction, values, seq = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        if direction in ("after", "before") and isinstance(seq, int) and len(values) == sort_keys \
+                and all(isinstance(v, str) for v in values):
+            return direction, tuple(values), seq
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        pass
+    raise BadRequest("Invalid or outdated paging cursor; start the search again", expression="_cursor")
+
+
 class SearchParser:
-    def __init__(self, definition: ResourceDefinition, base_url: str, default_count: int, max_count: int):
+    def __init__(self, definition: ResourceDefinition, base_url: str, default_count: int, max_count: int,
+                 registry: Registry | None = None, resource_types: tuple[str, ...] | None = None):
         self.definition = definition
-        self.base_url = base_url
-        self.default_count = default_count
+        self.registry = registry
+        self.resource_types = resource_types or (definition.type,)
         self.max_count = max_count
+        self.default_count = default_count
+        self.criteria = CriterionBuilder(registry, base_url)
 
     def parse(self, pairs: list[tuple[str, str]], strict: bool = False) -> ParsedSearch:
-        parsed = ParsedSearch(SearchPlan(self.definition.type, count=self.default_count))
+        parsed = ParsedSearch(SearchPlan(self.resource_types, count=self.default_count))
+        cursor = None
         for name, value in pairs:
-            if len(value) > MAX_VALUE_LENGTH:
-                raise BadRequest(f"Value of parameter '{name}' is too long", expression=name)
-            if "\x00" in value or "\x00" in name:
-                raise BadRequest(f"Parameter '{name}' contains a NUL character", expression=name)
-            if name in RESULT_PARAMS:
+            self._check_hostile(name, value)
+            if name == "_cursor":
+                cursor = value
+            elif name in RESULT_PARAMS:
                 self._result_param(parsed, name, value)
-                continue
-            criterion = self._criterion(name, value, parsed, strict)
-            if criterion is not None:
-                parsed.plan.criteria.append(criterion)
                 parsed.link_pairs.append((name, value))
+            elif self._criterion(parsed, name, value, strict):
+                parsed.link_pairs.append((name, value))
+        if cursor is not None:
+            parsed.plan.cursor = decode_search_cursor(cursor, len(parsed.plan.sort))
         return parsed
+
+    @staticmethod
+    def _check_hostile(name: str, value: str) -> None:
+        if len(value) > MAX_VALUE_LENGTH or len(name) > 256:
+            raise BadRequest(f"Parameter '{name[:64]}' is too long", expression=name[:64])
+        if "\x00" in value or "\x00" in name:
+            raise BadRequest(f"Parameter '{name[:64]}' contains a NUL character", expression=name[:64])
+
+    def _criterion(self, parsed: ParsedSearch, name: str, value: str, strict: bool) -> bool:
+        base = name.partition(":")[0].partition(".")[0]
+        try:
+            if base in NOT_SUPPORTED:
+                raise UnknownParameter(f"Search parameter '{base}' is not supported")
+            criterion = self.criteria.build(self.definition, name, value)
+            self._check_all_types(name)
+        except UnknownParameter as unknown:
+            if strict:
+                raise BadRequest(str(unknown), expression=name) from None
+            parsed.warnings.append(Issue(f"{unknown}; it was ignored", "not-supported", "warning", (name,)))
+            return False
+        parsed.plan.criteria.append(criterion)
+        return True
+
+    def _check_all_types(self, name: str) -> None:
+        """A search across types (_type) may use only parameters every one of the types defines."""
+        code = name.partition(":")[0].partition(".")[0]
+        for resource_type in self.resource_types[1:]:
+            if code not in self.registry.get(resource_type).params:
+                raise UnknownParameter(f"Search parameter '{code}' is not defined for {resource_type}")
 
     def _result_param(self, parsed: ParsedSearch, name: str, value: str) -> None:
         if name == "_count":
             parsed.plan.count = parse_count(value, self.max_count)
-        elif name == "_cursor":
-            parsed.plan.after_seq = parse_cursor(value)
-            return
         elif name == "_total":
-            if value not in ("none", "estimate", "accurate"):
+            if value not in TOTAL_MODES:
                 raise BadRequest(f"Invalid _total '{value}': expected none, estimate or accurate", expression="_total")
-            parsed.plan.with_total = value != "none"
-        parsed.link_pairs.append((name, value))
+            parsed.plan.total = value
+        elif name == "_summary":
+            if value not in SUMMARY_MODES:
+                raise BadRequest(f"Invalid _summary '{value}'", expression="_summary")
+            parsed.summary = value
+            if value == "count":
+                parsed.plan.count = 0
+        elif name == "_elements":
+            parsed.elements = tuple(e.strip() for e in value.split(",") if e.strip())
+        elif name == "_sort":
+            parsed.plan.sort = tuple(self._sort_key(key) for key in value.split(","))
+        elif name.startswith(("_include", "_revinclude")):
+            parsed.includes += [self._include(name, v) for v in value.split(",")]
 
-    def _unknown(self, parsed: ParsedSearch, name: str, message: str, strict: bool) -> None:
-        if strict:
-            raise BadRequest(message, expression=name)
-        parsed.warnings.append(Issue(message, "not-supported", "warning", (name,)))
-
-    def _criterion(self, name: str, value: str, parsed: ParsedSearch, strict: bool):
-        base, _, modifier = name.partition(":")
-        if base in NOT_YET_SUPPORTED:
-            self._unknown(parsed, name, f"Search parameter '{base}' is not supported yet; it was ignored", strict)
-            return None
-        param = self.definition.params.get(base.split(".")[0])
+    def _sort_key(self, text: str) -> SortKey:
+        descending = text.startswith("-")
+        code = text.lstrip("-")
+        if code in ("_id", "_lastUpdated"):
+            return SortKey("column", code, descending)
+        param = self.definition.params.get(code)
         if param is None:
-            self._unknown(parsed, name, f"Unknown search parameter '{base}' for {self.definition.type}", strict)
-            return None
-        if "." in base:
-            raise BadRequest(f"Chained search on '{base}' is not supported yet", expression=name)
-        values = split_unescaped(value, ",")
-        if any(v == "" for v in values):
-            raise BadRequest(f"Empty value for search parameter '{name}'", expression=name)
-        if base == "_id":
-            self._no_modifier(name, modifier)
-            return IdCriterion(tuple(values))
-        if base == "_lastUpdated":
-            self._no_modifier(name, modifier)
-            return DateCriterion(base, tuple(parse_date_value(name, v) for v in values))
-        if param.type == "token":
-            if modifier not in ("", "not"):
-                raise BadRequest(f"Unsupported modifier ':{modifier}' on token parameter '{base}'", expression=name)
-            return TokenCriterion(base, tuple(_token_value(v) for v in values), negated=modifier == "not")
-        if param.type == "reference":
-            type_modifier = None
-            if modifier:
-                if modifier not in param.targets:
-                    raise BadRequest(f"Unsupported modifier ':{modifier}' on reference parameter '{base}'",
-                                     expression=name)
-                type_modifier = modifier
-            return ReferenceCriterion(base, tuple(_reference_value(v, type_modifier, self.base_url) for v in values))
-        raise BadRequest(f"Search parameter '{base}' is not supported", expression=name)
+            raise BadRequest(f"Cannot sort by '{code}': not a search parameter of {self.definition.type}",
+                             expression="_sort")
+        return SortKey(param.type, code, descending)
 
-    @staticmethod
-    def _no_modifier(name: str, modifier: str) -> None:
-        if modifier:
-            raise BadRequest(f"Unsupported modifier ':{modifier}' on parameter '{name.partition(':')[0]}'",
+    def _include(self, name: str, value: str) -> Include:
+        reverse = name.startswith("_revinclude")
+        iterate = name.endswith(":iterate")
+        if value == "*":
+            return Include(self.definition.type, "*", None, reverse, iterate)
+        parts = value.split(":")
+        if len(parts) not in (2, 3) or self.registry is None or self.registry.get(parts[0]) is None:
+            raise BadRequest(f"Invalid {name} '{value}': expected Type:parameter[:targetType]", expression=name)
+        param = self.registry.get(parts[0]).params.get(parts[1])
+        if param is None or param.type != "reference":
+            raise BadRequest(f"Invalid {name} '{value}': {parts[1]} is not a reference parameter of {parts[0]}",
                              expression=name)
-
+        target = parts[2] if len(parts) == 3 else None
+        if not reverse and not iterate and parts[0] not in self.resource_types:
+            raise BadRequest(f"{name} '{value}' must start with the searched type", expression=name)
+        return Include(parts[0], parts[1], target, reverse, iterate)

@@ -10,7 +10,7 @@ import orjson
 from .fhirpath import compile_expression
 
 # Search types with an index behind them; a parameter of another type is not offered.
-INDEXED_SEARCH_TYPES = frozenset({"token", "reference"})
+INDEXED_SEARCH_TYPES = frozenset({"token", "reference", "string", "date", "quantity", "uri"})
 # Parameters answered from columns of the resources table rather than an index table.
 COLUMN_PARAMS = frozenset({"_id", "_lastUpdated"})
 

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 
 class Database:
@@ -33,8 +33,8 @@ class Database:
 
     def is_ready(self) -> bool:
         try:
-            with self.connection() as conn:
+            with self.pool.connection(timeout=3) as conn:
                 conn.execute("SELECT 1")
             return True
-        except psycopg.Error:
+        except (psycopg.Error, PoolTimeout):
             return False

@@ -1,4 +1,7 @@
-"""Search SQL: one query over the index tables for a parsed search, paged by keyset on seq."""
+"""Search SQL: one query over the index tables for a parsed search, keyset-paged.
+
+Every criterion becomes a condition on a resources row (alias r at the top; chains and _has nest
+their own aliases), so each search is a handful of index lookups joined on resource_seq."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,7 +9,11 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from .index import date, reference, token
+from .index import INDEX_TYPES, date, matching_seqs, quantity, reference, string, token, uri
+
+_CRITERION_TYPES = {token.TokenCriterion: "token", reference.ReferenceCriterion: "reference",
+                    string.StringCriterion: "string", date.DateCriterion: "date",
+                    quantity.QuantityCriterion: "quantity", uri.UriCriterion: "uri"}
 
 
 @dataclass(frozen=True)
@@ -14,59 +21,237 @@ class IdCriterion:
     ids: tuple[str, ...]  # OR-ed
 
 
+@dataclass(frozen=True)
+class MissingCriterion:
+    search_type: str
+    param: str
+    missing: bool
+
+
+@dataclass(frozen=True)
+class ChainCriterion:
+    """`subject:Patient.name=x`: a reference whose target matches the inner criteria."""
+    param: str
+    target_types: tuple[str, ...]
+    criteria: tuple
+
+
+@dataclass(frozen=True)
+class HasCriterion:
+    """`_has:MedicationRequest:patient:status=active`: referenced by a source that matches."""
+    source_type: str
+    param: str
+    criteria: tuple
+
+
+@dataclass(frozen=True)
+class CompartmentCriterion:
+    """In the compartment of target_type/target_id through any of params (R4 compartmentdefinition.html)."""
+    target_type: str
+    target_id: str
+    params: tuple[str, ...]
+    is_owner: bool = False  # the compartment's own resource (the Patient itself)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    search_type: str  # an index type, or "column"
+    param: str
+    descending: bool = False
+
+
 @dataclass
 class SearchPlan:
-    resource_type: str
+    resource_types: tuple[str, ...]
     criteria: list = field(default_factory=list)  # AND-ed
-    compartment_patient: str | None = None  # the access policy's patient, or a compartment search
+    compartment_patient: str | None = None  # the access policy's patient
     count: int = 20
-    after_seq: int | None = None
-    with_total: bool = True
+    sort: tuple[SortKey, ...] = ()
+    cursor: tuple | None = None  # (direction "after"|"before", sort values, seq)
+    total: str = "accurate"  # none | estimate | accurate
+
+    @property
+    def resource_type(self) -> str:
+        return self.resource_types[0]
 
 
 @dataclass(frozen=True)
 class Match:
     seq: int
+    resource_type: str
     id: str
     content: str
+    sort_values: tuple = ()
 
 
-def _criterion_condition(resource_type: str, criterion) -> tuple[sql.Composable, list]:
+def _criterion_condition(criterion, types: list[str], alias: str, depth: int) -> tuple[sql.Composable, list]:
+    row = sql.Identifier(alias)
     if isinstance(criterion, IdCriterion):
-        return sql.SQL("r.id = ANY(%s)"), [list(criterion.ids)]
-    if isinstance(criterion, token.TokenCriterion):
-        return token.condition(resource_type, criterion)
-    if isinstance(criterion, reference.ReferenceCriterion):
-        return reference.condition(resource_type, criterion)
+        return sql.SQL("{}.id = ANY(%s)").format(row), [list(criterion.ids)]
     if isinstance(criterion, date.DateCriterion) and criterion.param == "_lastUpdated":
-        return date.point_condition("r.last_updated", criterion)
-    raise TypeError(f"no index for {criterion!r}")
+        return date.point_condition(f'"{alias}".last_updated', criterion)
+    if isinstance(criterion, MissingCriterion):
+        seqs, args = matching_seqs(criterion.search_type, types, criterion.param)
+        return sql.SQL("{}.seq {} ({})").format(row, sql.SQL("NOT IN" if criterion.missing else "IN"), seqs), args
+    if isinstance(criterion, ChainCriterion):
+        return _chain_condition(criterion, types, row, depth)
+    if isinstance(criterion, HasCriterion):
+        return _has_condition(criterion, types, row, depth)
+    if isinstance(criterion, CompartmentCriterion):
+        return _compartment_condition(criterion, types, row)
+    search_type = _CRITERION_TYPES[type(criterion)]
+    where, where_args = INDEX_TYPES[search_type].condition(criterion)
+    seqs, args = matching_seqs(search_type, types, criterion.param, where, where_args)
+    negated = getattr(criterion, "negated", False)  # R4 :not also matches resources with no value
+    return sql.SQL("{}.seq {} ({})").format(row, sql.SQL("NOT IN" if negated else "IN"), seqs), args
+
+
+def _all_of(criteria, types: list[str], alias: str, depth: int) -> tuple[sql.Composable, list]:
+    parts, args = [], []
+    for criterion in criteria:
+        part, part_args = _criterion_condition(criterion, types, alias, depth)
+        parts.append(part)
+        args += part_args
+    return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true"), args
+
+
+def _chain_condition(criterion: ChainCriterion, types, row, depth) -> tuple[sql.Composable, list]:
+    target = f"chain{depth}"
+    inner, inner_args = _all_of(criterion.criteria, list(criterion.target_types), target, depth + 1)
+    query = sql.SQL(
+        "{row}.seq IN (SELECT ref.resource_seq FROM search_reference ref"
+        " JOIN resources {t} ON {t}.resource_type = ref.target_type AND {t}.id = ref.target_id"
+        " WHERE ref.resource_type = ANY(%s) AND ref.param = %s AND ref.target_type = ANY(%s)"
+        " AND NOT {t}.deleted AND {inner})").format(row=row, t=sql.Identifier(target), inner=inner)
+    return query, [types, criterion.param, list(criterion.target_types), *inner_args]
+
+
+def _has_condition(criterion: HasCriterion, types, row, depth) -> tuple[sql.Composable, list]:
+    """Driven from the inner criteria: matching sources -> their reference rows -> target ids."""
+    source = f"has{depth}"
+    inner, inner_args = _all_of(criterion.criteria, [criterion.source_type], source, depth + 1)
+    query = sql.SQL(
+        "{row}.id IN (SELECT ref.target_id FROM search_reference ref"
+        " WHERE ref.resource_type = %s AND ref.param = %s AND ref.target_type = ANY(%s)"
+        " AND ref.resource_seq IN (SELECT {s}.seq FROM resources {s}"
+        "  WHERE {s}.resource_type = %s AND NOT {s}.deleted AND {inner}))").format(
+        row=row, s=sql.Identifier(source), inner=inner)
+    return query, [criterion.source_type, criterion.param, types, criterion.source_type, *inner_args]
+
+
+def _compartment_condition(criterion: CompartmentCriterion, types, row) -> tuple[sql.Composable, list]:
+    query = sql.SQL("{row}.seq IN (SELECT t.resource_seq FROM search_reference t WHERE t.resource_type = ANY(%s)"
+                    " AND t.param = ANY(%s) AND t.target_type = %s AND t.target_id = %s)").format(row=row)
+    args = [types, list(criterion.params), criterion.target_type, criterion.target_id]
+    if criterion.is_owner:
+        query = sql.SQL("({} OR {}.id = %s)").format(query, row)
+        args.append(criterion.target_id)
+    return query, args
 
 
 def _where(plan: SearchPlan) -> tuple[sql.Composable, list]:
-    parts = [sql.SQL("r.resource_type = %s AND NOT r.deleted")]
-    args: list = [plan.resource_type]
+    types = list(plan.resource_types)
+    parts = [sql.SQL("r.resource_type = ANY(%s) AND NOT r.deleted")]
+    args: list = [types]
     if plan.compartment_patient is not None:
         parts.append(sql.SQL("r.patient_id = %s"))
         args.append(plan.compartment_patient)
-    for criterion in plan.criteria:
-        part, part_args = _criterion_condition(plan.resource_type, criterion)
-        parts.append(part)
-        args += part_args
-    return sql.SQL(" AND ").join(parts), args
+    criteria, criteria_args = _all_of(plan.criteria, types, "r", 1)
+    return sql.SQL(" AND ").join([*parts, criteria]), args + criteria_args
+
+
+# Missing sort values sort last in either direction (sentinels outside every real value).
+_SENTINELS = {("text", False): "chr(1114111)", ("text", True): "''",
+              ("timestamptz", False): "'infinity'::timestamptz", ("timestamptz", True): "'-infinity'::timestamptz",
+              ("numeric", False): "'Infinity'::numeric", ("numeric", True): "'-Infinity'::numeric"}
+_COLUMNS = {"_id": ('r.id COLLATE "C"', "text"), "_lastUpdated": ("r.last_updated", "timestamptz")}
+
+
+def _sort_expression(key: SortKey) -> tuple[sql.Composable, list, str]:
+    if key.search_type == "column":
+        expression, cast = _COLUMNS[key.param]
+        return sql.SQL(expression), [], cast
+    module = INDEX_TYPES[key.search_type]
+    cast = module.SORT_TYPE
+    collate = ' COLLATE "C"' if cast == "text" else ""
+    aggregate = "max" if key.descending else "min"
+    expression = sql.SQL("coalesce((SELECT {agg}({col}{collate}) FROM {table} t WHERE t.resource_seq = r.seq"
+                         " AND t.param = %s), {sentinel})").format(
+        agg=sql.SQL(aggregate), col=sql.SQL(module.SORT_EXPRESSION), collate=sql.SQL(collate),
+        table=sql.Identifier(module.TABLE), sentinel=sql.SQL(_SENTINELS[(cast, key.descending)]))
+    return expression, [key.param], cast
+
+
+def _keyset(keys, expressions, cursor) -> tuple[sql.Composable, list]:
+    """Rows strictly after (or before) the cursor in the (sort keys..., seq) order, as an OR chain:
+    k1 > v1 OR (k1 = v1 AND k2 > v2) OR ... (with < for descending keys)."""
+    direction, values, seq = cursor
+    columns = [(expression, args, cast, key.descending) for key, (expression, args, cast) in zip(keys, expressions)]
+    columns.append((sql.SQL("r.seq"), [], "bigint", False))
+    values = [*values, seq]
+    ors, or_args = [], []
+    for i, (expression, args, cast, descending) in enumerate(columns):
+        ands, and_args = [], []
+        for (prior, prior_args, prior_cast, _), prior_value in zip(columns[:i], values[:i]):
+            ands.append(sql.SQL("{} = %s::{}").format(prior, sql.SQL(prior_cast)))
+            and_args += [*prior_args, prior_value]
+        forward = (direction == "after") != descending
+        ands.append(sql.SQL("{} {} %s::{}").format(expression, sql.SQL(">" if forward else "<"), sql.SQL(cast)))
+        ors.append(sql.SQL("({})").format(sql.SQL(" AND ").join(ands)))
+        or_args += [*and_args, *args, values[i]]
+    return sql.SQL("({})").format(sql.SQL(" OR ").join(ors)), or_args
+
+
+@dataclass
+class SearchResult:
+    matches: list[Match]  # in the requested order
+    more: bool  # another page exists beyond these, in the paging direction
+    total: int | None
 
 
 def search(conn: psycopg.Connection, plan: SearchPlan) -> tuple[list[Match], int | None]:
-    """The page of matches after `after_seq` (one extra row tells whether a next page exists) and the total."""
+    """The first `count` matches and the total (for conditional interactions)."""
+    result = search_page(conn, plan)
+    return result.matches, result.total
+
+
+def page_query(plan: SearchPlan) -> tuple[sql.Composable, list]:
+    """The SQL of one page: matches after (or before) the cursor in sort order, plus one row."""
     where, args = _where(plan)
-    page_where, page_args = where, args
-    if plan.after_seq is not None:
-        page_where = sql.SQL("{} AND r.seq > %s").format(where)
-        page_args = args + [plan.after_seq]
-    rows = conn.execute(
-        sql.SQL("SELECT r.seq, r.id, r.content::text FROM resources r WHERE {} ORDER BY r.seq LIMIT %s")
-        .format(page_where), page_args + [plan.count + 1]).fetchall()
-    total = None
-    if plan.with_total:
-        total = conn.execute(sql.SQL("SELECT count(*) FROM resources r WHERE {}").format(where), args).fetchone()[0]
-    return [Match(*row) for row in rows], total
+    expressions = [_sort_expression(key) for key in plan.sort]
+    backwards = plan.cursor is not None and plan.cursor[0] == "before"
+    page_where, page_args = where, list(args)
+    if plan.cursor is not None:
+        keyset, keyset_args = _keyset(plan.sort, expressions, plan.cursor)
+        page_where, page_args = sql.SQL("{} AND {}").format(where, keyset), page_args + keyset_args
+    order, order_args, select_args = [], [], []
+    for key, (expression, expression_args, _) in zip(plan.sort, expressions):
+        descending = key.descending != backwards
+        order.append(sql.SQL("{} {}").format(expression, sql.SQL("DESC" if descending else "ASC")))
+        order_args += expression_args
+        select_args += expression_args
+    order.append(sql.SQL("r.seq DESC" if backwards else "r.seq ASC"))
+    sort_columns = sql.SQL("").join(sql.SQL(", ({})::text").format(e) for e, _, _ in expressions)
+    query = sql.SQL("SELECT r.seq, r.resource_type, r.id, r.content::text{} FROM resources r WHERE {}"
+                    " ORDER BY {} LIMIT %s").format(sort_columns, page_where, sql.SQL(", ").join(order))
+    return query, select_args + page_args + order_args + [plan.count + 1]
+
+
+def search_page(conn: psycopg.Connection, plan: SearchPlan) -> SearchResult:
+    """One page of matches, whether another page follows in the paging direction, and the total."""
+    rows = conn.execute(*page_query(plan)).fetchall()
+    matches = [Match(row[0], row[1], row[2], row[3], tuple(row[4:])) for row in rows[:plan.count]]
+    if plan.cursor is not None and plan.cursor[0] == "before":
+        matches.reverse()
+    where, args = _where(plan)
+    return SearchResult(matches, len(rows) > plan.count, _total(conn, plan.total, where, args))
+
+
+def _total(conn: psycopg.Connection, mode: str, where: sql.Composable, args: list) -> int | None:
+    if mode == "none":
+        return None
+    count = sql.SQL("SELECT count(*) FROM resources r WHERE {}").format(where)
+    if mode == "estimate":
+        plan = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(count), args).fetchone()[0]
+        return int(plan[0]["Plan"]["Plans"][0]["Plan Rows"]) if plan[0]["Plan"].get("Plans") else 0
+    return conn.execute(count, args).fetchone()[0]

@@ -20,13 +20,13 @@ def test_metadata_lists_interactions_and_indexed_search_parameters(live_server):
     statement = requests.get(f"{live_server.base_url}/metadata").json()
     medication_request = next(r for r in statement["rest"][0]["resource"] if r["type"] == "MedicationRequest")
     interactions = {i["code"] for i in medication_request["interaction"]}
-    assert {"read", "vread", "update", "delete", "create", "search-type", "history-instance"} <= interactions
-    assert "patch" not in interactions  # not implemented yet, so not claimed
+    assert {"read", "vread", "update", "delete", "create", "search-type", "history-instance", "patch"} <= interactions
     params = {p["name"]: p["type"] for p in medication_request["searchParam"]}
     assert params["patient"] == "reference"
     assert params["identifier"] == "token"
     assert params["_lastUpdated"] == "date"
-    assert "authoredon" not in params  # date index not built yet: listed only once indexed
+    assert params["authoredon"] == "date"
+    assert params["code"] == "token"
 
 
 def test_json_format_variants_are_accepted(client, unique):
@@ -68,7 +68,7 @@ def test_unknown_resource_type_returns_404(client):
 
 def test_unsupported_interaction_returns_405(client, unique):
     created = client.create(patient(unique))
-    response = client.patch(f"Patient/{created['id']}", json=[{"op": "replace", "path": "/gender", "value": "male"}])
+    response = client.post(f"Patient/{created['id']}", json=created)
     assert response.status_code == 405
     assert response.json()["resourceType"] == "OperationOutcome"
 

@@ -1,12 +1,18 @@
-"""Date conditions. A search value is a range [low, high) from its precision; prefixes compare it
-with the target's range (R4 search.html#date). For now the only date index is the
-resources.last_updated column (an instant, so its range is a point)."""
+"""Date index (R4 search.html#date): each value is stored as the range [low, high) it covers; a
+search value of any precision is a range too, and prefixes compare the two ranges."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from psycopg import sql
+
+from .ranges import any_of, range_condition
+
+SEARCH_TYPE = "date"
+TABLE = "search_date"
+COLUMNS = ("param", "low", "high")
+CASTS = ("text", "timestamptz", "timestamptz")
 
 
 @dataclass(frozen=True)
@@ -22,29 +28,40 @@ class DateCriterion:
     values: tuple[DateValue, ...]  # OR-ed
 
 
-# For a point target t and search range [low, high): (SQL template, which bounds it takes)
+def _approximate(value: DateValue) -> tuple[datetime, datetime]:
+    """R4 leaves "ap" to the server: 10% of the distance to now, at least the value's own precision."""
+    margin = max(abs(datetime.now(timezone.utc) - value.low) / 10, value.high - value.low)
+    return value.low - margin, value.high + margin
+
+
+def condition(criterion: DateCriterion) -> tuple[sql.Composable, list]:
+    parts = []
+    for value in criterion.values:
+        low, high = _approximate(value) if value.prefix == "ap" else (value.low, value.high)
+        parts.append(range_condition(value.prefix, low, high))
+    return any_of(parts)
+
+
+# A point in time (resources.last_updated) compared with a search range [low, high).
 _POINT_CONDITIONS = {
     "eq": ("({col} >= %s AND {col} < %s)", ("low", "high")),
     "ne": ("({col} < %s OR {col} >= %s)", ("low", "high")),
-    "gt": ("{col} >= %s", ("high",)),
-    "sa": ("{col} >= %s", ("high",)),
-    "lt": ("{col} < %s", ("low",)),
-    "eb": ("{col} < %s", ("low",)),
-    "ge": ("{col} >= %s", ("low",)),
-    "le": ("{col} < %s", ("high",)),
+    "gt": ("{col} >= %s", ("high",)), "sa": ("{col} >= %s", ("high",)),
+    "lt": ("{col} < %s", ("low",)), "eb": ("{col} < %s", ("low",)),
+    "ge": ("{col} >= %s", ("low",)), "le": ("{col} < %s", ("high",)),
 }
 
 
 def point_condition(column: str, criterion: DateCriterion) -> tuple[sql.Composable, list]:
-    parts, args = [], []
+    parts = []
     for value in criterion.values:
-        bounds = {"low": value.low, "high": value.high}
-        prefix = value.prefix
-        if prefix == "ap":  # R4: "approximately"; we allow 10% of the distance to now, at least the precision
-            margin = max(abs(datetime.now(value.low.tzinfo) - value.low) / 10, value.high - value.low)
-            bounds = {"low": value.low - margin, "high": value.high + margin}
-            prefix = "eq"
+        prefix, bounds = value.prefix, {"low": value.low, "high": value.high}
+        if prefix == "ap":
+            prefix, (bounds["low"], bounds["high"]) = "eq", _approximate(value)
         template, names = _POINT_CONDITIONS[prefix]
-        parts.append(sql.SQL(template.format(col=column)))
-        args += [bounds[name] for name in names]
-    return sql.SQL("({})").format(sql.SQL(" OR ").join(parts)), args
+        parts.append((sql.SQL(template.format(col=column)), [bounds[name] for name in names]))
+    return any_of(parts)
+
+
+SORT_EXPRESSION = "t.low"
+SORT_TYPE = "timestamptz"

@@ -1,0 +1,38 @@
+"""String index (R4 search.html#string): by default a case- and accent-insensitive starts-with;
+`:exact` compares as written, `:contains` anywhere (trigram index)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+SEARCH_TYPE = "string"
+TABLE = "search_string"
+COLUMNS = ("param", "normalized", "exact")
+CASTS = ("text", "text", "text")
+
+
+@dataclass(frozen=True)
+class StringCriterion:
+    param: str
+    values: tuple[str, ...]  # OR-ed; normalized unless mode is "exact"
+    mode: str = "starts"  # starts | exact | contains
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def condition(criterion: StringCriterion) -> tuple[sql.Composable, list]:
+    if criterion.mode == "exact":
+        return sql.SQL("t.exact = ANY(%s)"), [list(criterion.values)]
+    if criterion.mode == "contains":
+        patterns = [f"%{_escape_like(v)}%" for v in criterion.values]
+    else:
+        patterns = [f"{_escape_like(v)}%" for v in criterion.values]
+    parts = [sql.SQL("t.normalized LIKE %s") for _ in patterns]
+    return sql.SQL(" OR ").join(parts), patterns
+
+
+SORT_EXPRESSION = "t.normalized"
+SORT_TYPE = "text"
