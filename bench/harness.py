@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 CTX = mp.get_context("fork")  # children inherit imports; nothing is pickled
+WARM_UP_CALLS = 10
 
 
 @dataclass
@@ -48,6 +49,8 @@ def percentile(sorted_values, q: float) -> float:
 def _child(factory: Callable, args: tuple, duration: float, start, end, results) -> None:
     try:
         op = factory(*args)
+        for _ in range(WARM_UP_CALLS):  # lazy imports, caches, prepared statements: not measured
+            op()
     except BaseException as error:  # report it, and stop everyone waiting at the barrier
         results.put(("error", f"{type(error).__name__}: {error}"))
         start.abort()

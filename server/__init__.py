@@ -13,7 +13,11 @@ from .auth.tokens import TokenService
 from .config import Settings
 from .http.errors import register_error_handlers
 from .http.health import health
+from .http.auth_routes import register_smart
 from .http.keys import keys
+from .http.smart_configuration import discovery
+from .http.bundle_routes import bundle_blueprint
+from .http.operations import operations_blueprint
 from .http.routes import fhir_blueprint
 from .interactions.capabilities import IMPLEMENTED_INTERACTIONS, SOFTWARE_VERSION
 from .interactions.context import Services
@@ -30,7 +34,10 @@ def build_services(settings: Settings, database: Database) -> Services:
                     validator=Validator(settings.profiles_dir),
                     base_url=settings.base_url,
                     default_page_size=settings.default_page_size,
-                    max_page_size=settings.max_page_size)
+                    max_page_size=settings.max_page_size,
+                    allow_dangling_references=settings.allow_dangling_references,
+                    allow_cascade_delete=settings.allow_cascade_delete,
+                    allow_multiple_delete=settings.allow_multiple_delete)
 
 
 def _openapi_config(app: Flask) -> None:
@@ -70,8 +77,12 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
                                                  settings.base_url, settings.token_leeway_seconds)
     api = Api(app)
     api.register_blueprint(fhir_blueprint(services.registry.types))
+    api.register_blueprint(operations_blueprint(services.registry.types))
+    api.register_blueprint(bundle_blueprint())
     app.register_blueprint(health)
     app.register_blueprint(keys)
+    register_smart(app, database, settings.base_url)
+    app.register_blueprint(discovery)
     register_error_handlers(app)
     _request_hooks(app)
     return app

@@ -17,6 +17,10 @@ def _default_data_dir() -> Path:
     return Path(".fhir-data").resolve()
 
 
+def _flag(env, name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None
@@ -30,6 +34,9 @@ class Settings:
     token_leeway_seconds: int = 30
     max_token_lifetime_seconds: int = 3600
     pool_size: int = 4
+    allow_dangling_references: bool = False  # referential integrity (issue 5): off only on purpose
+    allow_cascade_delete: bool = False  # DELETE ?_cascade=delete
+    allow_multiple_delete: bool = False  # conditional delete of several matches
     resources_dir: Path = PROJECT_ROOT / "resources"
     profiles_dir: Path = PROJECT_ROOT / "profiles"
     migrations_dir: Path = PROJECT_ROOT / "migrations"
@@ -46,4 +53,7 @@ class Settings:
             port=port,
             max_body_bytes=int(env.get("FHIR_MAX_BODY_BYTES", DEFAULT_BODY_LIMIT)),
             pool_size=int(env.get("FHIR_DB_POOL_SIZE", 4)),
+            allow_dangling_references=_flag(env, "FHIR_ALLOW_DANGLING_REFERENCES"),
+            allow_cascade_delete=_flag(env, "FHIR_ALLOW_CASCADE_DELETE"),
+            allow_multiple_delete=_flag(env, "FHIR_ALLOW_MULTIPLE_DELETE"),
         )

@@ -108,7 +108,10 @@ class Embedded:
                 try:
                     process.wait(STOP_TIMEOUT)
                 except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+                    try:
+                        os.killpg(process.pid, signal.SIGKILL)  # the group this test started
+                    except ProcessLookupError:
+                        pass
                     process.wait(10)
             log.close()
         for leftover in postgres_processes(self.data_dir):  # only the server this test started, by its pid

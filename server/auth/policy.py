@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
+
 from ..fhir.outcomes import Forbidden
+from .granular import resource_matches, union_criteria
 from .scopes import ResourceScope, parse_scopes
 
 # The SMART v2 permission each FHIR interaction needs.
@@ -39,10 +42,58 @@ class AccessPolicy:
             raise Forbidden(f"The granted scopes do not allow {interaction} on {resource_type}")
 
     def compartment_patient(self, interaction: str, resource_type: str) -> str | None:
-        """The patient this interaction is confined to, or None when a user/ or system/ scope grants it."""
+        """The patient this interaction is confined to, or None when a user/ or system/ scope grants it
+        unconfined. A patient/ scope confines to the launch patient; a user/ scope held by a Patient user
+        confines to that user's own record (a Practitioner's user/ scopes reach every patient)."""
         granting = self._granting(PERMISSION[interaction], resource_type)
-        if any(scope.context != "patient" for scope in granting):
+        confined = [self._confinement(scope) for scope in granting]
+        if granting and None in confined:
             return None
-        if self.patient is None:
-            raise Forbidden("patient/ scopes need a patient in the launch context")
-        return self.patient
+        if not confined:
+            if self.patient is None:
+                raise Forbidden("patient/ scopes need a patient in the launch context")
+            return self.patient
+        return self.patient if self.patient in confined else confined[0]
+
+    def _confinement(self, scope: ResourceScope) -> str | None:
+        if scope.context == "patient":
+            if self.patient is None:
+                raise Forbidden("patient/ scopes need a patient in the launch context")
+            return self.patient
+        if scope.context == "user" and self.fhir_user and self.fhir_user.startswith("Patient/"):
+            return self.fhir_user.removeprefix("Patient/")
+        return None
+
+    def granular_queries(self, interaction: str, resource_type: str) -> list[str] | None:
+        """The v2 scope queries that limit this interaction, or None when some granting scope has none."""
+        granting = self._granting(PERMISSION[interaction], resource_type)
+        if not granting or any(scope.query is None for scope in granting):
+            return None
+        return sorted({scope.query for scope in granting})
+
+    def granular_criteria(self, interaction: str, definition, base_url: str) -> list:
+        """Search criteria to AND into a search of `definition`'s type (empty when unrestricted)."""
+        queries = self.granular_queries(interaction, definition.type)
+        return [] if queries is None else union_criteria(definition, queries, base_url)
+
+    def search_criteria(self, definitions: list, base_url: str) -> list:
+        """Criteria a search over these types must AND in for granular scopes."""
+        restricted = [d for d in definitions if self.granular_queries("search-type", d.type) is not None]
+        if restricted and len(definitions) > 1:
+            raise Forbidden("Types granted with granular scopes must be searched one type at a time")
+        return self.granular_criteria("search-type", restricted[0], base_url) if restricted else []
+
+    def require_granular(self, interaction: str, definition, resource: dict, base_url: str) -> None:
+        """A single resource read or written must fall within a granular scope's query."""
+        queries = self.granular_queries(interaction, definition.type)
+        if queries is None:
+            return
+        if isinstance(resource, (str, bytes)):
+            resource = orjson.loads(resource)
+        if not resource_matches(definition, resource, queries, base_url):
+            raise Forbidden(f"The granted scopes do not cover this {definition.type} (granular scope)")
+
+    def require_ungranular(self, interaction: str, resource_type: str) -> None:
+        """Interactions that cannot check a granular query (history, delete) need an unrestricted scope."""
+        if self.granular_queries(interaction, resource_type) is not None:
+            raise Forbidden(f"{interaction} on {resource_type} needs a scope without a search restriction")

@@ -32,3 +32,32 @@ def parse_scope(text: str) -> ResourceScope | None:
 
 def parse_scopes(scope_string: str) -> list[ResourceScope]:
     return [scope for text in scope_string.split() if (scope := parse_scope(text)) is not None]
+
+
+def _covers_scope(granted: ResourceScope, requested: ResourceScope) -> bool:
+    """`granted` allows everything `requested` does: same context, type, permissions, and no
+    granular query that `requested` would drop."""
+    return (granted.context == requested.context and granted.resource_type in ("*", requested.resource_type)
+            and requested.permissions <= granted.permissions
+            and (granted.query is None or granted.query == requested.query))
+
+
+def scope_covered(text: str, granted: str) -> bool:
+    """Whether one requested scope string is within a granted scope string, compared as SMART scopes
+    (scopes-and-launch-context.html): `patient/Condition.r` is within `patient/*.read`."""
+    granted_texts = granted.split()
+    if text in granted_texts:
+        return True
+    requested = parse_scope(text)
+    if requested is None:
+        return False
+    return any(scope is not None and _covers_scope(scope, requested) for scope in map(parse_scope, granted_texts))
+
+
+def is_narrowing(requested: str, granted: str) -> bool:
+    """Every scope in `requested` is within `granted` (a refresh may narrow, never widen)."""
+    return all(scope_covered(text, granted) for text in requested.split())
+
+
+def has_context(scope_string: str, context: str) -> bool:
+    return any(scope.context == context for scope in parse_scopes(scope_string))

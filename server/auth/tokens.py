@@ -23,7 +23,8 @@ def generate_signing_key() -> RSAKey:
 class TokenService:
     """Mints and verifies access tokens for one issuer and audience (the FHIR base URL)."""
 
-    def __init__(self, private_jwks: list[dict], issuer: str, audience: str, leeway: int = 30):
+    def __init__(self, private_jwks: list[dict], issuer: str, audience: str, leeway: int = 30,
+                 revocations=None):
         self.keys = KeySet([RSAKey.import_key(jwk) for jwk in private_jwks])
         self.signing_key = self.keys.keys[0]
         self.issuer, self.audience, self.leeway = issuer, audience, leeway
@@ -32,12 +33,14 @@ class TokenService:
             exp={"essential": True})
         self._verified: OrderedDict[str, dict] = OrderedDict()
         self._lock = threading.Lock()
+        self.revocations = revocations  # a RevocationList, or None where nothing can be revoked (CLI)
 
     def public_jwks(self) -> dict:
         return {"keys": [key.as_dict(private=False) for key in self.keys.keys]}
 
     def mint(self, scope: str, lifetime: int, *, subject: str, client_id: str, patient: str | None = None,
-             fhir_user: str | None = None) -> dict:
+             fhir_user: str | None = None, grant: str | None = None) -> dict:
+        """An access token; `grant` names the refresh token family it was issued from (revoked together)."""
         now = int(time.time())
         claims = {"iss": self.issuer, "aud": self.audience, "sub": subject, "client_id": client_id,
                   "iat": now, "exp": now + lifetime, "jti": secrets.token_urlsafe(16), "scope": scope}
@@ -45,11 +48,23 @@ class TokenService:
             claims["patient"] = patient
         if fhir_user:
             claims["fhirUser"] = fhir_user
+        if grant:
+            claims["grant"] = grant
         token = jwt.encode({"alg": ALGORITHM, "kid": self.signing_key.kid, "typ": "JWT"}, claims, self.signing_key)
         response = {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "scope": scope}
         if patient:
             response["patient"] = patient
         return response
+
+    def mint_id_token(self, client_id: str, subject: str, fhir_user: str, lifetime: int,
+                      nonce: str | None = None) -> str:
+        """An OpenID Connect id_token for the app (app-launch.html#scopes-for-requesting-identity-data)."""
+        now = int(time.time())
+        claims = {"iss": self.issuer, "aud": client_id, "sub": subject, "fhirUser": fhir_user, "iat": now,
+                  "exp": now + lifetime}
+        if nonce:
+            claims["nonce"] = nonce
+        return jwt.encode({"alg": ALGORITHM, "kid": self.signing_key.kid, "typ": "JWT"}, claims, self.signing_key)
 
     def verify(self, token: str) -> dict:
         """The token's claims, or Unauthorized. Verified tokens are cached; expiry is rechecked each time."""
@@ -63,6 +78,8 @@ class TokenService:
                     self._verified.popitem(last=False)
         if claims["exp"] + self.leeway < time.time():
             raise Unauthorized("The access token has expired", headers=_challenge("invalid_token", "expired"))
+        if self.revocations is not None and self.revocations.is_revoked(claims):
+            raise Unauthorized("The access token has been revoked", headers=_challenge("invalid_token", "revoked"))
         return claims
 
     def _decode(self, token: str) -> dict:

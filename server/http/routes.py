@@ -4,10 +4,11 @@ from __future__ import annotations
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
-from ..interactions import history, read, search, write
+from ..interactions import conditional, history, read, search, write
 from ..interactions.capabilities import capability_statement
 from ..interactions.context import RequestContext
 from ..fhir.outcomes import Issue, operation_outcome
+from .cascade import cascade_requested
 from .negotiation import read_json_body
 from .responses import etag, fhir_response, parse_etag, prefer, resource_response
 from .security import authenticate
@@ -40,7 +41,20 @@ def fhir_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
     @blp.route("/metadata", methods=["GET"])
     def metadata():
         """capabilities: the CapabilityStatement (public)"""
-        return fhir_response(capability_statement(current_app.extensions["fhir.services"].registry, _base()))
+        services = current_app.extensions["fhir.services"]
+        return fhir_response(capability_statement(services.registry, _base(), services.allow_multiple_delete,
+                                                  not services.allow_dangling_references))
+
+    @blp.route("", methods=["GET"])
+    def system_search():
+        """search-system: GET /fhir?_type=...; only parameters common to the types"""
+        return fhir_response(search.search_system(_ctx(), _pairs(), _strict()).to_bytes())
+
+    @blp.route(f"/<any(Patient):compartment_type>/<compartment_id>/{type_}", methods=["GET"])
+    def compartment_search(compartment_type: str, compartment_id: str, resource_type: str):
+        """compartment search: GET /fhir/Patient/7/MedicationRequest"""
+        return fhir_response(search.search_compartment(_ctx(), compartment_type, compartment_id, resource_type,
+                                                       _pairs(), _strict()).to_bytes())
 
     @blp.route("/_history", methods=["GET"])
     def system_history():
@@ -52,6 +66,10 @@ def fhir_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
         """search-type (GET) or create (POST)"""
         if request.method == "GET":
             return fhir_response(search.search_type(_ctx(), resource_type, _pairs(), _strict()).to_bytes())
+        if request.headers.get("If-None-Exist"):  # conditional create (http.html#ccreate)
+            written = conditional.conditional_create(_ctx(), resource_type, read_json_body(request),
+                                                     request.headers["If-None-Exist"])
+            return resource_response(written.version, _base(), written.status, location=True)
         version = write.create(_ctx(), resource_type, read_json_body(request))
         return resource_response(version, _base(), 201, location=True)
 
@@ -77,7 +95,8 @@ def fhir_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
             version, created = write.update(_ctx(), resource_type, id, read_json_body(request),
                                             parse_etag(request.headers.get("If-Match")))
             return resource_response(version, _base(), 201 if created else 200, location=True)
-        deleted = write.delete(_ctx(), resource_type, id, parse_etag(request.headers.get("If-Match")))
+        deleted = write.delete(_ctx(), resource_type, id, parse_etag(request.headers.get("If-Match")),
+                               cascade_requested())
         message = f"{resource_type}/{id} deleted" if deleted else f"{resource_type}/{id} was already deleted"
         return fhir_response(operation_outcome([Issue(message, "informational", "information")]))
 

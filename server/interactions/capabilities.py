@@ -3,17 +3,23 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from ..auth.endpoints import AuthEndpoints, oauth_uris_extension
 from ..search.registry import Registry
 
 # What the interactions package implements; a type offers the intersection with its definition file.
 IMPLEMENTED_INTERACTIONS = frozenset({
     "read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type",
+    "patch",
 })
-SYSTEM_INTERACTIONS = ("history-system",)
+SYSTEM_INTERACTIONS = ("history-system", "search-system", "transaction", "batch")
+# Operations (R4 operations.html), each declared with the canonical OperationDefinition it implements.
+TYPE_OPERATIONS = ({"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},)
+PATIENT_OPERATIONS = ({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},)
 SOFTWARE_VERSION = "0.1.0"
 
 
-def _resource(definition) -> dict:
+def _resource(definition, multiple_delete: bool, references_enforced: bool) -> dict:
+    operations = list(TYPE_OPERATIONS) + (list(PATIENT_OPERATIONS) if definition.type == "Patient" else [])
     return {
         "type": definition.type,
         "profile": definition.raw.get("profile", f"http://hl7.org/fhir/StructureDefinition/{definition.type}"),
@@ -21,19 +27,22 @@ def _resource(definition) -> dict:
         "versioning": "versioned-update",
         "readHistory": True,
         "updateCreate": True,
-        "conditionalCreate": False,
+        "conditionalCreate": True,
         "conditionalRead": "not-supported",
-        "conditionalUpdate": False,
-        "conditionalDelete": "not-supported",
+        "conditionalUpdate": True,
+        "conditionalDelete": "multiple" if multiple_delete else "single",
+        "referencePolicy": ["literal", "local"] + (["enforced"] if references_enforced else []),
         "searchParam": [
             {"name": p.name, "definition": p.definition, "type": p.type, "documentation": p.documentation}
             if p.definition else {"name": p.name, "type": p.type, "documentation": p.documentation}
             for p in sorted(definition.params.values(), key=lambda p: p.name)
         ],
+        "operation": operations,
     }
 
 
-def capability_statement(registry: Registry, base_url: str) -> dict:
+def capability_statement(registry: Registry, base_url: str, multiple_delete: bool = False,
+                         references_enforced: bool = True) -> dict:
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -47,11 +56,14 @@ def capability_statement(registry: Registry, base_url: str) -> dict:
         "rest": [{
             "mode": "server",
             "security": {
+                "extension": [oauth_uris_extension(AuthEndpoints(base_url))],
+                "cors": True,
                 "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
                                          "code": "SMART-on-FHIR"}]}],
-                "description": "Every request except metadata needs a Bearer access token with SMART scopes.",
+                "description": "Every request except metadata needs a Bearer access token with SMART scopes"
+                               " (SMART App Launch 2.x; see .well-known/smart-configuration).",
             },
-            "resource": [_resource(definition) for definition in registry.definitions.values()],
+            "resource": [_resource(definition, multiple_delete, references_enforced) for definition in registry.definitions.values()],
             "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
         }],
     }

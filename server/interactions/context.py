@@ -19,6 +19,9 @@ class Services:
     base_url: str
     default_page_size: int = 20
     max_page_size: int = 1000
+    allow_dangling_references: bool = False
+    allow_cascade_delete: bool = False
+    allow_multiple_delete: bool = False
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class RequestContext:
     services: Services
     policy: AccessPolicy
     request_id: str = "-"
+    # (type, id) a transaction is writing: references to them resolve once it commits
+    pending_targets: frozenset = frozenset()
 
     @property
     def base_url(self) -> str:

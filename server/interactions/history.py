@@ -16,6 +16,7 @@ _STATUS = {"POST": "201 Created", "PUT": "200 OK", "DELETE": "204 No Content"}
 
 def history_instance(ctx: RequestContext, resource_type: str, id: str, pairs) -> Bundle:
     ctx.definition(resource_type, "history-instance")
+    ctx.policy.require_ungranular("history-instance", resource_type)
     patient = ctx.policy.compartment_patient("history-instance", resource_type)
     query = _query(ctx, pairs, (resource_type,), id=id, compartment_patient=patient)
     return _bundle(ctx, query, f"/{resource_type}/{id}/_history", pairs)
@@ -23,6 +24,7 @@ def history_instance(ctx: RequestContext, resource_type: str, id: str, pairs) ->
 
 def history_type(ctx: RequestContext, resource_type: str, pairs) -> Bundle:
     ctx.definition(resource_type, "history-type")
+    ctx.policy.require_ungranular("history-type", resource_type)
     patient = ctx.policy.compartment_patient("history-type", resource_type)
     return _bundle(ctx, _query(ctx, pairs, (resource_type,), compartment_patient=patient),
                    f"/{resource_type}/_history", pairs)
@@ -30,7 +32,8 @@ def history_type(ctx: RequestContext, resource_type: str, pairs) -> Bundle:
 
 def history_system(ctx: RequestContext, pairs) -> Bundle:
     """Only the types the token may search; patient/ scopes keep it within their compartment."""
-    types = tuple(t for t in ctx.services.registry.types if ctx.policy.allows("history-system", t))
+    types = tuple(t for t in ctx.services.registry.types if ctx.policy.allows("history-system", t)
+                  and ctx.policy.granular_queries("history-system", t) is None)
     if not types:
         raise Forbidden("The granted scopes allow no resource type's history")
     patients = {ctx.policy.compartment_patient("history-system", t) for t in types}

@@ -10,7 +10,7 @@ from .versions import check_compartment
 
 def read(ctx: RequestContext, resource_type: str, id: str) -> Version:
     """The current version; 410 once deleted (http.html#read)."""
-    ctx.definition(resource_type, "read")
+    definition = ctx.definition(resource_type, "read")
     version = None
     if is_valid_id(id):
         with ctx.services.database.connection() as conn:
@@ -20,12 +20,13 @@ def read(ctx: RequestContext, resource_type: str, id: str) -> Version:
     check_compartment(ctx, "read", resource_type, version.patient_id, hide=True)
     if version.deleted:
         raise Gone(f"{resource_type}/{id} was deleted", headers={"ETag": f'W/"{version.version_id}"'})
+    ctx.policy.require_granular("read", definition, version.content, ctx.base_url)
     return version
 
 
 def vread(ctx: RequestContext, resource_type: str, id: str, version_id: str) -> Version:
     """One version from history; a deletion version answers 410 (http.html#vread)."""
-    ctx.definition(resource_type, "vread")
+    definition = ctx.definition(resource_type, "vread")
     version = None
     if is_valid_id(id) and version_id.isdigit() and len(version_id) < 10:
         with ctx.services.database.connection() as conn:
@@ -35,4 +36,5 @@ def vread(ctx: RequestContext, resource_type: str, id: str, version_id: str) -> 
     check_compartment(ctx, "vread", resource_type, version.patient_id, hide=True)
     if version.deleted:
         raise Gone(f"{resource_type}/{id} version {version_id} is a deletion")
+    ctx.policy.require_granular("vread", definition, version.content, ctx.base_url)
     return version

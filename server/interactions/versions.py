@@ -48,6 +48,7 @@ def store_version(ctx: RequestContext, conn, definition: ResourceDefinition, int
     resource = {**resource, "id": id, "meta": meta}
     patient_id = patient_compartment(definition, resource, ctx.base_url)
     check_compartment(ctx, interaction, definition.type, patient_id, hide=False)
+    ctx.policy.require_granular(interaction, definition, resource, ctx.base_url)
     content = orjson.dumps(resource)
     seq = write_version(conn, resource_type=definition.type, id=id, version_id=version_id,
                         last_updated=last_updated, content=content, patient_id=patient_id, method=method,

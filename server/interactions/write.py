@@ -1,54 +1,99 @@
-"""create, update and delete (R4 http.html#create, #update, #delete). Each is one transaction."""
+"""create, update and delete (R4 http.html#create, #update, #delete). Each is one transaction.
+
+The `*_in` functions do the work on a connection already inside a transaction, so that a
+transaction Bundle (bundle.py) runs many of them in one database transaction."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from ..fhir.outcomes import BadRequest, NotFound
 from ..fhir.references import is_valid_id
+from ..search.registry import ResourceDefinition
 from ..storage.resources import Version, lock_current, write_deletion
 from .context import RequestContext
+from .references import check_references, referrers_blocking_delete, resolve_conditional_references
 from .versions import check_compartment, check_if_match, new_id, store_version
 
 
-def create(ctx: RequestContext, resource_type: str, body) -> Version:
-    """A new resource with a server-assigned id; a client's id is ignored (http.html#create)."""
+def prepare_create(ctx: RequestContext, resource_type: str, body) -> tuple[ResourceDefinition, dict]:
+    """Policy and validation, before any database work; a client's id is ignored (http.html#create)."""
     definition = ctx.definition(resource_type, "create")
     resource = {k: v for k, v in body.items() if k != "id"} if isinstance(body, dict) else body
     ctx.services.validator.validate(resource_type, resource)
+    return definition, resource
+
+
+def create(ctx: RequestContext, resource_type: str, body) -> Version:
+    """A new resource with a server-assigned id."""
+    definition, resource = prepare_create(ctx, resource_type, body)
     with ctx.services.database.transaction() as conn:
-        return store_version(ctx, conn, definition, "create", resource, new_id(), 1, "POST")
+        return create_in(ctx, conn, definition, resource)
 
 
-def update(ctx: RequestContext, resource_type: str, id: str, body, if_match: str | None) -> tuple[Version, bool]:
-    """A new current version, or the first one under a client-chosen id; returns (version, created)."""
+def create_in(ctx: RequestContext, conn, definition: ResourceDefinition, resource: dict, id: str | None = None) -> Version:
+    id = id or new_id()
+    resolve_conditional_references(ctx, conn, resource)
+    check_references(ctx, conn, resource, (definition.type, id))
+    return store_version(ctx, conn, definition, "create", resource, id, 1, "POST")
+
+
+def prepare_update(ctx: RequestContext, resource_type: str, id: str, body) -> ResourceDefinition:
     definition = ctx.definition(resource_type, "update")
     ctx.services.validator.validate(resource_type, body)
     if body.get("id") != id:
         raise BadRequest(f"The resource id ({body.get('id')!r}) must equal the id in the URL ({id!r})",
                          expression=f"{resource_type}.id")
+    return definition
+
+
+def update(ctx: RequestContext, resource_type: str, id: str, body, if_match: str | None) -> tuple[Version, bool]:
+    """A new current version, or the first one under a client-chosen id; returns (version, created)."""
+    definition = prepare_update(ctx, resource_type, id, body)
     with ctx.services.database.transaction() as conn:
-        current = lock_current(conn, resource_type, id)
-        check_if_match(current, if_match)
-        if current is not None and not current.deleted:
-            check_compartment(ctx, "update", resource_type, current.patient_id, hide=False)
-        version_id = current.version_id + 1 if current else 1
-        version = store_version(ctx, conn, definition, "update", body, id, version_id, "PUT")
+        return update_in(ctx, conn, definition, id, body, if_match)
+
+
+def update_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str, resource: dict,
+              if_match: str | None) -> tuple[Version, bool]:
+    current = lock_current(conn, definition.type, id)
+    check_if_match(current, if_match)
+    if current is not None and not current.deleted:
+        check_compartment(ctx, "update", definition.type, current.patient_id, hide=False)
+        ctx.policy.require_granular("update", definition, current.content, ctx.base_url)
+    resolve_conditional_references(ctx, conn, resource)
+    check_references(ctx, conn, resource, (definition.type, id))
+    version_id = current.version_id + 1 if current else 1
+    version = store_version(ctx, conn, definition, "update", resource, id, version_id, "PUT")
     return version, current is None or current.deleted
 
 
-def delete(ctx: RequestContext, resource_type: str, id: str, if_match: str | None) -> Version | None:
-    """Mark deleted, keeping history; deleting a deleted resource changes nothing (http.html#delete)."""
+def delete(ctx: RequestContext, resource_type: str, id: str, if_match: str | None,
+           cascade: bool = False) -> Version | None:
+    """Mark deleted, keeping history; deleting a deleted resource changes nothing (http.html#delete).
+    Returns the version deleted, or None when it was deleted already."""
     ctx.definition(resource_type, "delete")
     if not is_valid_id(id):
         raise NotFound(f"{resource_type}/{id} is not known")
     with ctx.services.database.transaction() as conn:
-        current = lock_current(conn, resource_type, id)
-        if current is None:
-            raise NotFound(f"{resource_type}/{id} is not known")
-        if current.deleted:
-            return None
-        check_compartment(ctx, "delete", resource_type, current.patient_id, hide=True)
-        check_if_match(current, if_match)
-        version_id = current.version_id + 1
-        write_deletion(conn, current, version_id, datetime.now(timezone.utc))
+        return delete_in(ctx, conn, resource_type, id, if_match, cascade)
+
+
+def delete_in(ctx: RequestContext, conn, resource_type: str, id: str, if_match: str | None,
+              cascade: bool = False, _visited: set | None = None) -> Version | None:
+    """Referrers block a delete (409) unless cascading, which deletes them first, recursively."""
+    current = lock_current(conn, resource_type, id)
+    if current is None:
+        raise NotFound(f"{resource_type}/{id} is not known")
+    if current.deleted:
+        return None
+    check_compartment(ctx, "delete", resource_type, current.patient_id, hide=True)
+    ctx.policy.require_ungranular("delete", resource_type)
+    check_if_match(current, if_match)
+    visited = _visited if _visited is not None else set()
+    visited.add((resource_type, id))
+    for referrer_type, referrer_id in referrers_blocking_delete(ctx, conn, resource_type, id, cascade):
+        if (referrer_type, referrer_id) not in visited:
+            ctx.definition(referrer_type, "delete")
+            delete_in(ctx, conn, referrer_type, referrer_id, None, True, visited)
+    write_deletion(conn, current, current.version_id + 1, datetime.now(timezone.utc))
     return current

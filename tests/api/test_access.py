@@ -85,9 +85,10 @@ def test_v2_search_only_scope_cannot_read_by_id(client, client_with, unique):
     assert searcher.get(f"Patient/{created['id']}").status_code == 403
 
 
-def test_v2_create_scope_allows_create_only(client_with, unique):
+def test_v2_create_scope_allows_create_only(client, client_with, unique):
+    subject = client.create(patient(unique))  # the request's subject must exist (referential integrity)
     writer = client_with("system/MedicationRequest.c")
-    assert writer.post("MedicationRequest", json=medication_request(unique)).status_code == 201
+    assert writer.post("MedicationRequest", json=medication_request(subject["id"])).status_code == 201
     assert writer.get("MedicationRequest").status_code == 403
 
 

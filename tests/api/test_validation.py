@@ -50,15 +50,15 @@ def test_null_value_is_rejected(client, unique):
 
 
 def test_missing_required_element_returns_422(client, unique):
-    resource = medication_request("p1")
+    resource = medication_request(client.create(patient(unique))["id"])
     del resource["subject"]
     response = client.post("MedicationRequest", json=resource)
     assert response.status_code == 422
     assert "MedicationRequest.subject" in _expressions(response)
 
 
-def test_both_choice_type_variants_are_rejected(client):
-    resource = {**medication_request("p1"), "medicationReference": {"reference": "Medication/1"}}
+def test_both_choice_type_variants_are_rejected(client, unique):
+    resource = {**medication_request(client.create(patient(unique))["id"]), "medicationReference": {"reference": "Medication/1"}}
     response = client.post("MedicationRequest", json=resource)
     assert response.status_code == 422
 
@@ -70,8 +70,9 @@ def test_code_outside_required_value_set_returns_422(client, unique):
     assert response.json()["issue"][0]["code"] == "code-invalid"
 
 
-def test_medication_request_status_and_intent_are_checked(client):
-    response = client.post("MedicationRequest", json=medication_request("p1", status="taken", intent="wish"))
+def test_medication_request_status_and_intent_are_checked(client, unique):
+    subject_id = client.create(patient(unique))["id"]
+    response = client.post("MedicationRequest", json=medication_request(subject_id, status="taken", intent="wish"))
     assert response.status_code == 422
     assert set(_expressions(response)) == {"MedicationRequest.status", "MedicationRequest.intent"}
 
@@ -83,9 +84,9 @@ def test_nested_datatype_binding_is_checked(client, unique):
     assert _expressions(response) == ["Patient.telecom[0].system"]
 
 
-def test_codeable_concept_binding_needs_a_coding_from_the_value_set(client):
+def test_codeable_concept_binding_needs_a_coding_from_the_value_set(client, unique):
     from tests.factories import condition
-    resource = condition("p1", clinicalStatus={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+    resource = condition(client.create(patient(unique))["id"], clinicalStatus={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
                                                            "code": "dormant"}]})
     response = client.post("Condition", json=resource)
     assert response.status_code == 422

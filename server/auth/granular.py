@@ -1,0 +1,65 @@
+"""SMART v2 granular scopes (scopes-and-launch-context.html#finer-grained-resource-constraints-using-search-parameters):
+`patient/Condition.rs?category=...|problem-list-item` grants only the resources matching the query.
+Searches get the query's criteria added; a single resource is checked against its own index values."""
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from ..fhir.outcomes import BadRequest, Forbidden
+from ..search.extract import index_rows
+from ..search.query import SearchParser
+from ..search.registry import ResourceDefinition
+from ..storage.index.reference import ReferenceCriterion
+from ..storage.index.token import ANY_SYSTEM, TokenCriterion, TokenValue
+from ..storage.search import IdCriterion
+
+
+def query_criteria(definition: ResourceDefinition, query: str, base_url: str) -> list:
+    """The search criteria a scope's query stands for (AND-ed)."""
+    try:
+        return SearchParser(definition, base_url, 1, 1).parse(parse_qsl(query, keep_blank_values=True),
+                                                               strict=True).plan.criteria
+    except BadRequest as error:
+        raise Forbidden(f"The granular scope query '{query}' is not supported: {error}") from None
+
+
+def union_criteria(definition: ResourceDefinition, queries: list[str], base_url: str) -> list:
+    """Criteria matching what any of several scope queries grants. OR across scopes is expressible
+    when each is one positive token condition on the same parameter; other mixes are refused."""
+    per_query = [query_criteria(definition, query, base_url) for query in queries]
+    if len(per_query) == 1:
+        return per_query[0]
+    singles = [criteria[0] for criteria in per_query if len(criteria) == 1]
+    if len(singles) == len(per_query) and all(isinstance(c, TokenCriterion) and not c.negated for c in singles) \
+            and len({c.param for c in singles}) == 1:
+        return [TokenCriterion(singles[0].param, tuple(v for c in singles for v in c.values))]
+    raise Forbidden("These granular scopes cannot be combined in one search; ask for one per resource type")
+
+
+def _token_matches(value: TokenValue, system, code) -> bool:
+    if value.code is None:
+        return system == value.system
+    if value.system is ANY_SYSTEM:
+        return code == value.code
+    return code == value.code and system == value.system
+
+
+def _matches(criterion, resource: dict, rows: dict) -> bool:
+    if isinstance(criterion, TokenCriterion):
+        found = any(_token_matches(value, system, code) for param, system, code in rows.get("token", ())
+                    if param == criterion.param for value in criterion.values)
+        return found != criterion.negated
+    if isinstance(criterion, ReferenceCriterion):
+        return any(param == criterion.param and target_id == value.target_id
+                   and value.target_type in (None, target_type)
+                   for param, target_type, target_id in rows.get("reference", ()) for value in criterion.values)
+    if isinstance(criterion, IdCriterion):
+        return resource.get("id") in criterion.ids
+    raise Forbidden("This granular scope can be enforced on searches only, not on single resources")
+
+
+def resource_matches(definition: ResourceDefinition, resource: dict, queries: list[str], base_url: str) -> bool:
+    """Whether the resource falls within at least one of the scope queries."""
+    rows = index_rows(definition, resource, base_url)
+    return any(all(_matches(c, resource, rows) for c in query_criteria(definition, query, base_url))
+               for query in queries)

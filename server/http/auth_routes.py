@@ -1,0 +1,160 @@
+"""The authorization server's HTTP endpoints (SMART App Launch 2.x): authorize, the login, patient
+picker and consent pages (plain HTML forms, no JavaScript), token, introspect, revoke, EHR launch."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request
+
+from ..auth.authorization_flow import AuthorizationFlow, Page, Redirect
+from ..auth.authorization_server import SmartAuthorizationServer
+from ..auth.endpoints import AuthEndpoints
+from ..auth.launch import create_launch
+from ..auth.policy import AccessPolicy
+from ..auth.ratelimit import RateLimiter
+from ..auth.revocation import RevocationList
+from ..auth.tokens import TokenService, bearer_challenge
+from ..fhir.outcomes import BadRequest, Forbidden, Unauthorized
+from ..storage.database import Database
+
+auth = Blueprint("auth", __name__, url_prefix="/auth", template_folder="templates")
+
+# Per worker process (see README): attempts per window before 429.
+LOGIN_LIMIT, LOGIN_IP_LIMIT, LOGIN_WINDOW = 10, 300, 300
+TOKEN_LIMIT, TOKEN_WINDOW = 60, 60
+
+
+@dataclass(frozen=True)
+class AuthServices:
+    server: SmartAuthorizationServer
+    flow: AuthorizationFlow
+    login_limiter: RateLimiter
+    login_ip_limiter: RateLimiter
+    token_limiter: RateLimiter
+
+
+def register_smart(app: Flask, database: Database, base_url: str) -> None:
+    """Wire the authorization server into the app; tokens it issues are checked for revocation."""
+    tokens: TokenService = app.extensions["fhir.tokens"]
+    revocations = RevocationList(database)
+    tokens.revocations = revocations
+    server = SmartAuthorizationServer(database, tokens, revocations, AuthEndpoints(base_url))
+    app.extensions["fhir.auth"] = AuthServices(
+        server, AuthorizationFlow(server), RateLimiter(LOGIN_LIMIT, LOGIN_WINDOW),
+        RateLimiter(LOGIN_IP_LIMIT, LOGIN_WINDOW), RateLimiter(TOKEN_LIMIT, TOKEN_WINDOW))
+    app.register_blueprint(auth)
+
+
+def _services() -> AuthServices:
+    return current_app.extensions["fhir.auth"]
+
+
+def _render(outcome: Page | Redirect) -> Response:
+    if isinstance(outcome, Redirect):
+        return redirect(outcome.location, code=302)
+    data = {k: v for k, v in outcome.data.items() if k != "request"}
+    html = render_template(f"auth/{outcome.kind}.html", request_id=outcome.data.get("request"), **data)
+    return Response(html, status=outcome.status, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                                                           "Content-Type": "text/html; charset=utf-8"})
+
+
+def _too_many(retry_after: int, html: bool) -> Response:
+    headers = {"Retry-After": str(retry_after), "Cache-Control": "no-store"}
+    if html:
+        page = Page("error", 429, {"message": "Too many attempts; wait a little and try again."})
+        response = _render(page)
+        response.headers.update(headers)
+        return response
+    response = jsonify(error="temporarily_unavailable", error_description="Too many requests; retry later")
+    response.status_code = 429
+    response.headers.update(headers)
+    return response
+
+
+@auth.route("/authorize", methods=["GET", "POST"])
+def authorize():
+    """authorization endpoint (GET, and POST for authorize-post)"""
+    return _render(_services().flow.begin(request.values.to_dict(flat=False)))
+
+
+@auth.post("/login")
+def login():
+    services, username = _services(), request.form.get("username", "")
+    for limiter, key in ((services.login_limiter, f"{request.remote_addr}|{username}"),
+                         (services.login_ip_limiter, request.remote_addr or "-")):
+        retry_after = limiter.hit(key)
+        if retry_after:
+            return _too_many(retry_after, html=True)
+    return _render(services.flow.login(request.form.get("request", ""), username, request.form.get("password", "")))
+
+
+@auth.post("/patient")
+def choose_patient():
+    patient = request.form.get("patient_id", "").strip() or request.form.get("patient", "")
+    return _render(_services().flow.choose_patient(request.form.get("request", ""), patient))
+
+
+@auth.post("/consent")
+def consent():
+    allow = request.form.get("decision") == "allow"
+    return _render(_services().flow.decide(request.form.get("request", ""), allow, request.form.getlist("scope")))
+
+
+def _client_key() -> str:
+    basic = request.authorization
+    client = (basic.username if basic and basic.username else None) or request.form.get("client_id")
+    return f"client:{client}" if client else f"ip:{request.remote_addr}"
+
+
+def _cors(response: Response) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@auth.post("/token")
+def token():
+    """token endpoint: authorization_code, refresh_token, client_credentials"""
+    retry_after = _services().token_limiter.hit(_client_key())
+    if retry_after:
+        return _cors(_too_many(retry_after, html=False))
+    return _cors(_services().server.create_token_response())
+
+
+@auth.post("/introspect")
+def introspect():
+    """RFC 7662 token introspection"""
+    return _cors(_services().server.create_endpoint_response("introspection"))
+
+
+@auth.post("/revoke")
+def revoke():
+    """RFC 7009 token revocation"""
+    return _cors(_services().server.create_endpoint_response("revocation"))
+
+
+@auth.post("/launch")
+def launch():
+    """An EHR (a client with a system/ scope) creates an opaque, single-use launch id for an app."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, bearer = header.partition(" ")
+    if scheme.lower() != "bearer" or not bearer.strip():
+        raise Unauthorized("Creating a launch needs a Bearer access token", headers=bearer_challenge())
+    policy = AccessPolicy.from_claims(current_app.extensions["fhir.tokens"].verify(bearer.strip()))
+    if not any(scope.context == "system" for scope in policy.scopes):
+        raise Forbidden("Creating a launch needs a system/ scope (an EHR's token)")
+    body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    body = body if isinstance(body, dict) else {}
+    if not body.get("patient"):
+        raise BadRequest("A launch needs a patient")
+    launch_id = create_launch(_services().server.database, body.get("patient"), body.get("encounter"),
+                              body.get("user"))
+    return jsonify(launch=launch_id), 201
+
+
+@auth.get("/smart-style.json")
+def smart_style():
+    """The style hints smart_style_url points at (app-launch.html#styling)."""
+    return _cors(jsonify({"color_background": "#ffffff", "color_error": "#aa0000", "color_highlight": "#2a6ebb",
+                          "color_modal_backdrop": "", "color_success": "#2e7d32", "color_text": "#222222",
+                          "dim_border_radius": "4px", "dim_font_size": "16px", "dim_spacing_size": "16px",
+                          "font_family_body": "system-ui, sans-serif", "font_family_heading": "system-ui, sans-serif"}))

@@ -1,0 +1,216 @@
+"""Bulk import (fhir-server import): every resource validated like a write, in worker processes,
+then stored through the batched fast path (storage/bulk.py), one transaction per batch. A bad
+record is reported (file, line, issues) and skipped; the others are stored. Imported resources
+keep their ids (update-as-create semantics, R4 http.html#upsert)."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+
+from ..fhir.outcomes import FhirError
+from ..fhir.references import parse_reference
+from ..search.extract import index_rows, patient_compartment
+from ..storage.bulk import BulkVersion, lock_and_read_versions, write_versions
+from ..storage.references import lock_live_targets
+from .context import Services
+from .import_sources import Record, read_records
+from .references import reference_slots
+from .versions import instant, new_id
+
+BATCH_SIZE = 500
+MAX_LISTED_FAILURES = 1000
+_worker: dict = {}
+
+
+@dataclass
+class Checked:
+    record: Record
+    key: tuple[str, str] | None = None
+    content: bytes = b""
+    patient_id: str | None = None
+    rows: dict = field(default_factory=dict)
+    targets: tuple = ()
+    issues: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ImportSummary:
+    files: int = 0
+    read: int = 0
+    stored: int = 0
+    failed: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+    failures: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def fail(self, record: Record, issues: list[dict]) -> None:
+        self.failed += 1
+        if len(self.failures) < MAX_LISTED_FAILURES:
+            self.failures.append({**record.where(), "issues": issues})
+
+    def as_json(self) -> dict:
+        rate = round(self.stored / self.seconds, 1) if self.seconds else None
+        return {"files": self.files, "read": self.read, "stored": self.stored, "failed": self.failed,
+                "by_type": self.by_type, "seconds": round(self.seconds, 3), "resources_per_second": rate,
+                "failures": self.failures, "failures_listed": len(self.failures)}
+
+
+def _init_worker(services: Services) -> None:
+    _worker["services"] = services
+
+
+def _issue(error: FhirError) -> list[dict]:
+    return [issue.as_json() for issue in error.issues]
+
+
+def check_record(services: Services, record: Record) -> Checked:
+    """Parse, validate and index one record, as a write would (no database)."""
+    if record.error:
+        return Checked(record, issues=[{"severity": "error", "code": "structure", "diagnostics": record.error}])
+    try:
+        resource = orjson.loads(record.raw) if isinstance(record.raw, bytes) else record.raw
+    except orjson.JSONDecodeError as error:
+        return Checked(record, issues=[{"severity": "error", "code": "structure", "diagnostics": f"Not JSON: {error}"}])
+    resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
+    definition = services.registry.get(resource_type) if isinstance(resource_type, str) else None
+    if definition is None:
+        return Checked(record, issues=[{"severity": "error", "code": "not-supported",
+                                        "diagnostics": f"Resource type {resource_type!r} is not served here"}])
+    try:
+        services.validator.validate(resource_type, resource)
+    except FhirError as error:
+        return Checked(record, issues=_issue(error))
+    resource = {**resource, "id": resource.get("id") or new_id()}
+    targets = tuple(_local_targets(services, resource))
+    return Checked(record, (resource_type, resource["id"]), orjson.dumps(resource),
+                   patient_compartment(definition, resource, services.base_url),
+                   index_rows(definition, resource, services.base_url), targets)
+
+
+def _local_targets(services: Services, resource: dict):
+    for holder, expression in reference_slots(resource, resource["resourceType"]):
+        reference = parse_reference(holder["reference"])
+        if reference is None or reference.resource_type not in services.registry.definitions:
+            continue
+        if reference.base is None or reference.base.rstrip("/") == services.base_url:
+            yield (reference.resource_type, reference.id), expression
+
+
+def _check_batch(records: list[Record]) -> list[Checked]:
+    services = _worker["services"]
+    return [check_record(services, record) for record in records]
+
+
+def _batches(paths: list[Path], summary: ImportSummary):
+    total = sum(path.stat().st_size for path in paths) or 1
+    done_before, batch = 0, []
+    for path in paths:
+        summary.files += 1
+        consumed = 0
+        for record, consumed in read_records(path):
+            batch.append(record)
+            if len(batch) >= BATCH_SIZE:
+                yield batch, (done_before + consumed) / total
+                batch = []
+        done_before += path.stat().st_size
+    if batch:
+        yield batch, 1.0
+
+
+def import_paths(services: Services, paths: list[Path], progress=None, workers: int | None = None) -> ImportSummary:
+    """Import every file; progress(fraction, summary) is called after each stored batch."""
+    summary = ImportSummary()
+    started = time.perf_counter()
+    workers = workers or max(1, os.cpu_count() or 1)
+    pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (services,))
+    try:
+        pending: deque = deque()
+        for batch, fraction in _batches(paths, summary):
+            pending.append((pool.apply_async(_check_batch, (batch,)), fraction))
+            if len(pending) > 2 * workers:
+                _store(services, summary, *pending.popleft(), progress, started)
+        while pending:
+            _store(services, summary, *pending.popleft(), progress, started)
+    finally:
+        pool.close()
+        pool.join()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _store(services: Services, summary: ImportSummary, result, fraction: float, progress, started: float) -> None:
+    checked = result.get()
+    summary.read += len(checked)
+    valid = []
+    for item in checked:
+        if item.issues:
+            summary.fail(item.record, item.issues)
+        else:
+            valid.append(item)
+    for group in _without_repeated_keys(valid):
+        _store_group(services, summary, group)
+    summary.seconds = time.perf_counter() - started
+    if progress:
+        progress(fraction, summary)
+
+
+def _without_repeated_keys(items: list[Checked]):
+    """Groups in which each resource appears once (one INSERT cannot write a row twice)."""
+    group, keys = [], set()
+    for item in items:
+        if item.key in keys:
+            yield group
+            group, keys = [], set()
+        group.append(item)
+        keys.add(item.key)
+    if group:
+        yield group
+
+
+def _store_group(services: Services, summary: ImportSummary, items: list[Checked]) -> None:
+    with services.database.transaction() as conn:
+        current = lock_and_read_versions(conn, [item.key for item in items])
+        if not services.allow_dangling_references:
+            items = _with_resolving_references(conn, summary, items)
+        now = datetime.now(timezone.utc)
+        versions = [_stamped(item, current.get(item.key, 0) + 1, now) for item in items]
+        write_versions(conn, versions, now, replaced=bool(current))
+    summary.stored += len(items)
+    for item in items:
+        summary.by_type[item.key[0]] = summary.by_type.get(item.key[0], 0) + 1
+
+
+def _with_resolving_references(conn, summary: ImportSummary, items: list[Checked]) -> list[Checked]:
+    """Drop (and report) records whose local references resolve neither to a stored resource nor
+    to another record kept in this batch; repeat, since dropping one may orphan others."""
+    wanted = {target for item in items for target, _ in item.targets} - {item.key for item in items}
+    live = lock_live_targets(conn, list(wanted))
+    while True:
+        kept_keys = {item.key for item in items}
+        kept, dropped = [], False
+        for item in items:
+            missing = [(t, e) for t, e in item.targets if t not in live and t not in kept_keys and t != item.key]
+            if missing:
+                summary.fail(item.record, [{"severity": "error", "code": "not-found", "expression": [e],
+                                            "diagnostics": f"Reference {t[0]}/{t[1]} does not resolve to an existing resource"}
+                                           for t, e in missing])
+                dropped = True
+            else:
+                kept.append(item)
+        items = kept
+        if not dropped:
+            return items
+
+
+def _stamped(item: Checked, version_id: int, now: datetime) -> BulkVersion:
+    resource = orjson.loads(item.content)
+    resource["meta"] = {**resource.get("meta", {}), "versionId": str(version_id), "lastUpdated": instant(now)}
+    return BulkVersion(item.key[0], item.key[1], version_id, orjson.dumps(resource), item.patient_id, item.rows)
+

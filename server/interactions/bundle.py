@@ -1,0 +1,170 @@
+"""batch and transaction (R4 http.html#transaction, bundle.html#transaction).
+
+A transaction is all-or-nothing in one database transaction: entries are checked and validated
+first, then deletes, creates, updates/patches and reads run in that order on one connection, with
+every fullUrl (urn:uuid or absolute) rewritten to the id it received. A batch runs each entry in
+its own transaction and reports each entry's own outcome."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import datetime, timezone
+from http import HTTPStatus
+
+import orjson
+
+from ..fhir.outcomes import BadRequest, FhirError, Issue, operation_outcome
+from .bundle_entries import PROCESSING_ORDER, Entry, parse_entry, prepare, resolve_identity, run, \
+    unresolved_placeholders
+from .context import RequestContext
+from .references import reference_slots
+from .versions import instant, new_id
+
+log = logging.getLogger(__name__)
+MAX_ENTRIES = 10_000
+
+
+class EntryFailed(FhirError):
+    """A transaction entry's error, with the entry named; keeps the entry's own status."""
+
+    def __init__(self, entry_index: int, description: str, error: FhirError):
+        super().__init__(f"Transaction failed at {description}: {error}", issues=[
+            Issue(f"Transaction failed at {description}; nothing was stored", error.code,
+                  expression=(f"Bundle.entry[{entry_index}]",)), *error.issues], headers=error.headers)
+        self.status, self.code = error.status, error.code
+
+
+def _raw_entries(bundle, kind: str) -> list:
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise BadRequest("POST to the base URL takes a Bundle of type batch or transaction")
+    if bundle.get("type") != kind:
+        raise BadRequest(f"Bundle.type must be {kind}", expression="Bundle.type")
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
+        raise BadRequest(f"Bundle.entry must be a list of at most {MAX_ENTRIES} entries", expression="Bundle.entry")
+    return entries
+
+
+def process(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
+    """POST [base] with a batch or transaction Bundle."""
+    kind = bundle.get("type") if isinstance(bundle, dict) else None
+    if kind == "transaction":
+        return transaction(ctx, bundle, minimal)
+    return batch(ctx, bundle, minimal)
+
+
+def transaction(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
+    entries = []
+    for index, raw in enumerate(_raw_entries(bundle, "transaction")):
+        try:
+            entry = parse_entry(ctx, index, raw)
+            prepare(ctx, entry)
+        except FhirError as error:
+            raise EntryFailed(index, _described(index, raw), error) from None
+        entries.append(entry)
+    _no_duplicate_targets(entries)
+    ordered = sorted(entries, key=lambda e: (PROCESSING_ORDER[e.method], e.index))
+    with ctx.services.database.transaction() as conn:
+        for entry in (e for e in ordered if e.method == "DELETE"):
+            _guarded(entry, lambda e=entry: run(ctx, conn, e))
+        mapping = {}
+        for entry in ordered:
+            if entry.method != "DELETE":
+                identity = _guarded(entry, lambda e=entry: resolve_identity(ctx, conn, e, new_id))
+                if identity and entry.full_url:
+                    mapping[entry.full_url] = identity
+        ctx = dataclasses.replace(ctx, pending_targets=frozenset(
+            (e.resource_type, e.location_id) for e in entries if e.method in ("POST", "PUT") and e.location_id))
+        for entry in entries:
+            _rewrite(entry, mapping)
+            _guarded(entry, lambda e=entry: unresolved_placeholders(e))
+        for entry in (e for e in ordered if e.method != "DELETE"):
+            _guarded(entry, lambda e=entry: run(ctx, conn, e))
+    return _response(ctx, "transaction-response", entries, minimal)
+
+
+def batch(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
+    """Each entry alone: its own transaction, its own status or OperationOutcome (http.html#transaction)."""
+    results: list[Entry | tuple[int, FhirError]] = []
+    parsed = []
+    for index, raw in enumerate(_raw_entries(bundle, "batch")):
+        try:
+            parsed.append(parse_entry(ctx, index, raw))
+        except FhirError as error:
+            results.append((index, error))
+    for entry in sorted(parsed, key=lambda e: (PROCESSING_ORDER[e.method], e.index)):
+        try:
+            prepare(ctx, entry)
+            unresolved_placeholders(entry)
+            with ctx.services.database.transaction() as conn:
+                run(ctx, conn, entry)
+            results.append(entry)
+        except FhirError as error:
+            results.append((entry.index, error))
+        except Exception:  # one broken entry must not hide the others' outcomes
+            log.exception("batch entry failed", extra={"entry": entry.index, "request_id": ctx.request_id})
+            results.append((entry.index, FhirError("Internal error processing this entry")))
+    results.sort(key=lambda r: r[0] if isinstance(r, tuple) else r.index)
+    return _response(ctx, "batch-response", results, minimal)
+
+
+def _described(index: int, raw) -> str:
+    request = raw.get("request", {}) if isinstance(raw, dict) else {}
+    full_url = f" ({raw['fullUrl']})" if isinstance(raw, dict) and isinstance(raw.get("fullUrl"), str) else ""
+    what = f": {request.get('method')} {request.get('url')}" if isinstance(request, dict) else ""
+    return f"entry {index}{full_url}{what}"
+
+
+def _guarded(entry: Entry, action):
+    try:
+        return action()
+    except FhirError as error:
+        raise EntryFailed(entry.index, entry.describe(), error) from None
+
+
+def _no_duplicate_targets(entries: list[Entry]) -> None:
+    """R4 http.html#transaction: no two entries may write the same resource."""
+    seen: dict[str, int] = {}
+    for entry in entries:
+        if entry.method in ("PUT", "DELETE", "PATCH") and entry.id:
+            key = f"{entry.resource_type}/{entry.id}"
+            if key in seen:
+                raise BadRequest(f"Entries {seen[key]} and {entry.index} both change {key}",
+                                 expression=f"Bundle.entry[{entry.index}]")
+            seen[key] = entry.index
+
+
+def _rewrite(entry: Entry, mapping: dict[str, str]) -> None:
+    """fullUrl references -> Type/id, in the resource and in the request's search criteria."""
+    if isinstance(entry.resource, dict):
+        for holder, _ in reference_slots(entry.resource, entry.resource_type):
+            target = mapping.get(holder["reference"])
+            if target:
+                holder["reference"] = target
+    for placeholder, target in mapping.items():
+        if entry.query and placeholder in entry.query:
+            entry.query = entry.query.replace(placeholder, target)
+        if entry.if_none_exist and placeholder in entry.if_none_exist:
+            entry.if_none_exist = entry.if_none_exist.replace(placeholder, target)
+
+
+def _response(ctx: RequestContext, kind: str, results, minimal: bool) -> bytes:
+    """The response Bundle, entries in the request's order; stored JSON embedded as-is."""
+    entries = []
+    for result in results:
+        if isinstance(result, tuple):
+            _, error = result
+            entries.append({"response": {"status": f"{error.status} {HTTPStatus(error.status).phrase}",
+                                         "outcome": operation_outcome(error.issues)}})
+            continue
+        entry: dict = {}
+        if result.location_id and result.method != "DELETE":
+            entry["fullUrl"] = f"{ctx.base_url}/{result.resource_type}/{result.location_id}"
+        if result.resource_json is not None and not (minimal and result.method != "GET"):
+            entry["resource"] = orjson.Fragment(result.resource_json)
+        entry["response"] = result.response
+        entries.append(entry)
+    bundle = {"resourceType": "Bundle", "type": kind, "timestamp": instant(datetime.now(timezone.utc))}
+    if entries:
+        bundle["entry"] = entries
+    return orjson.dumps(bundle)

@@ -1,0 +1,73 @@
+"""Patient/{id}/$everything (R4 patient-operation-everything.html): the patient's compartment as a
+searchset, with _since, _type and _count, keyset-paged like a search."""
+from __future__ import annotations
+
+from ..fhir.bundles import Bundle, BundleEntry
+from ..fhir.outcomes import BadRequest, Gone, NotFound
+from ..fhir.references import is_valid_id
+from ..search.dates import parse_range
+from ..search.query import parse_count, parse_cursor
+from ..storage.compartment import CompartmentQuery, compartment_page
+from ..storage.resources import read_current
+from .context import RequestContext
+from .links import page_url, resource_url
+
+_PARAMS = ("_since", "_type", "_count", "_cursor")
+
+
+def patient_everything(ctx: RequestContext, id: str, pairs: list[tuple[str, str]]) -> Bundle:
+    """Only the types the token may read; a patient/ token only its own patient (SMART scopes)."""
+    ctx.definition("Patient", "read")
+    confined = ctx.policy.compartment_patient("read", "Patient")
+    if not is_valid_id(id) or (confined is not None and confined != id):
+        raise NotFound(f"Patient/{id} is not known")
+    query = _query(ctx, id, pairs)
+    with ctx.services.database.connection() as conn:
+        patient = read_current(conn, "Patient", id)
+        if patient is None:
+            raise NotFound(f"Patient/{id} is not known")
+        if patient.deleted:
+            raise Gone(f"Patient/{id} was deleted")
+        members, total = compartment_page(conn, query)
+    page = members[:query.count]
+    path = f"/Patient/{id}/$everything"
+    kept = [(k, v) for k, v in pairs if k in _PARAMS and k != "_cursor"]
+    links = {"self": page_url(ctx.base_url, path, list(pairs))}
+    if page and len(members) > len(page):
+        links["next"] = page_url(ctx.base_url, path, kept + [("_cursor", str(page[-1].seq))])
+    entries = [BundleEntry(resource_url(ctx.base_url, m.resource_type, m.id), m.content, "match") for m in page]
+    return Bundle("searchset", entries, links, total)
+
+
+def _readable_types(ctx: RequestContext, patient_id: str) -> tuple[str, ...]:
+    types = []
+    for resource_type in ctx.services.registry.types:
+        if ctx.policy.allows("read", resource_type) and \
+                ctx.policy.compartment_patient("read", resource_type) in (None, patient_id):
+            types.append(resource_type)
+    return tuple(types)
+
+
+def _query(ctx: RequestContext, patient_id: str, pairs) -> CompartmentQuery:
+    fields = {"count": ctx.services.default_page_size}
+    types = _readable_types(ctx, patient_id)
+    for name, value in pairs:
+        if name == "_since":
+            try:
+                fields["since"] = parse_range(value)[0]
+            except ValueError:
+                raise BadRequest(f"Invalid _since '{value}': expected an instant", expression="_since") from None
+        elif name == "_type":
+            wanted = [t.strip() for t in value.split(",") if t.strip()]
+            unknown = [t for t in wanted if t not in ctx.services.registry.definitions]
+            if unknown:
+                raise BadRequest(f"_type names types this server does not hold: {', '.join(unknown)}",
+                                 expression="_type")
+            types = tuple(t for t in types if t in wanted)
+        elif name == "_count":
+            fields["count"] = parse_count(value, ctx.services.max_page_size)
+        elif name == "_cursor":
+            fields["after_seq"] = parse_cursor(value)
+        elif name not in ("_format", "_pretty"):
+            raise BadRequest(f"Parameter '{name}' is not supported by $everything", expression=name)
+    return CompartmentQuery(patient_id, types, **fields)

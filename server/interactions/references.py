@@ -1,0 +1,89 @@
+"""Referential integrity (R4 references.html): conditional references are resolved, a reference to a
+local resource must resolve, and a resource still referred to is not deleted (unless cascading)."""
+from __future__ import annotations
+
+from ..fhir.outcomes import Conflict, Issue, Unprocessable
+from ..fhir.references import parse_reference
+from ..storage.references import lock_for_delete, lock_live_targets, referrers
+from .context import RequestContext
+from .matching import matching_ids
+
+MAX_NAMED_REFERRERS = 20
+
+
+def reference_slots(node, path: str):
+    """(holder dict, expression) of every Reference-shaped element: a dict with a string `reference`."""
+    if isinstance(node, dict):
+        if isinstance(node.get("reference"), str):
+            yield node, path
+        for key, child in node.items():
+            if isinstance(child, (dict, list)):
+                yield from reference_slots(child, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from reference_slots(child, f"{path}[{index}]")
+
+
+def _is_conditional(value: str) -> bool:
+    head = value.partition("?")[0]
+    return "?" in value and "/" not in head and head[:1].isupper()
+
+
+def resolve_conditional_references(ctx: RequestContext, conn, resource: dict) -> None:
+    """`Patient?identifier=sys|123` -> `Patient/<id>`: exactly one match, else 422 (R4
+    http.html#trules: no match or several fail the interaction)."""
+    for holder, expression in reference_slots(resource, resource.get("resourceType", "Resource")):
+        value = holder["reference"]
+        if not _is_conditional(value):
+            continue
+        target_type = value.partition("?")[0]
+        definition = ctx.definition(target_type, "search-type")
+        ids = matching_ids(ctx, conn, definition, value, "search-type")
+        if len(ids) != 1:
+            found = "no resource" if not ids else "several resources"
+            raise Unprocessable(f"Conditional reference '{value}' matches {found}; it must match exactly one",
+                                expression=expression)
+        holder["reference"] = f"{target_type}/{ids[0]}"
+
+
+def local_targets(ctx: RequestContext, resource: dict) -> dict[tuple[str, str], str]:
+    """(type, id) of every reference to a resource this server holds -> the expression of its first use."""
+    found: dict[tuple[str, str], str] = {}
+    types = ctx.services.registry.definitions
+    for holder, expression in reference_slots(resource, resource.get("resourceType", "Resource")):
+        reference = parse_reference(holder["reference"])
+        if reference is None or reference.resource_type not in types:
+            continue
+        if reference.base is not None and reference.base.rstrip("/") != ctx.base_url:
+            continue  # another server's resource
+        found.setdefault((reference.resource_type, reference.id), expression)
+    return found
+
+
+def check_references(ctx: RequestContext, conn, resource: dict, self_key: tuple[str, str]) -> None:
+    """422 naming every local reference that does not resolve, unless dangling references are allowed."""
+    if ctx.services.allow_dangling_references:
+        return
+    targets = local_targets(ctx, resource)
+    for key in (self_key, *ctx.pending_targets):
+        targets.pop(key, None)
+    missing = set(targets) - lock_live_targets(conn, list(targets))
+    if missing:
+        issues = [Issue(f"Reference {t}/{i} does not resolve to an existing resource", "not-found",
+                        expression=(targets[(t, i)],)) for t, i in sorted(missing)]
+        raise Unprocessable(f"{resource.get('resourceType')} refers to resources that do not exist", issues=issues)
+
+
+def referrers_blocking_delete(ctx: RequestContext, conn, resource_type: str, id: str, cascade: bool) -> list[tuple[str, str]]:
+    """The live resources referring to resource_type/id; 409 naming them unless cascading."""
+    lock_for_delete(conn, resource_type, id)
+    found = referrers(conn, resource_type, id, limit=10_000 if cascade else MAX_NAMED_REFERRERS + 1)
+    if found and not cascade:
+        named = ", ".join(f"{t}/{i}" for t, i in found[:MAX_NAMED_REFERRERS])
+        more = " and more" if len(found) > MAX_NAMED_REFERRERS else ""
+        message = (f"{resource_type}/{id} is still referenced by {named}{more}; delete those first"
+                   " or use _cascade=delete where the server allows it")
+        raise Conflict(message, issues=[Issue(message, "conflict")] + [
+            Issue(f"{resource_type}/{id} is referenced by {t}/{i}", "conflict", "information")
+            for t, i in found[:MAX_NAMED_REFERRERS]])
+    return found
