@@ -110,8 +110,10 @@ class AuthorizationFlow:
         launch_user = context.get("launch", {}).get("user")
         if launch_user and launch_user not in (user.username, user.fhir_user):
             return Page("login", 403, login_again | {"error": "This launch is for another user."})
-        update = {"username": user.username, "fhir_user": user.fhir_user}
-        if not context.get("patient") and user.patient_id and needs_patient(params["scope"]):
+        # a sign-in replaces any earlier one on this request, and the patient chosen under it
+        update = {"username": user.username, "fhir_user": user.fhir_user,
+                  "patient": context.get("launch", {}).get("patient")}
+        if not update["patient"] and user.patient_id and needs_patient(params["scope"]):
             update["patient"] = user.patient_id  # a Patient user's own record, no picker
         with self.database.connection() as conn:
             auth_store.merge_request_context(conn, secret_hash(request_id), update)
@@ -160,6 +162,11 @@ class AuthorizationFlow:
             return None
         with self.database.connection() as conn:
             return auth_store.load_request(conn, secret_hash(request_id))
+
+    def housekeeping(self) -> None:
+        """Drop expired codes, launches, pending requests, revocations and assertion ids."""
+        with self.database.connection() as conn:
+            auth_store.delete_expired(conn)
 
     def _next_page(self, request_id: str, params: dict, context: dict) -> Page:
         if needs_patient(params["scope"]) and not context.get("patient"):

@@ -42,6 +42,7 @@ def register_smart(app: Flask, database: Database, base_url: str) -> None:
     app.extensions["fhir.auth"] = AuthServices(
         server, AuthorizationFlow(server), RateLimiter(LOGIN_LIMIT, LOGIN_WINDOW),
         RateLimiter(LOGIN_IP_LIMIT, LOGIN_WINDOW), RateLimiter(TOKEN_LIMIT, TOKEN_WINDOW))
+    app.extensions["fhir.auth"].flow.housekeeping()  # once per worker start
     app.register_blueprint(auth)
 
 
