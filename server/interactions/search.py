@@ -102,7 +102,8 @@ def _includes(ctx: RequestContext, conn, includes: list[Include], matches: list[
     found: list[Match] = []
     current, specs = matches, [i for i in includes if not i.iterate]
     for round_number in range(MAX_INCLUDE_ROUNDS + 1):
-        new = [m for spec in specs for m in _apply(conn, spec, current, visible) if m.seq not in seen]
+        new = [m for spec in specs for m in _apply(conn, spec, current, visible)
+               if m.seq not in seen and _granted(ctx, m)]
         new = list({m.seq: m for m in new}.values())
         seen.update(m.seq for m in new)
         found += new
@@ -110,6 +111,15 @@ def _includes(ctx: RequestContext, conn, includes: list[Include], matches: list[
             break
         current, specs = (matches + found if round_number == 0 else new), [i for i in includes if i.iterate]
     return found
+
+
+def _granted(ctx: RequestContext, match: Match) -> bool:
+    """An included resource must also fall within any granular (v2 query) scope of its type."""
+    try:
+        ctx.policy.require_granular("read", ctx.services.registry.get(match.resource_type), match.content, ctx.base_url)
+    except Forbidden:
+        return False
+    return True
 
 
 def _apply(conn, spec: Include, sources: list[Match], visible: Visible) -> list[Match]:

@@ -58,3 +58,15 @@ def test_included_types_need_a_granted_scope(client, client_with, unique):
 def test_invalid_include_returns_400(client):
     assert client.get("MedicationRequest", params={"_include": "MedicationRequest:status"}).status_code == 400
     assert client.get("MedicationRequest", params={"_include": "nonsense"}).status_code == 400
+
+
+def test_included_resources_respect_granular_scopes(client, client_with, unique):
+    subject = client.create(patient(unique))["id"]
+    problem = client.create(condition(subject, category=[{"coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "problem-list-item"}]}]))["id"]
+    client.create(condition(subject))  # no category: outside the granular scope
+    scope = ("system/Patient.rs system/Condition.rs?category="
+             "http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item")
+    reader = client_with(scope)
+    bundle = reader.get("Patient", params={"_id": subject, "_revinclude": "Condition:patient"}).json()
+    assert set(_modes(bundle)) == {("Patient", subject), ("Condition", problem)}
