@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 
 from server.search.extract import index_rows, patient_compartment
-from server.storage.copy_load import NewResource, load_new_resources
+from server.storage.bulk import BulkVersion, encode_index_rows, write_versions
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 DRUGS = [("312938", "sertraline 50 MG"), ("313989", "fluoxetine 20 MG"), ("197361", "lithium carbonate 300 MG"),
@@ -67,16 +67,16 @@ def records(count: int, seed: int = 7):
 
 
 def load(services, count: int, batch: int = 5000, on_batch=lambda n: None) -> int:
-    """Load about `count` synthetic resources through the COPY fast path; return how many."""
-    now = datetime.now(timezone.utc)
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Load about `count` synthetic resources through the bulk (COPY) path; return how many."""
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     pending, loaded = [], 0
     for resource in records(count):
         resource["meta"] = {**resource.get("meta", {}), "versionId": "1", "lastUpdated": stamp}
         definition = services.registry.get(resource["resourceType"])
-        pending.append(NewResource(resource["resourceType"], resource["id"], now, orjson.dumps(resource).decode(),
-                                   patient_compartment(definition, resource, services.base_url),
-                                   index_rows(definition, resource, services.base_url)))
+        patient_id = patient_compartment(definition, resource, services.base_url)
+        rows = encode_index_rows(definition.type, resource["id"], patient_id,
+                                 index_rows(definition, resource, services.base_url))
+        pending.append(BulkVersion(definition.type, resource["id"], 1, stamp, orjson.dumps(resource), patient_id, rows))
         if len(pending) == batch:
             loaded += _flush(services, pending, on_batch)
     return loaded + _flush(services, pending, on_batch)
@@ -84,7 +84,7 @@ def load(services, count: int, batch: int = 5000, on_batch=lambda n: None) -> in
 
 def _flush(services, pending: list, on_batch) -> int:
     with services.database.transaction() as conn:
-        load_new_resources(conn, pending)
+        write_versions(conn, pending, replaced=False, method="POST")
     count = len(pending)
     on_batch(count)
     pending.clear()

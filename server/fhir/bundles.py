@@ -10,14 +10,14 @@ from .outcomes import Issue, operation_outcome
 
 @dataclass
 class BundleEntry:
-    full_url: str
+    full_url: str | None
     resource_json: str | None = None
     search_mode: str | None = None
     request: dict | None = None
     response: dict | None = None
 
     def as_json(self) -> dict:
-        entry: dict = {"fullUrl": self.full_url}
+        entry: dict = {"fullUrl": self.full_url} if self.full_url else {}
         if self.resource_json is not None:
             entry["resource"] = orjson.Fragment(self.resource_json)
         if self.search_mode:

@@ -17,7 +17,7 @@ import orjson
 from ..fhir.outcomes import FhirError
 from ..fhir.references import parse_reference
 from ..search.extract import index_rows, patient_compartment
-from ..storage.bulk import BulkVersion, lock_and_read_versions, write_versions
+from ..storage.bulk import BulkVersion, encode_index_rows, lock_and_read_versions, write_versions
 from ..storage.references import lock_live_targets
 from .context import Services
 from .import_sources import Record, read_records
@@ -37,6 +37,7 @@ class Checked:
     patient_id: str | None = None
     rows: dict = field(default_factory=dict)
     targets: tuple = ()
+    last_updated: str = ""  # the instant stamped as meta.lastUpdated (versionId 1)
     issues: list[dict] = field(default_factory=list)
 
 
@@ -87,11 +88,14 @@ def check_record(services: Services, record: Record) -> Checked:
         services.validator.validate(resource_type, resource)
     except FhirError as error:
         return Checked(record, issues=_issue(error))
+    now = instant(datetime.now(timezone.utc))
     resource = {**resource, "id": resource.get("id") or new_id()}
+    resource["meta"] = {**resource.get("meta", {}), "versionId": "1", "lastUpdated": now}
     targets = tuple(_local_targets(services, resource))
-    return Checked(record, (resource_type, resource["id"]), orjson.dumps(resource),
-                   patient_compartment(definition, resource, services.base_url),
-                   index_rows(definition, resource, services.base_url), targets)
+    patient_id = patient_compartment(definition, resource, services.base_url)
+    rows = encode_index_rows(resource_type, resource["id"], patient_id,
+                             index_rows(definition, resource, services.base_url))
+    return Checked(record, (resource_type, resource["id"]), orjson.dumps(resource), patient_id, rows, targets, now)
 
 
 def _local_targets(services: Services, resource: dict):
@@ -179,9 +183,8 @@ def _store_group(services: Services, summary: ImportSummary, items: list[Checked
         current = lock_and_read_versions(conn, [item.key for item in items])
         if not services.allow_dangling_references:
             items = _with_resolving_references(conn, summary, items)
-        now = datetime.now(timezone.utc)
-        versions = [_stamped(item, current.get(item.key, 0) + 1, now) for item in items]
-        write_versions(conn, versions, now, replaced=bool(current))
+        versions = [_stamped(item, current.get(item.key, 0) + 1) for item in items]
+        write_versions(conn, versions, replaced=bool(current))
     summary.stored += len(items)
     for item in items:
         summary.by_type[item.key[0]] = summary.by_type.get(item.key[0], 0) + 1
@@ -209,8 +212,12 @@ def _with_resolving_references(conn, summary: ImportSummary, items: list[Checked
             return items
 
 
-def _stamped(item: Checked, version_id: int, now: datetime) -> BulkVersion:
-    resource = orjson.loads(item.content)
-    resource["meta"] = {**resource.get("meta", {}), "versionId": str(version_id), "lastUpdated": instant(now)}
-    return BulkVersion(item.key[0], item.key[1], version_id, orjson.dumps(resource), item.patient_id, item.rows)
+def _stamped(item: Checked, version_id: int) -> BulkVersion:
+    """The worker stamped version 1; a resource that exists already gets its next version instead."""
+    content = item.content
+    if version_id != 1:
+        resource = orjson.loads(content)
+        resource["meta"]["versionId"] = str(version_id)
+        content = orjson.dumps(resource)
+    return BulkVersion(item.key[0], item.key[1], version_id, item.last_updated, content, item.patient_id, item.rows)
 

@@ -14,10 +14,12 @@ from http import HTTPStatus
 import orjson
 
 from ..fhir.outcomes import BadRequest, FhirError, Issue, operation_outcome
-from .bundle_entries import PROCESSING_ORDER, Entry, parse_entry, prepare, resolve_identity, run, \
-    unresolved_placeholders
+from ..storage.pipeline import pipelined
+from .bulk_create import CreateFailed, NewResource, create_many_in
+from .bundle_entries import (PROCESSING_ORDER, Entry, parse_entry, prepare, resolve_identity, run,
+                             unresolved_placeholders, written)
 from .context import RequestContext
-from .references import reference_slots
+from .references import has_conditional_references, reference_slots
 from .versions import instant, new_id
 
 log = logging.getLogger(__name__)
@@ -65,8 +67,9 @@ def transaction(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
     _no_duplicate_targets(entries)
     ordered = sorted(entries, key=lambda e: (PROCESSING_ORDER[e.method], e.index))
     with ctx.services.database.transaction() as conn:
-        for entry in (e for e in ordered if e.method == "DELETE"):
-            _guarded(entry, lambda e=entry: run(ctx, conn, e))
+        with pipelined(conn):
+            for entry in (e for e in ordered if e.method == "DELETE"):
+                _guarded(entry, lambda e=entry: run(ctx, conn, e))
         mapping = {}
         for entry in ordered:
             if entry.method != "DELETE":
@@ -78,9 +81,30 @@ def transaction(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
         for entry in entries:
             _rewrite(entry, mapping)
             _guarded(entry, lambda e=entry: unresolved_placeholders(e))
+        creates: list[Entry] = []  # plain creates go in together, through the bulk path
         for entry in (e for e in ordered if e.method != "DELETE"):
-            _guarded(entry, lambda e=entry: run(ctx, conn, e))
+            if entry.method == "POST" and entry.matched is None and not has_conditional_references(entry.resource):
+                creates.append(entry)
+                continue
+            _create_together(ctx, conn, creates)  # a conditional reference may name one of them
+            with pipelined(conn):
+                _guarded(entry, lambda e=entry: run(ctx, conn, e))
+        _create_together(ctx, conn, creates)
     return _response(ctx, "transaction-response", entries, minimal)
+
+
+def _create_together(ctx: RequestContext, conn, creates: list[Entry]) -> None:
+    if not creates:
+        return
+    items = [NewResource(entry.definition, entry.resource, entry.location_id) for entry in creates]
+    try:
+        versions = create_many_in(ctx, conn, items)
+    except CreateFailed as failed:
+        entry = creates[failed.index]
+        raise EntryFailed(entry.index, entry.describe(), failed.error) from None
+    for entry, version in zip(creates, versions):
+        written(ctx, entry, version, 201)
+    creates.clear()
 
 
 def batch(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:

@@ -140,7 +140,7 @@ def _status(code: int) -> str:
     return f"{code} {HTTPStatus(code).phrase}"
 
 
-def _written(ctx: RequestContext, entry: Entry, version: Version, status: int) -> None:
+def written(ctx: RequestContext, entry: Entry, version: Version, status: int) -> None:
     entry.response = {"status": _status(status),
                       "location": f"{version.resource_type}/{version.id}/_history/{version.version_id}",
                       "etag": f'W/"{version.version_id}"', "lastModified": instant(version.last_updated)}
@@ -164,18 +164,18 @@ def run(ctx: RequestContext, conn, entry: Entry, cascade: bool = False) -> None:
     definition, method = entry.definition, entry.method
     if method == "POST":
         if entry.matched is not None:
-            return _written(ctx, entry, entry.matched, 200)
+            return written(ctx, entry, entry.matched, 200)
         if entry.if_none_exist and entry.location_id is None:  # batch: matched here, in its own transaction
-            written = create_in_if_none_exist(ctx, conn, definition, entry.resource, entry.if_none_exist)
-            return _written(ctx, entry, written.version, written.status)
-        return _written(ctx, entry, create_in(ctx, conn, definition, entry.resource, entry.location_id), 201)
+            outcome = create_in_if_none_exist(ctx, conn, definition, entry.resource, entry.if_none_exist)
+            return written(ctx, entry, outcome.version, outcome.status)
+        return written(ctx, entry, create_in(ctx, conn, definition, entry.resource, entry.location_id), 201)
     if method == "PUT":
         if entry.conditional:
-            written = conditional_update_in(ctx, conn, definition, entry.query, entry.resource, entry.if_match,
+            outcome = conditional_update_in(ctx, conn, definition, entry.query, entry.resource, entry.if_match,
                                             entry.location_id)
-            return _written(ctx, entry, written.version, written.status)
+            return written(ctx, entry, outcome.version, outcome.status)
         version, created = update_in(ctx, conn, definition, entry.id, entry.resource, entry.if_match)
-        return _written(ctx, entry, version, 201 if created else 200)
+        return written(ctx, entry, version, 201 if created else 200)
     if method == "PATCH":
         body, kind = _patch_body(entry)
         target = entry.id
@@ -186,7 +186,7 @@ def run(ctx: RequestContext, conn, entry: Entry, cascade: bool = False) -> None:
             if len(ids) > 1:
                 raise several_matches(entry.query)
             target = ids[0]
-        return _written(ctx, entry, patch_in(ctx, conn, definition, target, body, kind, entry.if_match), 200)
+        return written(ctx, entry, patch_in(ctx, conn, definition, target, body, kind, entry.if_match), 200)
     if method == "DELETE":
         if entry.conditional:
             conditional_delete_in(ctx, conn, definition, entry.query, cascade)
@@ -214,10 +214,11 @@ def _read(ctx: RequestContext, conn, entry: Entry) -> None:
     check_compartment(ctx, entry.interaction, entry.resource_type, version.patient_id, hide=True)
     if version.deleted:
         raise Gone(f"{entry.resource_type}/{entry.id} was deleted")
+    ctx.policy.require_granular(entry.interaction, entry.definition, version.content, ctx.base_url)
     if entry.if_none_match == str(version.version_id):
         entry.response = {"status": _status(304), "etag": f'W/"{version.version_id}"'}
         return
-    _written(ctx, entry, version, 200)
+    written(ctx, entry, version, 200)
     entry.response.pop("location")
     if entry.method == "HEAD":
         entry.resource_json = None

@@ -16,7 +16,8 @@ _PARAMS = ("_since", "_type", "_count", "_cursor")
 
 
 def patient_everything(ctx: RequestContext, id: str, pairs: list[tuple[str, str]]) -> Bundle:
-    """Only the types the token may read; a patient/ token only its own patient (SMART scopes)."""
+    """Only the types the token may read without a granular (v2 query) restriction; a patient/
+    token only its own patient (SMART scopes)."""
     ctx.definition("Patient", "read")
     confined = ctx.policy.compartment_patient("read", "Patient")
     if not is_valid_id(id) or (confined is not None and confined != id):
@@ -42,8 +43,8 @@ def patient_everything(ctx: RequestContext, id: str, pairs: list[tuple[str, str]
 def _readable_types(ctx: RequestContext, patient_id: str) -> tuple[str, ...]:
     types = []
     for resource_type in ctx.services.registry.types:
-        if ctx.policy.allows("read", resource_type) and \
-                ctx.policy.compartment_patient("read", resource_type) in (None, patient_id):
+        if ctx.policy.allows("read", resource_type) and ctx.policy.granular_queries("read", resource_type) is None \
+                and ctx.policy.compartment_patient("read", resource_type) in (None, patient_id):
             types.append(resource_type)
     return tuple(types)
 

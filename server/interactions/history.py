@@ -11,7 +11,7 @@ from .context import RequestContext
 from .links import page_url, resource_url
 from .versions import instant
 
-_STATUS = {"POST": "201 Created", "PUT": "200 OK", "DELETE": "204 No Content"}
+_STATUS = {"POST": "201 Created", "PUT": "200 OK", "PATCH": "200 OK", "DELETE": "204 No Content"}
 
 
 def history_instance(ctx: RequestContext, resource_type: str, id: str, pairs) -> Bundle:

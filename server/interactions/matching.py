@@ -36,5 +36,6 @@ def matching_ids(ctx: RequestContext, conn, definition: ResourceDefinition, crit
     parsed.plan.count = limit
     parsed.plan.with_total = False
     parsed.plan.compartment_patient = ctx.policy.compartment_patient(interaction, definition.type)
+    parsed.plan.criteria += ctx.policy.granular_criteria(interaction, definition, ctx.base_url)
     matches, _ = search(conn, parsed.plan)
     return [match.id for match in matches[:limit]]

@@ -58,6 +58,7 @@ def patch_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
     check_compartment(ctx, "patch", definition.type, current.patient_id, hide=True)
     if current.deleted:
         raise Gone(f"{definition.type}/{id} was deleted")
+    ctx.policy.require_granular("patch", definition, current.content, ctx.base_url)
     check_if_match(current, if_match)
     resource = apply_patch(ctx, orjson.loads(current.content), body, kind)
     if resource.get("resourceType") != definition.type or resource.get("id") != id:
@@ -65,8 +66,7 @@ def patch_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
     ctx.services.validator.validate(definition.type, resource)
     resolve_conditional_references(ctx, conn, resource)
     check_references(ctx, conn, resource, (definition.type, id))
-    # history keeps "PUT": a patch is recorded as the update it amounts to
-    return store_version(ctx, conn, definition, "patch", resource, id, current.version_id + 1, "PUT")
+    return store_version(ctx, conn, definition, "patch", resource, id, current.version_id + 1, "PATCH")
 
 
 def apply_patch(ctx: RequestContext, resource: dict, body, kind: str) -> dict:

@@ -29,6 +29,10 @@ def _is_conditional(value: str) -> bool:
     return "?" in value and "/" not in head and head[:1].isupper()
 
 
+def has_conditional_references(resource: dict) -> bool:
+    return any(_is_conditional(holder["reference"]) for holder, _ in reference_slots(resource, ""))
+
+
 def resolve_conditional_references(ctx: RequestContext, conn, resource: dict) -> None:
     """`Patient?identifier=sys|123` -> `Patient/<id>`: exactly one match, else 422 (R4
     http.html#trules: no match or several fail the interaction)."""

@@ -52,5 +52,5 @@ def store_version(ctx: RequestContext, conn, definition: ResourceDefinition, int
     content = orjson.dumps(resource)
     seq = write_version(conn, resource_type=definition.type, id=id, version_id=version_id,
                         last_updated=last_updated, content=content, patient_id=patient_id, method=method,
-                        index_rows=index_rows(definition, resource, ctx.base_url))
+                        index_rows=index_rows(definition, resource, ctx.base_url), replaces=version_id > 1)
     return Version(definition.type, id, version_id, last_updated, False, content.decode(), method, seq, patient_id)

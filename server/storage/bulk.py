@@ -1,5 +1,6 @@
-"""The bulk import fast path: many resources per statement (INSERT ... SELECT FROM unnest), one
-transaction per batch. Same rows as resources.write_version writes one at a time."""
+"""The bulk import fast path: COPY into session staging tables, then one INSERT ... SELECT per
+table, one transaction per batch. Writes the same rows as resources.write_version does one at a
+time. The COPY text is prepared by the importing workers (encode_* functions, no database)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +10,8 @@ import psycopg
 from psycopg import sql
 
 from .index import INDEX_TYPES
-from .resources import _raw_json
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 @dataclass(frozen=True)
@@ -17,9 +19,30 @@ class BulkVersion:
     resource_type: str
     id: str
     version_id: int
-    content: bytes
+    last_updated: str  # FHIR instant, as in meta.lastUpdated
+    content: bytes  # JSON
     patient_id: str | None
-    index_rows: dict[str, list[tuple]]
+    index_copy: dict[str, bytes]  # index table -> COPY text lines (resource_type, id, patient_id, columns...)
+
+
+def _field(value) -> str:
+    """PostgreSQL COPY text format (sql-copy.html#File Formats)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).translate(_ESCAPES)
+
+
+def encode_index_rows(resource_type: str, id: str, patient_id: str | None,
+                      rows_by_type: dict[str, list[tuple]]) -> dict[str, bytes]:
+    encoded = {}
+    for search_type, rows in rows_by_type.items():
+        if rows:
+            prefix = f"{_field(resource_type)}\t{_field(id)}\t{_field(patient_id)}\t"
+            encoded[INDEX_TYPES[search_type].TABLE] = "".join(
+                prefix + "\t".join(_field(v) for v in row) + "\n" for row in rows).encode()
+    return encoded
 
 
 def lock_and_read_versions(conn: psycopg.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -32,55 +55,62 @@ def lock_and_read_versions(conn: psycopg.Connection, keys: list[tuple[str, str]]
                  (names,))
     types, ids = zip(*keys)
     rows = conn.execute(
-        "SELECT r.resource_type, r.id, r.version_id FROM resources r"
-        " JOIN unnest(%b::text[], %b::text[]) AS t(resource_type, id) ON r.resource_type = t.resource_type AND r.id = t.id",
+        "SELECT r.resource_type, r.id, r.version_id FROM resources r JOIN unnest(%b::text[], %b::text[])"
+        " AS t(resource_type, id) ON r.resource_type = t.resource_type AND r.id = t.id",
         (list(types), list(ids))).fetchall()
     return {(row[0], row[1]): row[2] for row in rows}
 
 
-def write_versions(conn: psycopg.Connection, versions: list[BulkVersion], last_updated: datetime,
-                   replaced: bool) -> None:
+def _stage(conn: psycopg.Connection, name: str, columns: str, data: bytes) -> None:
+    conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS")
+                 .format(sql.Identifier(name), sql.SQL(columns)))
+    with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(name))) as copy:
+        copy.write(data)
+
+
+def write_versions(conn: psycopg.Connection, versions: list[BulkVersion], replaced: bool,
+                   method: str = "PUT") -> None:
     """Store the versions as current, with history and index rows. `replaced`: some existed before,
-    so their old index rows go first."""
+    so their old index rows go first. `method`: what history records (POST for creates)."""
     if not versions:
         return
-    types = [v.resource_type for v in versions]
-    ids = [v.id for v in versions]
-    version_ids = [v.version_id for v in versions]
-    patients = [v.patient_id for v in versions]
-    contents = [_raw_json(v.content) for v in versions]
-    rows = conn.execute(
-        "INSERT INTO resources AS r (resource_type, id, version_id, last_updated, deleted, patient_id, content)"
-        " SELECT t.rt, t.i, t.v, %s, false, t.p, t.c"
-        " FROM unnest(%b::text[], %b::text[], %b::int[], %b::text[], %b::jsonb[]) AS t(rt, i, v, p, c)"
-        " ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id,"
-        "  last_updated = excluded.last_updated, deleted = false, patient_id = excluded.patient_id,"
-        "  content = excluded.content"
-        " RETURNING resource_type, id, seq",
-        (last_updated, types, ids, version_ids, patients, contents)).fetchall()
-    seqs = {(row[0], row[1]): row[2] for row in rows}
+    lines = b"".join(
+        f"{_field(v.resource_type)}\t{_field(v.id)}\t{v.version_id}\t{v.last_updated}\t{_field(v.patient_id)}\t"
+        .encode() + v.content.replace(b"\\", b"\\\\") + b"\n" for v in versions)
+    _stage(conn, "bulk_resources", "resource_type text, id text, version_id int, last_updated timestamptz,"
+           " patient_id text, content jsonb", lines)
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS bulk_seqs (resource_type text, id text, seq bigint)"
+                 " ON COMMIT DELETE ROWS")
+    # the seqs land in a small table, so index rows find theirs by a hash join, not a probe each
+    conn.execute(
+        "WITH written AS (INSERT INTO resources AS r"
+        "  (resource_type, id, version_id, last_updated, deleted, patient_id, content)"
+        "  SELECT resource_type, id, version_id, last_updated, false, patient_id, content FROM bulk_resources"
+        "  ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id,"
+        "   last_updated = excluded.last_updated, deleted = false, patient_id = excluded.patient_id,"
+        "   content = excluded.content"
+        "  RETURNING resource_type, id, seq)"
+        " INSERT INTO bulk_seqs SELECT resource_type, id, seq FROM written")
     conn.execute(
         "INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, patient_id, content)"
-        " SELECT t.rt, t.i, t.v, %s, false, 'PUT', t.p, t.c"
-        " FROM unnest(%b::text[], %b::text[], %b::int[], %b::text[], %b::jsonb[]) AS t(rt, i, v, p, c)",
-        (last_updated, types, ids, version_ids, patients, contents))
-    ordered = [seqs[(v.resource_type, v.id)] for v in versions]
-    if replaced:
-        for module in INDEX_TYPES.values():
-            conn.execute(sql.SQL("DELETE FROM {} WHERE resource_seq = ANY(%s)").format(sql.Identifier(module.TABLE)),
-                         (ordered,))
-    _insert_index_rows(conn, versions, ordered)
+        " SELECT resource_type, id, version_id, last_updated, false, %s, patient_id, content FROM bulk_resources",
+        (method,))
+    seqs = sql.SQL("SELECT seq FROM bulk_seqs")
+    for module in INDEX_TYPES.values():
+        if replaced:
+            conn.execute(sql.SQL("DELETE FROM {} WHERE resource_seq IN ({})").format(sql.Identifier(module.TABLE), seqs))
+        _insert_index_rows(conn, module, b"".join(v.index_copy.get(module.TABLE, b"") for v in versions))
 
 
-def _insert_index_rows(conn: psycopg.Connection, versions: list[BulkVersion], seqs: list[int]) -> None:
-    for search_type, module in INDEX_TYPES.items():
-        rows = [(seq, v.resource_type, v.patient_id, *row)
-                for v, seq in zip(versions, seqs) for row in v.index_rows.get(search_type, ())]
-        if not rows:
-            continue
-        arrays = [list(column) for column in zip(*rows)]
-        names = sql.SQL(", ").join(sql.Identifier(c) for c in module.COLUMNS)
-        casts = ("bigint", "text", "text", *module.CASTS)
-        unnest = sql.SQL(", ").join(sql.SQL("%b::{}[]").format(sql.SQL(cast)) for cast in casts)
-        conn.execute(sql.SQL("INSERT INTO {} (resource_seq, resource_type, patient_id, {}) SELECT * FROM unnest({})")
-                     .format(sql.Identifier(module.TABLE), names, unnest), arrays)
+def _insert_index_rows(conn: psycopg.Connection, module, data: bytes) -> None:
+    if not data:
+        return
+    stage = f"bulk_{module.TABLE}"
+    typed = ", ".join(f"{c} {cast}" for c, cast in zip(module.COLUMNS, module.CASTS))
+    _stage(conn, stage, f"resource_type text, id text, patient_id text, {typed}", data)
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in module.COLUMNS)
+    selected = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in module.COLUMNS)
+    conn.execute(sql.SQL("INSERT INTO {} (resource_seq, resource_type, patient_id, {})"
+                         " SELECT r.seq, s.resource_type, s.patient_id, {} FROM {} s JOIN bulk_seqs r"
+                         " ON r.resource_type = s.resource_type AND r.id = s.id")
+                 .format(sql.Identifier(module.TABLE), columns, selected, sql.Identifier(stage)))

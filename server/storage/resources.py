@@ -8,7 +8,7 @@ from datetime import datetime
 import psycopg
 from psycopg.types.json import Jsonb
 
-from .index import replace_index_rows, delete_index_rows
+from .index import delete_index_rows, insert_index_rows, replace_index_rows
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,9 @@ def read_version(conn: psycopg.Connection, resource_type: str, id: str, version_
 
 def write_version(conn: psycopg.Connection, *, resource_type: str, id: str, version_id: int,
                   last_updated: datetime, content: bytes, patient_id: str | None, method: str,
-                  index_rows: dict[str, list[tuple]]) -> int:
-    """Store a new current version with its history row and index rows; return its seq."""
+                  index_rows: dict[str, list[tuple]], replaces: bool = True) -> int:
+    """Store a new current version with its history row and index rows; return its seq.
+    `replaces`: a row for this resource may exist, so its old index rows go first."""
     seq = conn.execute(
         "INSERT INTO resources AS r (resource_type, id, version_id, last_updated, deleted, patient_id, content)"
         " VALUES (%s, %s, %s, %s, false, %s, %s)"
@@ -74,7 +75,10 @@ def write_version(conn: psycopg.Connection, *, resource_type: str, id: str, vers
         " RETURNING seq",
         (resource_type, id, version_id, last_updated, patient_id, _raw_json(content))).fetchone()[0]
     _insert_history(conn, resource_type, id, version_id, last_updated, False, method, patient_id, content)
-    replace_index_rows(conn, seq, resource_type, patient_id, index_rows)
+    if replaces:
+        replace_index_rows(conn, seq, resource_type, patient_id, index_rows)
+    else:
+        insert_index_rows(conn, seq, resource_type, patient_id, index_rows)
     return seq
 
 

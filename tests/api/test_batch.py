@@ -73,3 +73,26 @@ def test_batch_entry_with_an_unsupported_request_gets_400(client):
     bundle = _batch({"request": {"method": "POST", "url": "Patient/1/$frobnicate"}})
     entry = client.post(client.base_url, json=bundle).json()["entry"][0]
     assert entry["response"]["status"].startswith("400")
+
+
+def test_batch_entries_may_not_refer_to_each_other_by_urn_uuid(client, unique):
+    patient_url = "urn:uuid:6d0b4c2e-7a53-4b39-9a7f-0c6ad8a2b1f1"
+    from tests.factories import medication_request
+    bundle = _batch({"fullUrl": patient_url, **_post(patient(unique))},
+                    _post(medication_request("x", subject={"reference": patient_url})))
+    entries = client.post(client.base_url, json=bundle).json()["entry"]
+    assert entries[0]["response"]["status"] == "201 Created"
+    assert entries[1]["response"]["status"].startswith("422")
+
+
+def test_batch_entries_honour_granular_scopes(client, client_with, unique):
+    from tests.factories import condition
+    category = "http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item"
+    subject = client.create(patient(unique))
+    uncategorized = client.create(condition(subject["id"]))
+    granular = client_with(f"system/Condition.crs?category={category}")
+    bundle = _batch({"request": {"method": "GET", "url": f"Condition/{uncategorized['id']}"}},
+                    _post(condition(subject["id"])))
+    statuses = [e["response"]["status"] for e in granular.post(granular.base_url, json=bundle).json()["entry"]]
+    assert statuses[0].startswith("403")
+    assert statuses[1].startswith("403")

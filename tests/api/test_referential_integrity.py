@@ -106,3 +106,10 @@ def test_conditional_delete_of_several_matches_when_configured(permissive, uniqu
 def test_metadata_declares_the_configured_delete_policy(client, permissive):
     assert client.get("metadata").json()["rest"][0]["resource"][0]["conditionalDelete"] == "single"
     assert permissive.get("metadata").json()["rest"][0]["resource"][0]["conditionalDelete"] == "multiple"
+
+
+def test_conditional_reference_in_a_plain_create_is_resolved(client, unique):
+    from tests.factories import MRN
+    subject = client.create(patient(unique))
+    created = client.create(medication_request("x", subject={"reference": f"Patient?identifier={MRN}|{unique}"}))
+    assert created["subject"]["reference"] == f"Patient/{subject['id']}"

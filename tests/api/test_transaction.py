@@ -198,3 +198,29 @@ def test_transaction_of_100_entries_commits_together(client, unique):
     assert result.status_code == 200
     assert len(result.json()["entry"]) == 100
     assert _mrn_total(client, f"{unique}-49") == 1
+
+
+def test_transaction_delete_with_stale_if_match_fails_and_deletes_nothing(client, unique):
+    kept = client.create(patient(unique))
+    bundle = _transaction(_post(patient(unique + "n"), _urn()),
+                          {"request": {"method": "DELETE", "url": f"Patient/{kept['id']}", "ifMatch": 'W/"5"'}})
+    assert client.post(client.base_url, json=bundle).status_code == 412
+    assert client.get(f"Patient/{kept['id']}").status_code == 200
+    assert _mrn_total(client, unique + "n") == 0
+
+
+def test_transaction_deleting_a_referenced_patient_fails_with_409(client, unique):
+    subject = client.create(patient(unique))
+    client.create(medication_request(subject["id"]))
+    bundle = _transaction({"request": {"method": "DELETE", "url": f"Patient/{subject['id']}"}})
+    response = client.post(client.base_url, json=bundle)
+    assert response.status_code == 409
+    assert client.get(f"Patient/{subject['id']}").status_code == 200
+
+
+def test_transaction_create_outside_a_granular_scope_fails(client, client_with, unique):
+    category = "http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item"
+    subject = client.create(patient(unique))
+    writer = client_with(f"system/Condition.c?category={category}")
+    response = writer.post(writer.base_url, json=_transaction(_post(condition(subject["id"]))))
+    assert response.status_code == 403

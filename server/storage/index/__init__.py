@@ -25,6 +25,11 @@ def insert(conn: psycopg.Connection, table: str, columns: tuple[str, ...], casts
 def replace_index_rows(conn: psycopg.Connection, seq: int, resource_type: str, patient_id: str | None,
                        rows_by_type: dict[str, list[tuple]]) -> None:
     delete_index_rows(conn, seq)
+    insert_index_rows(conn, seq, resource_type, patient_id, rows_by_type)
+
+
+def insert_index_rows(conn: psycopg.Connection, seq: int, resource_type: str, patient_id: str | None,
+                      rows_by_type: dict[str, list[tuple]]) -> None:
     for search_type, rows in rows_by_type.items():
         if rows:
             module = INDEX_TYPES[search_type]

@@ -9,7 +9,6 @@ from psycopg import sql
 
 from .ranges import any_of, range_condition
 
-SEARCH_TYPE = "date"
 TABLE = "search_date"
 COLUMNS = ("param", "low", "high")
 CASTS = ("text", "timestamptz", "timestamptz")

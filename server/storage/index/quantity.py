@@ -9,7 +9,6 @@ from psycopg import sql
 
 from .ranges import any_of, range_condition
 
-SEARCH_TYPE = "quantity"
 TABLE = "search_quantity"
 COLUMNS = ("param", "low", "high", "system", "code")
 CASTS = ("text", "numeric", "numeric", "text", "text")

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-SEARCH_TYPE = "reference"
 TABLE = "search_reference"
 COLUMNS = ("param", "target_type", "target_id")
 CASTS = ("text", "text", "text")

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-SEARCH_TYPE = "string"
 TABLE = "search_string"
 COLUMNS = ("param", "normalized", "exact")
 CASTS = ("text", "text", "text")

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-SEARCH_TYPE = "token"
 TABLE = "search_token"
 COLUMNS = ("param", "system", "code")
 CASTS = ("text", "text", "text")

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-SEARCH_TYPE = "uri"
 TABLE = "search_uri"
 COLUMNS = ("param", "value")
 CASTS = ("text", "text")
