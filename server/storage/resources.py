@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from .index import delete_index_rows, insert_index_rows, replace_index_rows
+from .index import as_ctes, delete_index_rows, index_statements
 
 
 @dataclass(frozen=True)
@@ -64,22 +65,21 @@ def read_version(conn: psycopg.Connection, resource_type: str, id: str, version_
 def write_version(conn: psycopg.Connection, *, resource_type: str, id: str, version_id: int,
                   last_updated: datetime, content: bytes, patient_id: str | None, method: str,
                   index_rows: dict[str, list[tuple]], replaces: bool = True) -> int:
-    """Store a new current version with its history row and index rows; return its seq.
-    `replaces`: a row for this resource may exist, so its old index rows go first."""
-    seq = conn.execute(
+    """Store a new current version with its history row and index rows, in one statement; return
+    its seq. `replaces`: a row for this resource may exist, so its old index rows go first."""
+    current = (sql.SQL(
         "INSERT INTO resources AS r (resource_type, id, version_id, last_updated, deleted, patient_id, content)"
-        " VALUES (%s, %s, %s, %s, false, %s, %s)"
+        " VALUES (%b, %b, %b, %b, false, %b, %b)"
         " ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id,"
         "  last_updated = excluded.last_updated, deleted = false, patient_id = excluded.patient_id,"
-        "  content = excluded.content"
-        " RETURNING seq",
-        (resource_type, id, version_id, last_updated, patient_id, _raw_json(content))).fetchone()[0]
-    _insert_history(conn, resource_type, id, version_id, last_updated, False, method, patient_id, content)
-    if replaces:
-        replace_index_rows(conn, seq, resource_type, patient_id, index_rows)
-    else:
-        insert_index_rows(conn, seq, resource_type, patient_id, index_rows)
-    return seq
+        "  content = excluded.content RETURNING seq"),
+        [resource_type, id, version_id, last_updated, patient_id, _raw_json(content)])
+    history = (sql.SQL(
+        "INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, patient_id, content)"
+        " VALUES (%b, %b, %b, %b, false, %b, %b, %b)"),
+        [resource_type, id, version_id, last_updated, method, patient_id, _raw_json(content)])
+    indexes = index_statements(sql.SQL("SELECT seq FROM s0"), [], resource_type, patient_id, index_rows, replaces)
+    return conn.execute(*as_ctes([current, history, *indexes], sql.SQL("SELECT seq FROM s0"))).fetchone()[0]
 
 
 def write_deletion(conn: psycopg.Connection, current: Version, version_id: int, last_updated: datetime) -> None:
