@@ -16,7 +16,6 @@ import http.client
 import json
 import random
 import sys
-import time
 from pathlib import Path
 
 import psycopg

@@ -5,8 +5,7 @@ from __future__ import annotations
 from ..fhir.bundles import Bundle, BundleEntry
 from ..fhir.outcomes import BadRequest, Gone, NotFound
 from ..fhir.references import is_valid_id
-from ..search.dates import parse_range
-from ..search.query import parse_count, parse_cursor
+from ..search.query import parse_count, parse_cursor, parse_since
 from ..storage.compartment import CompartmentQuery, compartment_page
 from ..storage.resources import read_current
 from .context import RequestContext
@@ -54,10 +53,7 @@ def _query(ctx: RequestContext, patient_id: str, pairs) -> CompartmentQuery:
     types = _readable_types(ctx, patient_id)
     for name, value in pairs:
         if name == "_since":
-            try:
-                fields["since"] = parse_range(value)[0]
-            except ValueError:
-                raise BadRequest(f"Invalid _since '{value}': expected an instant", expression="_since") from None
+            fields["since"] = parse_since(value)
         elif name == "_type":
             wanted = [t.strip() for t in value.split(",") if t.strip()]
             unknown = [t for t in wanted if t not in ctx.services.registry.definitions]

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from ..fhir.bundles import Bundle, BundleEntry
-from ..fhir.outcomes import BadRequest, Forbidden
-from ..search.dates import parse_range
-from ..search.query import parse_count, parse_cursor
+from ..fhir.outcomes import Forbidden
+from ..search.query import parse_count, parse_cursor, parse_since
 from ..storage.history import HistoryQuery, history
 from ..storage.resources import Version
 from .context import RequestContext
@@ -47,10 +46,7 @@ def _query(ctx: RequestContext, pairs, types, **fields) -> HistoryQuery:
     fields["count"] = ctx.services.default_page_size
     for name, value in pairs:
         if name == "_since":
-            try:
-                fields["since"] = parse_range(value)[0]
-            except ValueError:
-                raise BadRequest(f"Invalid _since '{value}': expected an instant", expression="_since") from None
+            fields["since"] = parse_since(value)
         elif name == "_count":
             fields["count"] = parse_count(value, ctx.services.max_page_size)
         elif name == "_cursor":

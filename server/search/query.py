@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import orjson
 
 from ..fhir.outcomes import BadRequest, Issue
 from ..storage.search import SearchPlan, SortKey
 from .criteria import CriterionBuilder, UnknownParameter
+from .dates import parse_range
 from .registry import Registry, ResourceDefinition
 
 MAX_VALUE_LENGTH = 4096
@@ -46,6 +48,14 @@ def parse_count(text: str, maximum: int) -> int:
     if not text.isdigit() or len(text) > 9:
         raise BadRequest(f"Invalid _count '{text}': expected a non-negative integer", expression="_count")
     return min(int(text), maximum)  # R4: the server may return fewer than asked; clamp, don't refuse
+
+
+def parse_since(text: str) -> datetime:
+    """_since (history, $everything): an instant; its start is the bound."""
+    try:
+        return parse_range(text)[0]
+    except ValueError:
+        raise BadRequest(f"Invalid _since '{text}': expected an instant", expression="_since") from None
 
 
 def parse_cursor(text: str) -> int:

@@ -70,7 +70,7 @@ def test_deny_redirects_with_access_denied_and_state(live_server, client, unique
 
 
 def test_authorize_post_works_like_get(live_server, client, unique):
-    me = client.create(patient(unique))
+    client.create(patient(unique))
     app = new_app(live_server, "patient/*.rs")
     page, _, _ = app.start("launch/patient patient/*.rs", method="POST")
     assert page.status_code == 200 and 'name="password"' in page.text

@@ -7,7 +7,7 @@ import uuid
 
 import requests
 
-from tests.auth.smart_app import SmartApp, new_user
+from tests.auth.smart_app import SmartApp
 from tests.factories import patient
 from tests.test_cli import one_json_object, run_cli
 
