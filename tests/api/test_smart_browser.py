@@ -39,7 +39,9 @@ def browser():
 
 
 def test_login_and_consent_pages_work_in_a_browser_without_javascript(live_server, client, unique, browser):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     me = client.create(patient(unique))
@@ -49,8 +51,10 @@ def test_login_and_consent_pages_work_in_a_browser_without_javascript(live_serve
     browser.get(f"{live_server.root_url}/auth/authorize?{urlencode(params)}")
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(password)
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    allow = WebDriverWait(browser, 10).until(
+    login = browser.find_element(By.CSS_SELECTOR, "button[type=submit]")
+    login.click()
+    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(login))  # the consent page replaced it
+    allow = WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if "Allow" in b.text), None))
     assert any("Deny" in b.text for b in browser.find_elements(By.TAG_NAME, "button"))
     allow.click()
