@@ -37,7 +37,8 @@ def build_services(settings: Settings, database: Database) -> Services:
                     max_page_size=settings.max_page_size,
                     allow_dangling_references=settings.allow_dangling_references,
                     allow_cascade_delete=settings.allow_cascade_delete,
-                    allow_multiple_delete=settings.allow_multiple_delete)
+                    allow_multiple_delete=settings.allow_multiple_delete,
+                    practitioner_access=settings.practitioner_access)
 
 
 def _openapi_config(app: Flask) -> None:

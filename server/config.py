@@ -7,6 +7,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
+PRACTITIONER_ACCESS = ("all", "assigned")
 
 
 def _default_data_dir() -> Path:
@@ -19,6 +20,13 @@ def _default_data_dir() -> Path:
 
 def _flag(env, name: str) -> bool:
     return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _practitioner_access(env) -> str:
+    value = env.get("FHIR_PRACTITIONER_ACCESS", "").strip().lower() or "all"
+    if value not in PRACTITIONER_ACCESS:
+        raise ValueError(f"FHIR_PRACTITIONER_ACCESS must be one of {', '.join(PRACTITIONER_ACCESS)}, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class Settings:
     allow_dangling_references: bool = False  # referential integrity (issue 5): off only on purpose
     allow_cascade_delete: bool = False  # DELETE ?_cascade=delete
     allow_multiple_delete: bool = False  # conditional delete of several matches
+    practitioner_access: str = "all"  # a Practitioner's user/ scopes reach: all | assigned patients
     resources_dir: Path = PROJECT_ROOT / "resources"
     profiles_dir: Path = PROJECT_ROOT / "profiles"
     migrations_dir: Path = PROJECT_ROOT / "migrations"
@@ -56,4 +65,5 @@ class Settings:
             allow_dangling_references=_flag(env, "FHIR_ALLOW_DANGLING_REFERENCES"),
             allow_cascade_delete=_flag(env, "FHIR_ALLOW_CASCADE_DELETE"),
             allow_multiple_delete=_flag(env, "FHIR_ALLOW_MULTIPLE_DELETE"),
+            practitioner_access=_practitioner_access(env),
         )

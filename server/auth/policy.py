@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import orjson
 
 from ..fhir.outcomes import Forbidden
+from ..storage.patient_scope import AssignedPatients, PatientScope
 from .granular import resource_matches, union_criteria
 from .scopes import ResourceScope, parse_scopes
 
@@ -25,11 +26,12 @@ class AccessPolicy:
     fhir_user: str | None = None
     subject: str | None = None
     client_id: str | None = None
+    practitioner_access: str = "all"  # FHIR_PRACTITIONER_ACCESS: all | assigned (their patients only)
 
     @classmethod
-    def from_claims(cls, claims: dict) -> "AccessPolicy":
+    def from_claims(cls, claims: dict, practitioner_access: str = "all") -> "AccessPolicy":
         return cls(tuple(parse_scopes(claims.get("scope", ""))), claims.get("patient"), claims.get("fhirUser"),
-                   claims.get("sub"), claims.get("client_id"))
+                   claims.get("sub"), claims.get("client_id"), practitioner_access)
 
     def _granting(self, permission: str, resource_type: str) -> list[ResourceScope]:
         return [s for s in self.scopes if s.covers(permission, resource_type)]
@@ -41,10 +43,11 @@ class AccessPolicy:
         if not self.allows(interaction, resource_type):
             raise Forbidden(f"The granted scopes do not allow {interaction} on {resource_type}")
 
-    def compartment_patient(self, interaction: str, resource_type: str) -> str | None:
-        """The patient this interaction is confined to, or None when a user/ or system/ scope grants it
+    def compartment_patient(self, interaction: str, resource_type: str) -> PatientScope:
+        """The patient(s) this interaction is confined to, or None when a user/ or system/ scope grants it
         unconfined. A patient/ scope confines to the launch patient; a user/ scope held by a Patient user
-        confines to that user's own record (a Practitioner's user/ scopes reach every patient)."""
+        confines to that user's own record; a Practitioner's user/ scopes reach every patient, or with
+        practitioner_access "assigned" only the patients whose generalPractitioner they are."""
         granting = self._granting(PERMISSION[interaction], resource_type)
         confined = [self._confinement(scope) for scope in granting]
         if granting and None in confined:
@@ -55,13 +58,16 @@ class AccessPolicy:
             return self.patient
         return self.patient if self.patient in confined else confined[0]
 
-    def _confinement(self, scope: ResourceScope) -> str | None:
+    def _confinement(self, scope: ResourceScope) -> PatientScope:
         if scope.context == "patient":
             if self.patient is None:
                 raise Forbidden("patient/ scopes need a patient in the launch context")
             return self.patient
         if scope.context == "user" and self.fhir_user and self.fhir_user.startswith("Patient/"):
             return self.fhir_user.removeprefix("Patient/")
+        if scope.context == "user" and self.practitioner_access == "assigned" and self.fhir_user \
+                and self.fhir_user.startswith("Practitioner/"):
+            return AssignedPatients(self.fhir_user.removeprefix("Practitioner/"))
         return None
 
     def granular_queries(self, interaction: str, resource_type: str) -> list[str] | None:

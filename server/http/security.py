@@ -19,4 +19,5 @@ def authenticate() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("This request needs a Bearer access token", headers=bearer_challenge())
     tokens: TokenService = current_app.extensions["fhir.tokens"]
-    g.policy = AccessPolicy.from_claims(tokens.verify(token.strip()))
+    practitioner_access = current_app.extensions["fhir.services"].practitioner_access
+    g.policy = AccessPolicy.from_claims(tokens.verify(token.strip()), practitioner_access=practitioner_access)

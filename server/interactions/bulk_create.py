@@ -42,7 +42,7 @@ def create_many_in(ctx: RequestContext, conn, items: list[NewResource]) -> list[
                     "meta": {**item.resource.get("meta", {}), "versionId": "1", "lastUpdated": stamp}}
         patient_id = patient_compartment(item.definition, resource, ctx.base_url)
         try:
-            check_compartment(ctx, "create", item.definition.type, patient_id, hide=False)
+            check_compartment(ctx, "create", item.definition.type, patient_id, hide=False, conn=conn)
             ctx.policy.require_granular("create", item.definition, resource, ctx.base_url)
         except FhirError as error:
             raise CreateFailed(index, error) from None

@@ -211,7 +211,7 @@ def _read(ctx: RequestContext, conn, entry: Entry) -> None:
         version = read_current(conn, entry.resource_type, entry.id)
     if version is None:
         raise NotFound(f"{entry.resource_type}/{entry.id} is not known")
-    check_compartment(ctx, entry.interaction, entry.resource_type, version.patient_id, hide=True)
+    check_compartment(ctx, entry.interaction, entry.resource_type, version.patient_id, hide=True, conn=conn)
     if version.deleted:
         raise Gone(f"{entry.resource_type}/{entry.id} was deleted")
     ctx.policy.require_granular(entry.interaction, entry.definition, version.content, ctx.base_url)

@@ -22,6 +22,7 @@ class Services:
     allow_dangling_references: bool = False
     allow_cascade_delete: bool = False
     allow_multiple_delete: bool = False
+    practitioner_access: str = "all"  # FHIR_PRACTITIONER_ACCESS, for the AccessPolicy
 
 
 @dataclass(frozen=True)

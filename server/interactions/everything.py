@@ -10,6 +10,7 @@ from ..storage.compartment import CompartmentQuery, compartment_page
 from ..storage.resources import read_current
 from .context import RequestContext
 from .links import page_url, resource_url
+from .versions import in_patient_scope
 
 _PARAMS = ("_since", "_type", "_count", "_cursor")
 
@@ -18,8 +19,7 @@ def patient_everything(ctx: RequestContext, id: str, pairs: list[tuple[str, str]
     """Only the types the token may read without a granular (v2 query) restriction; a patient/
     token only its own patient (SMART scopes)."""
     ctx.definition("Patient", "read")
-    confined = ctx.policy.compartment_patient("read", "Patient")
-    if not is_valid_id(id) or (confined is not None and confined != id):
+    if not is_valid_id(id) or not in_patient_scope(ctx, ctx.policy.compartment_patient("read", "Patient"), id):
         raise NotFound(f"Patient/{id} is not known")
     query = _query(ctx, id, pairs)
     with ctx.services.database.connection() as conn:
@@ -43,7 +43,7 @@ def _readable_types(ctx: RequestContext, patient_id: str) -> tuple[str, ...]:
     types = []
     for resource_type in ctx.services.registry.types:
         if ctx.policy.allows("read", resource_type) and ctx.policy.granular_queries("read", resource_type) is None \
-                and ctx.policy.compartment_patient("read", resource_type) in (None, patient_id):
+                and in_patient_scope(ctx, ctx.policy.compartment_patient("read", resource_type), patient_id):
             types.append(resource_type)
     return tuple(types)
 

@@ -55,7 +55,7 @@ def patch_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
     current = lock_current(conn, definition.type, id)
     if current is None:
         raise NotFound(f"{definition.type}/{id} is not known")
-    check_compartment(ctx, "patch", definition.type, current.patient_id, hide=True)
+    check_compartment(ctx, "patch", definition.type, current.patient_id, hide=True, conn=conn)
     if current.deleted:
         raise Gone(f"{definition.type}/{id} was deleted")
     ctx.policy.require_granular("patch", definition, current.content, ctx.base_url)

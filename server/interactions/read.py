@@ -15,9 +15,10 @@ def read(ctx: RequestContext, resource_type: str, id: str) -> Version:
     if is_valid_id(id):
         with ctx.services.database.connection() as conn:
             version = read_current(conn, resource_type, id)
+            if version is not None:
+                check_compartment(ctx, "read", resource_type, version.patient_id, hide=True, conn=conn)
     if version is None:
         raise NotFound(f"{resource_type}/{id} is not known")
-    check_compartment(ctx, "read", resource_type, version.patient_id, hide=True)
     if version.deleted:
         raise Gone(f"{resource_type}/{id} was deleted", headers={"ETag": f'W/"{version.version_id}"'})
     ctx.policy.require_granular("read", definition, version.content, ctx.base_url)
@@ -31,9 +32,10 @@ def vread(ctx: RequestContext, resource_type: str, id: str, version_id: str) -> 
     if is_valid_id(id) and version_id.isdigit() and len(version_id) < 10:
         with ctx.services.database.connection() as conn:
             version = read_version(conn, resource_type, id, int(version_id))
+            if version is not None:
+                check_compartment(ctx, "vread", resource_type, version.patient_id, hide=True, conn=conn)
     if version is None:
         raise NotFound(f"{resource_type}/{id}/_history/{version_id} is not known")
-    check_compartment(ctx, "vread", resource_type, version.patient_id, hide=True)
     if version.deleted:
         raise Gone(f"{resource_type}/{id} version {version_id} is a deletion")
     ctx.policy.require_granular("vread", definition, version.content, ctx.base_url)

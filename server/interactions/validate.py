@@ -59,7 +59,7 @@ def _check_content(ctx: RequestContext, resource_type: str, id: str | None, reso
             if mode == "update":
                 current = read_current(conn, resource_type, id)
                 if current is not None and not current.deleted:
-                    check_compartment(ctx, "update", resource_type, current.patient_id, hide=False)
+                    check_compartment(ctx, "update", resource_type, current.patient_id, hide=False, conn=conn)
             check_references(ctx, conn, resource, (resource_type, id or ""))
 
 
@@ -68,5 +68,5 @@ def _check_delete(ctx: RequestContext, resource_type: str, id: str) -> None:
         current = read_current(conn, resource_type, id) if is_valid_id(id) else None
         if current is None or current.deleted:
             raise NotFound(f"{resource_type}/{id} is not known")
-        check_compartment(ctx, "delete", resource_type, current.patient_id, hide=True)
+        check_compartment(ctx, "delete", resource_type, current.patient_id, hide=True, conn=conn)
         referrers_blocking_delete(ctx, conn, resource_type, id, cascade=False)

@@ -9,6 +9,7 @@ import orjson
 from ..fhir.outcomes import Forbidden, NotFound, PreconditionFailed
 from ..search.extract import index_rows, patient_compartment
 from ..search.registry import ResourceDefinition
+from ..storage.patient_scope import AssignedPatients, PatientScope, reaches
 from ..storage.resources import Version, write_version
 from .context import RequestContext
 
@@ -32,13 +33,22 @@ def check_if_match(current: Version | None, if_match: str | None) -> None:
 
 
 def check_compartment(ctx: RequestContext, interaction: str, resource_type: str, patient_id: str | None,
-                      hide: bool) -> None:
-    """patient/ scopes reach only their patient's compartment; reads outside it look like a 404."""
-    patient = ctx.policy.compartment_patient(interaction, resource_type)
-    if patient is not None and patient_id != patient:
+                      hide: bool, conn=None) -> None:
+    """patient/ scopes (and user/ scopes of a Patient, or of a Practitioner limited to their assigned
+    patients) reach only those patients' compartments; reads outside them look like a 404. `conn`: the
+    caller's connection or transaction, when it has one."""
+    if not in_patient_scope(ctx, ctx.policy.compartment_patient(interaction, resource_type), patient_id, conn):
         if hide:
             raise NotFound(f"{resource_type} is not in the patient's compartment")
-        raise Forbidden(f"The granted patient/ scopes do not reach this {resource_type}'s patient")
+        raise Forbidden(f"The granted scopes do not reach this {resource_type}'s patient")
+
+
+def in_patient_scope(ctx: RequestContext, scope: PatientScope, patient_id: str | None, conn=None) -> bool:
+    """Whether patient_id's compartment is within the policy's patient scope."""
+    if conn is None and isinstance(scope, AssignedPatients):
+        with ctx.services.database.connection() as own:
+            return reaches(own, scope, patient_id)
+    return reaches(conn, scope, patient_id)
 
 
 def store_version(ctx: RequestContext, conn, definition: ResourceDefinition, interaction: str, resource: dict,
@@ -47,7 +57,7 @@ def store_version(ctx: RequestContext, conn, definition: ResourceDefinition, int
     meta = {**resource.get("meta", {}), "versionId": str(version_id), "lastUpdated": instant(last_updated)}
     resource = {**resource, "id": id, "meta": meta}
     patient_id = patient_compartment(definition, resource, ctx.base_url)
-    check_compartment(ctx, interaction, definition.type, patient_id, hide=False)
+    check_compartment(ctx, interaction, definition.type, patient_id, hide=False, conn=conn)
     ctx.policy.require_granular(interaction, definition, resource, ctx.base_url)
     content = orjson.dumps(resource)
     seq = write_version(conn, resource_type=definition.type, id=id, version_id=version_id,

@@ -58,7 +58,7 @@ def update_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str
     current = lock_current(conn, definition.type, id)
     check_if_match(current, if_match)
     if current is not None and not current.deleted:
-        check_compartment(ctx, "update", definition.type, current.patient_id, hide=False)
+        check_compartment(ctx, "update", definition.type, current.patient_id, hide=False, conn=conn)
         ctx.policy.require_granular("update", definition, current.content, ctx.base_url)
     resolve_conditional_references(ctx, conn, resource)
     check_references(ctx, conn, resource, (definition.type, id))
@@ -86,7 +86,7 @@ def delete_in(ctx: RequestContext, conn, resource_type: str, id: str, if_match: 
         raise NotFound(f"{resource_type}/{id} is not known")
     if current.deleted:
         return None
-    check_compartment(ctx, "delete", resource_type, current.patient_id, hide=True)
+    check_compartment(ctx, "delete", resource_type, current.patient_id, hide=True, conn=conn)
     ctx.policy.require_ungranular("delete", resource_type)
     check_if_match(current, if_match)
     visited = _visited if _visited is not None else set()

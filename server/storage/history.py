@@ -7,6 +7,7 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
+from .patient_scope import PatientScope, patient_condition
 from .resources import Version
 
 
@@ -17,7 +18,7 @@ class HistoryQuery:
     since: datetime | None = None
     before_seq: int | None = None  # paging cursor
     count: int = 20
-    compartment_patient: str | None = None
+    compartment_patient: PatientScope = None
 
 
 def history(conn: psycopg.Connection, query: HistoryQuery) -> tuple[list[tuple[int, Version]], int]:
@@ -30,8 +31,9 @@ def history(conn: psycopg.Connection, query: HistoryQuery) -> tuple[list[tuple[i
         parts.append(sql.SQL("h.last_updated >= %s"))
         args.append(query.since)
     if query.compartment_patient is not None:
-        parts.append(sql.SQL("h.patient_id = %s"))
-        args.append(query.compartment_patient)
+        condition, condition_args = patient_condition(query.compartment_patient, sql.SQL("h.patient_id"))
+        parts.append(condition)
+        args += condition_args
     where = sql.SQL(" AND ").join(parts)
     page_where, page_args = where, args
     if query.before_seq is not None:

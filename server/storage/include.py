@@ -7,13 +7,14 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from .patient_scope import PatientScope, patient_condition
 from .search import Match
 
 
 @dataclass(frozen=True)
 class Visible:
     """What the reader may see: readable types, each with the patient it is confined to (or None)."""
-    patients: dict[str, str | None]
+    patients: dict[str, PatientScope]
 
     def condition(self, alias: str) -> tuple[sql.Composable, list]:
         parts, args = [], []
@@ -23,8 +24,9 @@ class Visible:
                 parts.append(sql.SQL("{}.resource_type = %s").format(row))
                 args.append(resource_type)
             else:
-                parts.append(sql.SQL("({0}.resource_type = %s AND {0}.patient_id = %s)").format(row))
-                args += [resource_type, patient]
+                condition, condition_args = patient_condition(patient, sql.SQL("{}.patient_id").format(row))
+                parts.append(sql.SQL("({}.resource_type = %s AND {})").format(row, condition))
+                args += [resource_type, *condition_args]
         return sql.SQL(" OR ").join(parts) if parts else sql.SQL("false"), args
 
 

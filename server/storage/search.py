@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 
 from .index import INDEX_TYPES, date, matching_seqs, quantity, reference, string, token, uri
+from .patient_scope import PatientScope, patient_condition
 
 _CRITERION_TYPES = {token.TokenCriterion: "token", reference.ReferenceCriterion: "reference",
                     string.StringCriterion: "string", date.DateCriterion: "date",
@@ -64,7 +65,7 @@ class SortKey:
 class SearchPlan:
     resource_types: tuple[str, ...]
     criteria: list = field(default_factory=list)  # AND-ed
-    compartment_patient: str | None = None  # the access policy's patient
+    compartment_patient: PatientScope = None  # the access policy's patient(s)
     count: int = 20
     sort: tuple[SortKey, ...] = ()
     cursor: tuple | None = None  # (direction "after"|"before", sort values, seq)
@@ -154,8 +155,9 @@ def _where(plan: SearchPlan) -> tuple[sql.Composable, list]:
     parts = [sql.SQL("r.resource_type = ANY(%s) AND NOT r.deleted")]
     args: list = [types]
     if plan.compartment_patient is not None:
-        parts.append(sql.SQL("r.patient_id = %s"))
-        args.append(plan.compartment_patient)
+        condition, condition_args = patient_condition(plan.compartment_patient, sql.SQL("r.patient_id"))
+        parts.append(condition)
+        args += condition_args
     criteria, criteria_args = _all_of(plan.criteria, types, "r", 1)
     return sql.SQL(" AND ").join([*parts, criteria]), args + criteria_args
 
