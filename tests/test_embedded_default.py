@@ -9,9 +9,7 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -22,16 +20,8 @@ import pytest
 import requests
 
 from tests import factories
+from tests.server_process import FHIR_SERVER, START_TIMEOUT, STOP_TIMEOUT, free_port
 
-FHIR_SERVER = Path(sys.executable).parent / "fhir-server"
-START_TIMEOUT = 30
-STOP_TIMEOUT = 30
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def postgres_processes(data_dir: Path) -> list[psutil.Process]:

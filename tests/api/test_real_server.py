@@ -7,13 +7,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import psutil
 import pytest
@@ -22,16 +19,8 @@ from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import ResourceNotFound
 
 from tests import factories
+from tests.server_process import FHIR_SERVER, START_TIMEOUT, STOP_TIMEOUT, free_port
 
-FHIR_SERVER = Path(sys.executable).parent / "fhir-server"
-START_TIMEOUT = 30
-STOP_TIMEOUT = 30
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ServerProcess:
