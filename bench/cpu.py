@@ -1,9 +1,10 @@
 """Where the CPU went during one measurement: the FHIR server's processes, PostgreSQL's, the
-benchmark's own (load generator or floor processes), and the whole machine's busy share.
+benchmark's own (load generator or floor processes), interrupt handling, and everything else
+(other users of the machine), plus the machine's busy share.
 
-Linux only (/proc). Server and PostgreSQL time comes from /proc/<pid>/stat of processes alive at
-the end of the measurement; the benchmark's from getrusage (itself plus reaped children: wrk, and
-the measuring processes, which are joined before the meter stops... see CpuMeter.stop)."""
+Linux only (/proc). Server and PostgreSQL time comes from /proc/<pid>/stat, classified while the
+measuring processes still hold their connections; the benchmark's own time from the measuring
+processes themselves, or from getrusage (itself plus reaped children, e.g. wrk)."""
 from __future__ import annotations
 
 import os
@@ -31,12 +32,13 @@ def _processes() -> dict[int, tuple[int, str, int, int]]:
     return table
 
 
-def _machine() -> tuple[int, int]:
-    """(busy, total) jiffies over all CPUs."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    total = sum(values[:8])  # user nice system idle iowait irq softirq steal (guest is inside user)
-    idle = values[3] + values[4]
-    return total - idle, total
+def _machine() -> dict[str, int]:
+    """Jiffies over all CPUs since boot: busy (user, nice, system, irq, softirq), irq (irq +
+    softirq: mostly loopback networking here), steal (the hypervisor ran someone else) and total."""
+    user, nice, system, idle, iowait, irq, softirq, steal = \
+        [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return {"busy": user + nice + system + irq + softirq, "irq": irq + softirq, "steal": steal,
+            "total": user + nice + system + idle + iowait + irq + softirq + steal}
 
 
 def _own_cpu() -> float:
@@ -46,44 +48,9 @@ def _own_cpu() -> float:
 
 def _cmdline(pid: int) -> str:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
         return ""
-
-
-class PostgresProcesses:
-    """The local PostgreSQL processes that work for the benchmark: the postmaster's background
-    processes (WAL writer, checkpointer, ...: shared, but busy mostly with our writes) and the
-    backends connected to our database. Backends of other databases, and other clusters, are
-    "other" load. Process titles look like `postgres: USER DB HOST(PORT) STATE`."""
-
-    _SHARED = ("checkpointer", "background writer", "walwriter", "autovacuum", "logical replication",
-               "stats collector", "archiver")
-
-    def __init__(self, postmaster_pid: int, database: str):
-        self.postmaster_pid, self.database = postmaster_pid, database
-
-    @classmethod
-    def of(cls, database_url: str) -> "PostgresProcesses | None":
-        """None when the server is not on this machine (its backend pid is not ours to see)."""
-        import psycopg
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            pid, database = conn.execute("SELECT pg_backend_pid(), current_database()").fetchone()
-        table = _processes()
-        if pid not in table or table[pid][1] != "postgres":
-            return None
-        return cls(table[pid][0], database)
-
-    def counts(self, pid: int, table: dict) -> bool:
-        if pid == self.postmaster_pid:
-            return True
-        if table[pid][0] != self.postmaster_pid:
-            return False
-        title = _cmdline(pid).removeprefix("postgres: ").strip()
-        if title.startswith(self._SHARED):
-            return True
-        parts = title.split()
-        return len(parts) > 1 and parts[1] == self.database
 
 
 def _descendants(table: dict, roots: set[int]) -> set[int]:
@@ -98,21 +65,89 @@ def _descendants(table: dict, roots: set[int]) -> set[int]:
     return found
 
 
+def listening_pids(port: int) -> set[int]:
+    """The processes holding a TCP socket that listens on `port` on this machine."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(fields[9])
+    if not inodes:
+        return set()
+    targets = {f"socket:[{inode}]" for inode in inodes}
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in targets for fd in (entry / "fd").iterdir()):
+                pids.add(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+class PostgresProcesses:
+    """The local PostgreSQL processes that work for the benchmark: the postmaster's background
+    processes (WAL writer, checkpointer, ...: shared, but busy mostly with our writes) and the
+    backends connected to our database. Backends of other databases, and other clusters, are
+    "other" load. Process titles look like `postgres: [CLUSTER: ]USER DB HOST(PORT) STATE`."""
+
+    _SHARED = ("checkpointer", "background writer", "walwriter", "autovacuum", "logical replication",
+               "stats collector", "archiver")
+
+    def __init__(self, postmaster_pid: int, database: str):
+        self.postmaster_pid, self.database = postmaster_pid, database
+
+    @classmethod
+    def of(cls, database_url: str) -> "PostgresProcesses | None":
+        """None when the database is not on this machine (its backend pid is not ours to see)."""
+        import psycopg
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            pid, database = conn.execute("SELECT pg_backend_pid(), current_database()").fetchone()
+            table = _processes()  # while the backend is alive
+        if pid not in table or table[pid][1] != "postgres":
+            return None
+        return cls(table[pid][0], database)
+
+    def counts(self, pid: int, table: dict) -> bool:
+        if pid == self.postmaster_pid:
+            return True
+        if table[pid][0] != self.postmaster_pid:
+            return False
+        title = _cmdline(pid).removeprefix("postgres: ").strip()
+        first, _, rest = title.partition(" ")
+        if first.endswith(":"):  # cluster_name prefix, e.g. Debian's "15/main: "
+            title = rest.strip()
+        if title.startswith(self._SHARED):
+            return True
+        parts = title.split()
+        return len(parts) > 1 and parts[1] == self.database
+
+
 class CpuMeter:
-    """start() ... stop() -> seconds of CPU by owner over the interval, and the machine's busy %.
+    """start() ... stop_processes() ... stop() -> CPU seconds by owner over the interval.
 
-    server_pid: the `fhir-server serve` (gunicorn master) process; without it, processes whose
-    command line runs `fhir-server serve` are taken as the server. postgres: which PostgreSQL
-    processes count (see PostgresProcesses); without it, none (a remote database)."""
+    server_pid: the `fhir-server serve` (gunicorn master) process; without it, the processes
+    holding the socket listening on server_port (gunicorn's master and workers share it), if any
+    on this machine. postgres: which PostgreSQL processes count (see PostgresProcesses); without
+    it, none (a remote database)."""
 
-    def __init__(self, server_pid: int | None = None, postgres: "PostgresProcesses | None" = None):
+    def __init__(self, server_pid: int | None = None, postgres: PostgresProcesses | None = None,
+                 server_port: int | None = None):
         self.server_pid = server_pid
+        self.server_port = server_port
         self.postgres = postgres
 
     def _server_roots(self, table: dict) -> set[int]:
         if self.server_pid:
             return {self.server_pid}
-        return {pid for pid in table if "fhir-server" in _cmdline(pid) and " serve" in _cmdline(pid)}
+        return listening_pids(self.server_port) if self.server_port else set()
 
     def start(self) -> None:
         self.wall0 = time.perf_counter()
@@ -121,43 +156,49 @@ class CpuMeter:
         self.own0 = _own_cpu()
 
     def stop_processes(self) -> None:
-        """Snapshot the server and PostgreSQL now (before measuring processes close connections)."""
+        """Snapshot and classify the processes now, while the measuring processes and their
+        PostgreSQL backends are still alive."""
         self.wall1 = time.perf_counter()
-        self.table1 = _processes()
+        after = _processes()
         self.machine1 = _machine()
+        used: dict[int, float] = {}
+        for pid, (_ppid, _comm, started, ticks) in after.items():
+            old = self.table0.get(pid)
+            used[pid] = (ticks - (old[3] if old is not None and old[2] == started else 0)) / _TICK
+        server = _descendants(after, self._server_roots(after))
+        postgres = {pid for pid in after if self.postgres and self.postgres.counts(pid, after)}
+        ours = _descendants(after, {os.getpid()}) - server
+        self.server_s = sum(used[pid] for pid in server)
+        self.workers_s = sorted((round(used[pid], 2) for pid in server if pid != self.server_pid), reverse=True)
+        self.postgres_s = sum(used[pid] for pid in postgres)
+        others = sorted(((s, pid) for pid, s in used.items() if pid not in server | postgres | ours and s >= 0.05),
+                        reverse=True)
+        self.top_others = [(round(s, 2), (_cmdline(pid) or after[pid][1])[:80]) for s, pid in others[:3]]
 
     def stop(self, own_cpu_s: float | None = None) -> dict:
-        """Call after stop_processes() and after the measuring processes were reaped. own_cpu_s: the
+        """After stop_processes() and after the measuring processes were reaped. own_cpu_s: the
         benchmark's CPU when the measuring processes reported it themselves (getrusage would also
         count their set-up: imports, connecting)."""
         own = _own_cpu() - self.own0 if own_cpu_s is None else own_cpu_s
-        before, after = self.table0, self.table1
-        server = _descendants(after, self._server_roots(after))
-        used: dict[int, float] = {}
-        for pid, (_ppid, _comm, started, ticks) in after.items():
-            old = before.get(pid)
-            base = old[3] if old is not None and old[2] == started else 0
-            used[pid] = (ticks - base) / _TICK
-        workers = {pid: round(used[pid], 2) for pid in server if pid != self.server_pid}
-        busy = self.machine1[0] - self.machine0[0]
-        total = self.machine1[1] - self.machine0[1]
-        server_s = sum(used[pid] for pid in server)
-        postgres_s = sum(s for pid, s in used.items() if self.postgres and self.postgres.counts(pid, after))
+        delta = {key: (self.machine1[key] - self.machine0[key]) / _TICK for key in self.machine0}
         return {
             "wall_s": round(self.wall1 - self.wall0, 3),
-            "server_s": round(server_s, 3),
-            "server_workers_s": sorted(workers.values(), reverse=True),
-            "postgres_s": round(postgres_s, 3),
+            "server_s": round(self.server_s, 3),
+            "server_workers_s": self.workers_s,
+            "postgres_s": round(self.postgres_s, 3),
             "bench_s": round(own, 3),
-            # everything else the machine did meanwhile (kernel threads, other users' processes)
-            "other_s": round(max(0.0, busy / _TICK - server_s - postgres_s - own), 3),
-            "machine_busy_pct": round(100 * busy / total, 1) if total else None,
+            "irq_s": round(delta["irq"], 3),
+            # everything else the machine did meanwhile: other users' processes, kernel threads
+            "other_s": round(max(0.0, delta["busy"] - delta["irq"] - self.server_s - self.postgres_s - own), 3),
+            "other_top": self.top_others,
+            "steal_pct": round(100 * delta["steal"] / delta["total"], 1) if delta["total"] else None,
+            "machine_busy_pct": round(100 * delta["busy"] / delta["total"], 1) if delta["total"] else None,
         }
 
 
 def background_busy_pct(seconds: float = 2.0) -> float:
     """The machine's busy share while the benchmark is idle: other users' load shows up here."""
-    busy0, total0 = _machine()
+    before = _machine()
     time.sleep(seconds)
-    busy1, total1 = _machine()
-    return round(100 * (busy1 - busy0) / max(1, total1 - total0), 1)
+    after = _machine()
+    return round(100 * (after["busy"] - before["busy"]) / max(1, after["total"] - before["total"]), 1)

@@ -185,7 +185,7 @@ def wrk_http(kind: str, target: Target, clients: int, duration: float, ids: list
         ids_file.write_text("\n".join(ids) + "\n")
         script = Path(tmp, f"{kind}.lua")
         script.write_text(_lua_create(target) if kind == "create" else _lua_read(target, str(ids_file)))
-        command = [wrk_path(), "-t", str(wrk_threads(clients)), "-c", str(clients), "-d", f"{duration:g}s",
+        command = [wrk_path(), "-t", str(wrk_threads(clients)), "-c", str(clients), "-d", f"{max(1, round(duration))}s",  # wrk takes whole seconds
                    "--timeout", "30s", "-s", str(script), target.base_url]
         if on_start:
             on_start()

@@ -87,7 +87,8 @@ CREATE_PATHS = [
     "server.http.negotiation:read_json_body", "server.interactions.write:create",
     "server.interactions.write:prepare_create", "server.validation.validator:Validator.validate",
     "server.validation.json_rules:json_rule_issues", "server.validation.structure:structure_issues",
-    "server.fhir.models:structure_errors", "server.validation.bindings:binding_issues",
+    "server.fhir.models:structure_errors", "pydantic:BaseModel.model_validate",
+    "server.validation.bindings:binding_issues",
     "server.interactions.write:create_in", "server.interactions.references:resolve_conditional_references",
     "server.interactions.references:check_references", "server.interactions.versions:store_version",
     "server.search.extract:index_rows", "server.search.extract:patient_compartment",
@@ -95,7 +96,8 @@ CREATE_PATHS = [
     "server.storage.index:replace_index_rows", "server.storage.index:delete_index_rows",
     "server.storage.index:insert", "psycopg:Connection.execute", "psycopg:Connection.transaction",
     "psycopg_pool:ConnectionPool.getconn", "psycopg_pool:ConnectionPool.putconn",
-    "server.http.responses:resource_response", "logging:Logger._log",
+    "server.http.responses:resource_response", "server.http.responses:version_headers",
+    "server.http.responses:fhir_response", "server.http.negotiation:response_mimetype", "logging:Logger._log",
 ]
 
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import http.client
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,20 +49,56 @@ FLOOR_ROWS = {
     "validator": "floor: validation alone (server Validator)",
     "model": "floor: fhir.resources model_validate alone",
 }
+QUIET_PCT = 10  # other load above this share of the machine makes a measurement suspect
 TARGETS = {"reads_per_s": 1800, "reads_vs_select_pct": 30, "creates_per_s": 480, "creates_vs_validation_pct": 70}
 
 
 # --- the server under test -------------------------------------------------------------------------
 
-def _fhir_server_command() -> list[str]:
+CODE_DIRS = ("server", "migrations", "resources", "profiles")
+
+
+def snapshot_code(destination: Path) -> Path:
+    """A copy of the server's code and data files, so that edits made while the benchmark runs do
+    not change what is measured; the server and the floors import from it."""
+    for name in CODE_DIRS:
+        shutil.copytree(PROJECT_ROOT / name, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return destination
+
+
+def code_version(root: Path) -> dict:
+    """The git commit, whether server code differs from it, and a hash of the code measured."""
+    digest = hashlib.sha1()
+    for name in CODE_DIRS:
+        for path in sorted((root / name).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    git = {}
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                              text=True, timeout=30)
+        status = subprocess.run(["git", "status", "--porcelain", "--", *CODE_DIRS], cwd=PROJECT_ROOT,
+                                capture_output=True, text=True, timeout=30)
+        if head.returncode == 0:
+            git = {"commit": head.stdout.strip(), "uncommitted_changes": bool(status.stdout.strip())}
+    return {**git, "code_hash": digest.hexdigest()[:12]}
+
+
+def _server_process(code_root: Path | None) -> tuple[list[str], dict, Path]:
+    """(command prefix, extra environment, working directory) to run the server CLI."""
+    if code_root is not None:
+        path = os.pathsep.join(filter(None, [str(code_root), os.environ.get("PYTHONPATH")]))
+        return [sys.executable, "-m", "server.cli"], {"PYTHONPATH": path}, code_root
     script = Path(sys.executable).parent / "fhir-server"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "server.cli"]
+    return ([str(script)] if script.exists() else [sys.executable, "-m", "server.cli"]), {}, PROJECT_ROOT
 
 
-def mint_token(database_url: str, base_url: str) -> str:
-    env = {**os.environ, "DATABASE_URL": database_url, "FHIR_BASE_URL": base_url, "FHIR_LOG_LEVEL": "WARNING"}
-    done = subprocess.run(_fhir_server_command() + ["token", "--scope", "system/*.cruds"], env=env,
-                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+def mint_token(database_url: str, base_url: str, code_root: Path | None = None) -> str:
+    command, extra_env, cwd = _server_process(code_root)
+    env = {**os.environ, **extra_env, "DATABASE_URL": database_url, "FHIR_BASE_URL": base_url,
+           "FHIR_LOG_LEVEL": "WARNING"}
+    done = subprocess.run(command + ["token", "--scope", "system/*.cruds"], env=env,
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"fhir-server token failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])["access_token"]
@@ -78,8 +117,9 @@ def _database_url(admin_url: str, dbname: str) -> str:
 class LocalServer:
     """A fresh database bench_<pid> and `fhir-server serve` on a free port; both gone on exit."""
 
-    def __init__(self, admin_url: str, workers: int, threads: int, log_path: Path):
+    def __init__(self, admin_url: str, workers: int, threads: int, log_path: Path, code_root: Path | None = None):
         self.admin_url, self.workers, self.threads, self.log_path = admin_url, workers, threads, log_path
+        self.code_root = code_root
         self.dbname = f"bench_{os.getpid()}"
         self.database_url = _database_url(admin_url, self.dbname)
         self.port = _free_port()
@@ -102,15 +142,16 @@ class LocalServer:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.dbname}"')
         self.created_db = True
-        env = {**os.environ, "DATABASE_URL": self.database_url, "FHIR_BASE_URL": self.base_url}
-        command = _fhir_server_command() + ["serve", "--host", "127.0.0.1", "--port", str(self.port),
-                                            "--workers", str(self.workers), "--threads", str(self.threads)]
+        prefix, extra_env, cwd = _server_process(self.code_root)
+        env = {**os.environ, **extra_env, "DATABASE_URL": self.database_url, "FHIR_BASE_URL": self.base_url}
+        command = prefix + ["serve", "--host", "127.0.0.1", "--port", str(self.port),
+                            "--workers", str(self.workers), "--threads", str(self.threads)]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:  # the child keeps its own descriptor
-            self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
+            self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
                                          start_new_session=True)
         self._wait_ready(timeout=90)
-        self.token = mint_token(self.database_url, self.base_url)
+        self.token = mint_token(self.database_url, self.base_url, self.code_root)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -147,8 +188,9 @@ class LocalServer:
 
 # --- measuring ---------------------------------------------------------------------------------------
 
-def _measured(run, server_pid: int | None, postgres: PostgresProcesses | None) -> Measurement:
-    meter = CpuMeter(server_pid, postgres)
+def _measured(run, server_pid: int | None, postgres: PostgresProcesses | None,
+              server_port: int | None = None) -> Measurement:
+    meter = CpuMeter(server_pid, postgres, server_port)
     measurement = run(meter.start, meter.stop_processes)
     measurement.cpu = meter.stop(measurement.own_cpu_s)
     return measurement
@@ -174,6 +216,13 @@ def _cpu_model() -> str:
 def benchmark(cfg: argparse.Namespace) -> dict:
     clients = cfg.clients
     with contextlib.ExitStack() as stack:
+        code_root = getattr(cfg, "code_root", None)
+        if code_root is None and cfg.snapshot and not cfg.url:
+            code_root = snapshot_code(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-code-"))))
+        if code_root is not None and str(code_root) not in sys.path:
+            sys.path.insert(0, str(code_root))  # the floors validate with the same code
+        code = code_version(code_root or PROJECT_ROOT)
+        code["snapshot"] = code_root is not None
         if cfg.url:
             base_url, database_url, server_pid = cfg.url.rstrip("/"), cfg.database_url, None
             token = cfg.token or mint_token(database_url, base_url)
@@ -181,7 +230,7 @@ def benchmark(cfg: argparse.Namespace) -> dict:
         else:
             _log(f"starting fhir-server: {cfg.workers} workers × {cfg.threads} threads, database bench_{os.getpid()}")
             local = stack.enter_context(LocalServer(cfg.admin_url, cfg.workers, cfg.threads,
-                                                    RESULTS_DIR / "server.log"))
+                                                    RESULTS_DIR / "server.log", code_root))
             base_url, database_url, server_pid, token = local.base_url, local.database_url, local.proc.pid, local.token
             server = {"mode": "self-started", "url": base_url, "workers": cfg.workers, "threads": cfg.threads,
                       "db_pool_size": int(os.environ.get("FHIR_DB_POOL_SIZE", 4))}
@@ -198,6 +247,10 @@ def benchmark(cfg: argparse.Namespace) -> dict:
                            if generator == "wrk" else "Python: one process per client, keep-alive http.client")
 
         background = background_busy_pct(2.0)
+        waited_until = time.monotonic() + cfg.wait_quiet
+        while background > QUIET_PCT and time.monotonic() < waited_until:
+            _log(f"machine {background:.0f} % busy with other work; waiting for it to calm down")
+            background = background_busy_pct(5.0)
         _log(f"machine busy while the benchmark is idle: {background:.0f} %")
         _log(f"seeding {cfg.seed} Patients over {max(clients)} connections")
         started = time.perf_counter()
@@ -213,7 +266,8 @@ def benchmark(cfg: argparse.Namespace) -> dict:
                 _log(f"HTTP {kind}, {n} clients, {cfg.duration:g} s ({generator})")
                 results[kind] = results.get(kind, {})
                 results[kind][n] = _measured(
-                    lambda start, end: http(kind, target, n, cfg.duration, ids, start, end), server_pid, postgres)
+                    lambda start, end: http(kind, target, n, cfg.duration, ids, start, end),
+                    server_pid, postgres, target.port)
                 _log(f"  {results[kind][n].rate:,.0f}/s")
 
         if cfg.floors:
@@ -227,13 +281,14 @@ def benchmark(cfg: argparse.Namespace) -> dict:
                         lambda start, end: floors.measure(kind, n, cfg.duration, database_url, ids, start, end),
                         server_pid, postgres)
                     _log(f"  {results[kind][n].rate:,.0f}/s")
-        postgres = _postgres_version(database_url)
+        pg_version = _postgres_version(database_url)
 
     return {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "cpu_model": _cpu_model(), "python": platform.python_version(),
-                    "postgres": postgres},
+                    "postgres": pg_version},
         "server": server,
+        "code": code,
         "generator": {"name": generator, "label": generator_label},
         "payload": {"resource": "Patient", "bytes": len(PATIENT_JSON)},
         "duration_s": cfg.duration,
@@ -272,6 +327,23 @@ def ratios(results: dict[str, dict[int, Measurement]], clients: list[int]) -> di
 
 # --- output -----------------------------------------------------------------------------------------------
 
+def _code_text(code: dict) -> str:
+    text = f"git {code.get('commit', '?')}"
+    if code.get("uncommitted_changes"):
+        text += " + uncommitted changes"
+    text += f", code hash {code['code_hash']}"
+    if code.get("snapshot"):
+        text += " (a copy taken at the start: later edits are not measured)"
+    return text
+
+
+def _other_pct(cell: dict) -> float:
+    """The share of the machine (all CPUs) other processes used during one measurement."""
+    cpu = cell["cpu"]
+    capacity = cpu["wall_s"] * (os.cpu_count() or 1)
+    return 100 * cpu["other_s"] / capacity if capacity else 0.0
+
+
 def _rate(value: float) -> str:
     return f"{value:,.0f}"
 
@@ -294,6 +366,7 @@ def render(report: dict) -> str:
         f"- machine: {machine['cpus']} CPUs ({machine['cpu_model']}), Python {machine['python']},"
         f" PostgreSQL {machine['postgres']}",
         f"- server: {setting}",
+        f"- code: {_code_text(report['code'])}",
         f"- load generator: {report['generator']['label']}",
         f"- payload: Patient, {report['payload']['bytes']:,} bytes of JSON (POST body); reads pick random ids"
         f" among {report['seeded']:,} Patients created beforehand",
@@ -310,11 +383,15 @@ def render(report: dict) -> str:
     lines.append("|" + "---|" + "---:|" * (len(header) - 1))
     for kind, by_clients in rows.items():
         cells = [labels[kind]]
-        cells += [_rate(by_clients[str(n)]["ops_per_s"]) for n in clients]
+        cells += [_rate(by_clients[str(n)]["ops_per_s"]) + ("†" if _other_pct(by_clients[str(n)]) > QUIET_PCT else "")
+                  for n in clients]
         cells += [_ms(by_clients[str(n)][q]) for n in clients for q in ("p50_ms", "p99_ms")]
         cells.append(str(sum(by_clients[str(n)]["errors"] for n in clients)))
         lines.append("| " + " | ".join(cells) + " |")
 
+    if any(_other_pct(cell) > QUIET_PCT for by_clients in rows.values() for cell in by_clients.values()):
+        lines.append(f"\n† other processes used more than {QUIET_PCT} % of the machine during this measurement"
+                     " (see \"other load\" below): it is low and noisy; run again on a quiet machine.")
     r = report["ratios"]
     n = r["clients"]
 
@@ -343,12 +420,13 @@ def render(report: dict) -> str:
         lines.append(f"\n(for information, at {n} clients: {'; '.join(extra)})")
 
     postgres_note = ("PostgreSQL = its background processes + the backends of the benchmark's database"
-                     if report["postgres_measured"] else "PostgreSQL not on this machine: not measured")
-    lines += ["", "Where the CPU went (CPU µs per operation; " + postgres_note + "; other = everything else the"
-              f" machine ran meanwhile; busy = whole machine, {machine['cpus']} CPUs = 100 %):", "",
-              "| measurement | clients | server | PostgreSQL | generator / floor processes | other | machine busy |"
-              " server per worker (CPU s) |",
-              "|---|---:|---:|---:|---:|---:|---:|---|"]
+                     if report["postgres_measured"] else "PostgreSQL is not on this machine: not measured")
+    lines += ["", f"Where the CPU went, in CPU µs per operation ({postgres_note}; interrupts = kernel"
+              " irq/softirq time, mostly loopback networking). Other load = what other processes used meanwhile,"
+              f" as a share of the whole machine ({machine['cpus']} CPUs = 100 %):", "",
+              "| measurement | clients | server | PostgreSQL | generator / floor processes | interrupts |"
+              " other load | machine busy | server per worker (CPU s) |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for kind, by_clients in rows.items():
         for n in clients:
             cell = by_clients[str(n)]
@@ -356,7 +434,7 @@ def render(report: dict) -> str:
             workers = ", ".join(f"{s:.1f}" for s in cpu["server_workers_s"]) or "-"
             lines.append(f"| {labels[kind]} | {n} | {cpu['server_s'] / ops * 1e6:,.0f} |"
                          f" {cpu['postgres_s'] / ops * 1e6:,.0f} | {cpu['bench_s'] / ops * 1e6:,.0f} |"
-                         f" {cpu['other_s'] / ops * 1e6:,.0f} |"
+                         f" {cpu['irq_s'] / ops * 1e6:,.0f} | {_other_pct(cell):.0f} % |"
                          f" {cpu['machine_busy_pct']:.0f} % | {workers} |")
     return "\n".join(lines)
 
@@ -387,6 +465,10 @@ def parser() -> argparse.ArgumentParser:
                    help="without --url: gunicorn workers (default: the server's default, 2 × CPUs)")
     p.add_argument("--threads", type=int, default=int(os.environ.get("FHIR_THREADS", 4)),
                    help="without --url: threads per worker (default: the server's default, 4)")
+    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                   help=f"first wait up to this long for the machine to be < {QUIET_PCT} %% busy with other work")
+    p.add_argument("--no-snapshot", dest="snapshot", action="store_false",
+                   help="run the server from the working tree itself, not from a copy taken at the start")
     p.add_argument("--no-floors", dest="floors", action="store_false", help="HTTP rows only")
     p.add_argument("--http-rows", type=lambda s: [k for k in s.split(",") if k], default=list(HTTP_ROWS),
                    help="which HTTP rows: create,read (default both)")
