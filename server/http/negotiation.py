@@ -1,8 +1,12 @@
 """Content negotiation (R4 http.html#mime-type): JSON only, in FHIR's or plain JSON's media type."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import orjson
 from flask import Request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from ..fhir.outcomes import BadRequest, NotAcceptable, UnsupportedMediaType
 
@@ -22,12 +26,18 @@ def response_mimetype(request: Request) -> str:
             raise NotAcceptable(f"_format '{requested}' is not supported; this server speaks JSON only",
                                 expression="_format")
         return mimetype
-    accept = request.accept_mimetypes
+    return _mimetype_for_accept(request.headers.get("Accept", ""))
+
+
+@lru_cache(maxsize=256)
+def _mimetype_for_accept(header: str) -> str:
+    """Parsing Accept costs more than the rest of a read's response; clients send few distinct ones."""
+    accept = parse_accept_header(header, MIMEAccept)
     if not accept or not accept.provided:
         return FHIR_JSON
     best = accept.best_match(_ACCEPTABLE)
     if best is None:
-        raise NotAcceptable(f"Cannot answer in {request.headers.get('Accept')}; this server speaks JSON only")
+        raise NotAcceptable(f"Cannot answer in {header}; this server speaks JSON only")
     return JSON if best == JSON and accept[FHIR_JSON] < accept[JSON] else FHIR_JSON
 
 
