@@ -6,7 +6,8 @@ from ..fhir.bundles import Bundle, BundleEntry
 from ..fhir.outcomes import BadRequest, Gone, NotFound
 from ..fhir.references import is_valid_id
 from ..search.query import parse_count, parse_cursor, parse_since
-from ..storage.compartment import CompartmentQuery, compartment_page
+from ..storage.index.date import DateCriterion, DateValue
+from ..storage.search import SearchPlan, search_page
 from ..storage.resources import read_current
 from .context import RequestContext
 from .links import page_url, resource_url
@@ -28,15 +29,15 @@ def patient_everything(ctx: RequestContext, id: str, pairs: list[tuple[str, str]
             raise NotFound(f"Patient/{id} is not known")
         if patient.deleted:
             raise Gone(f"Patient/{id} was deleted")
-        members, total = compartment_page(conn, query)
-    page = members[:query.count]
+        result = search_page(conn, query)
+    page = result.matches
     path = f"/Patient/{id}/$everything"
     kept = [(k, v) for k, v in pairs if k in _PARAMS and k != "_cursor"]
     links = {"self": page_url(ctx.base_url, path, list(pairs))}
-    if page and len(members) > len(page):
+    if page and result.more:
         links["next"] = page_url(ctx.base_url, path, kept + [("_cursor", str(page[-1].seq))])
     entries = [BundleEntry(resource_url(ctx.base_url, m.resource_type, m.id), m.content, "match") for m in page]
-    return Bundle("searchset", entries, links, total)
+    return Bundle("searchset", entries, links, result.total)
 
 
 def _readable_types(ctx: RequestContext, patient_id: str) -> tuple[str, ...]:
@@ -48,23 +49,25 @@ def _readable_types(ctx: RequestContext, patient_id: str) -> tuple[str, ...]:
     return tuple(types)
 
 
-def _query(ctx: RequestContext, patient_id: str, pairs) -> CompartmentQuery:
-    fields = {"count": ctx.services.default_page_size}
-    types = _readable_types(ctx, patient_id)
+def _query(ctx: RequestContext, patient_id: str, pairs) -> SearchPlan:
+    """The compartment as a search of the readable types confined to the patient, in seq order."""
+    plan = SearchPlan(_readable_types(ctx, patient_id), compartment_patient=patient_id,
+                      count=ctx.services.default_page_size)
     for name, value in pairs:
         if name == "_since":
-            fields["since"] = parse_since(value)
+            since = parse_since(value)
+            plan.criteria.append(DateCriterion("_lastUpdated", (DateValue("ge", since, since),)))
         elif name == "_type":
             wanted = [t.strip() for t in value.split(",") if t.strip()]
             unknown = [t for t in wanted if t not in ctx.services.registry.definitions]
             if unknown:
                 raise BadRequest(f"_type names types this server does not hold: {', '.join(unknown)}",
                                  expression="_type")
-            types = tuple(t for t in types if t in wanted)
+            plan.resource_types = tuple(t for t in plan.resource_types if t in wanted)
         elif name == "_count":
-            fields["count"] = parse_count(value, ctx.services.max_page_size)
+            plan.count = parse_count(value, ctx.services.max_page_size)
         elif name == "_cursor":
-            fields["after_seq"] = parse_cursor(value)
+            plan.cursor = ("after", (), parse_cursor(value))
         elif name not in ("_format", "_pretty"):
             raise BadRequest(f"Parameter '{name}' is not supported by $everything", expression=name)
-    return CompartmentQuery(patient_id, types, **fields)
+    return plan
