@@ -217,9 +217,10 @@ def search(conn: psycopg.Connection, plan: SearchPlan) -> tuple[list[Match], int
     return result.matches, result.total
 
 
-def page_query(plan: SearchPlan) -> tuple[sql.Composable, list]:
-    """The SQL of one page: matches after (or before) the cursor in sort order, plus one row."""
-    where, args = _where(plan)
+def page_query(plan: SearchPlan, where: tuple[sql.Composable, list] | None = None) -> tuple[sql.Composable, list]:
+    """The SQL of one page: matches after (or before) the cursor in sort order, plus one row.
+    `where`: the plan's conditions, when the caller has composed them already."""
+    where, args = where or _where(plan)
     expressions = [_sort_expression(key) for key in plan.sort]
     backwards = plan.cursor is not None and plan.cursor[0] == "before"
     page_where, page_args = where, list(args)
@@ -241,11 +242,11 @@ def page_query(plan: SearchPlan) -> tuple[sql.Composable, list]:
 
 def search_page(conn: psycopg.Connection, plan: SearchPlan) -> SearchResult:
     """One page of matches, whether another page follows in the paging direction, and the total."""
-    rows = conn.execute(*page_query(plan)).fetchall()
+    where, args = _where(plan)  # composed once: the page and the total share it
+    rows = conn.execute(*page_query(plan, (where, args))).fetchall()
     matches = [Match(row[0], row[1], row[2], row[3], tuple(row[4:])) for row in rows[:plan.count]]
     if plan.cursor is not None and plan.cursor[0] == "before":
         matches.reverse()
-    where, args = _where(plan)
     return SearchResult(matches, len(rows) > plan.count, _total(conn, plan.total, where, args))
 
 
