@@ -10,12 +10,12 @@ from ..auth.authorization_flow import AuthorizationFlow, Page, Redirect
 from ..auth.authorization_server import SmartAuthorizationServer
 from ..auth.endpoints import AuthEndpoints
 from ..auth.launch import create_launch
-from ..auth.policy import AccessPolicy
 from ..auth.ratelimit import RateLimiter
 from ..auth.revocation import RevocationList
-from ..auth.tokens import TokenService, bearer_challenge
-from ..fhir.outcomes import BadRequest, Forbidden, Unauthorized
+from ..auth.tokens import TokenService
+from ..fhir.outcomes import BadRequest, Forbidden
 from ..storage.database import Database
+from .security import bearer_policy
 
 auth = Blueprint("auth", __name__, url_prefix="/auth", template_folder="templates")
 
@@ -136,11 +136,7 @@ def revoke():
 @auth.post("/launch")
 def launch():
     """An EHR (a client with a system/ scope) creates an opaque, single-use launch id for an app."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, bearer = header.partition(" ")
-    if scheme.lower() != "bearer" or not bearer.strip():
-        raise Unauthorized("Creating a launch needs a Bearer access token", headers=bearer_challenge())
-    policy = AccessPolicy.from_claims(current_app.extensions["fhir.tokens"].verify(bearer.strip()))
+    policy = bearer_policy("Creating a launch")
     if not any(scope.context == "system" for scope in policy.scopes):
         raise Forbidden("Creating a launch needs a system/ scope (an EHR's token)")
     body = request.get_json(silent=True) if request.is_json else request.form.to_dict()

@@ -10,14 +10,18 @@ from ..fhir.outcomes import Unauthorized
 PUBLIC_ENDPOINTS = frozenset({"fhir.metadata"})
 
 
-def authenticate() -> None:
-    """Blueprint before_request hook: put the request's AccessPolicy on flask.g, or answer 401."""
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return
+def bearer_policy(purpose: str = "This request") -> AccessPolicy:
+    """The AccessPolicy of the request's Bearer token, or 401 with a Bearer challenge."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("This request needs a Bearer access token", headers=bearer_challenge())
+        raise Unauthorized(f"{purpose} needs a Bearer access token", headers=bearer_challenge())
     tokens: TokenService = current_app.extensions["fhir.tokens"]
     practitioner_access = current_app.extensions["fhir.services"].practitioner_access
-    g.policy = AccessPolicy.from_claims(tokens.verify(token.strip()), practitioner_access=practitioner_access)
+    return AccessPolicy.from_claims(tokens.verify(token.strip()), practitioner_access=practitioner_access)
+
+
+def authenticate() -> None:
+    """Blueprint before_request hook: put the request's AccessPolicy on flask.g, or answer 401."""
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        g.policy = bearer_policy()
