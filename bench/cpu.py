@@ -133,8 +133,8 @@ class PostgresProcesses:
 class CpuMeter:
     """start() ... stop_processes() ... stop() -> CPU seconds by owner over the interval.
 
-    server_pid: the `fhir-server serve` (gunicorn master) process; without it, the processes
-    holding the socket listening on server_port (gunicorn's master and workers share it), if any
+    server_pid: the `fhir-server serve` (granian main) process; without it, the processes
+    holding the socket listening on server_port (the main process and workers share it), if any
     on this machine. postgres: which PostgreSQL processes count (see PostgresProcesses); without
     it, none (a remote database)."""
 

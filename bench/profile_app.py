@@ -1,10 +1,10 @@
 #!/usr/bin/env python
-"""Where a request's CPU goes inside the Flask app, without gunicorn or the network.
+"""Where a request's CPU goes inside the Flask app, without the HTTP server or the network.
 
     .venv/bin/python bench/profile_app.py [--requests 2000] [--top 30]
 
 Creates a scratch database bench_prof_<pid> (dropped at the end), builds the app with
-server.create_app() exactly as a gunicorn worker does, and calls it as a WSGI application in one
+server.create_app() exactly as a server worker does, and calls it as a WSGI application in one
 thread: first timed (thread CPU time per request), then under cProfile with a thread-CPU clock.
 Prints CPU µs per create and per read, then the inclusive CPU of the main steps (each function
 wrapped with a thread-CPU timer: a few µs of overhead per call), and with --cprofile, self CPU
@@ -258,7 +258,7 @@ def main() -> None:
             for method, path, body in requests:
                 client.call(method, path, body)
             results[name] = ((time.thread_time() - cpu0) / n * 1e6, (time.perf_counter() - wall0) / n * 1e6)
-        print(f"# The Flask app alone (no gunicorn, no sockets), one thread, {n} requests each")
+        print(f"# The Flask app alone (no HTTP server, no sockets), one thread, {n} requests each")
         for name, (cpu, wall) in results.items():
             print(f"  {name:6s}: {cpu:7.0f} µs CPU/request (this thread), {wall:7.0f} µs wall/request")
         _timed(client, reads, READ_PATHS, "read")

@@ -357,7 +357,7 @@ def render(report: dict) -> str:
     rows = report["rows"]
     labels = {**HTTP_ROWS, **FLOOR_ROWS}
     server = report["server"]
-    setting = (f"self-started, {server['workers']} workers × {server['threads']} threads (gthread),"
+    setting = (f"self-started, {server['workers']} workers × {server['threads']} threads (granian),"
                f" DB pool {server['db_pool_size']}/worker" if server["mode"] == "self-started"
                else f"external at {server['url']}")
     machine = report["machine"]
@@ -462,7 +462,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
                    help="without --url: PostgreSQL where bench_<pid> is created and dropped")
     p.add_argument("--workers", type=int, default=int(os.environ.get("FHIR_WORKERS", 2 * (os.cpu_count() or 1))),
-                   help="without --url: gunicorn workers (default: the server's default, 2 × CPUs)")
+                   help="without --url: server workers (default: the server's default, 2 × CPUs)")
     p.add_argument("--threads", type=int, default=int(os.environ.get("FHIR_THREADS", 4)),
                    help="without --url: threads per worker (default: the server's default, 4)")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Which gunicorn setting serves best at 8 clients: HTTP creates and reads for each
+"""Which worker setting serves best at 8 clients: HTTP creates and reads for each
 --workers × --threads combination, each run on a freshly started server and database.
 
     .venv/bin/python bench/sweep.py [--workers 2,3,4,5] [--threads 1,2,4] [--clients 8] [--duration 10] [--repeat 3]

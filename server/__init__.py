@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
+import secrets
 
 from flask import Flask, g, request
 from flask_smorest import Api
@@ -52,7 +52,7 @@ def _request_hooks(app: Flask) -> None:
     @app.before_request
     def start():
         g.started = time.perf_counter()
-        g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        g.request_id = request.headers.get("X-Request-ID", "")[:64] or secrets.token_hex(16)
 
     @app.after_request
     def finish(response):

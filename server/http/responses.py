@@ -35,9 +35,7 @@ def fhir_response(body: bytes | str | dict, status: int = 200, headers: dict | N
         body = orjson.dumps(body)
     if request.args.get("_pretty") == "true":
         body = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2)
-    response = Response(body, status=status, headers=headers, mimetype=mimetype)
-    response.headers["Content-Type"] = f"{mimetype}; charset=utf-8"
-    return response
+    return Response(body, status=status, headers=headers, content_type=f"{mimetype}; charset=utf-8")
 
 
 def version_headers(version: Version, base_url: str, location: bool) -> dict:

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from .index import as_ctes, delete_index_rows, index_statements
+from .index import delete_index_rows, index_ctes, index_rows_json, with_ctes
 
 
 @dataclass(frozen=True)
@@ -62,24 +61,31 @@ def read_version(conn: psycopg.Connection, resource_type: str, id: str, version_
     return _version(row)
 
 
+_CURRENT_ROW = (
+    "INSERT INTO resources AS r (resource_type, id, version_id, last_updated, deleted, patient_id, content)"
+    " VALUES (%(resource_type)s, %(id)s, %(version_id)s, %(last_updated)s, false, %(patient_id)s, %(content)s)"
+    " ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id,"
+    "  last_updated = excluded.last_updated, deleted = false, patient_id = excluded.patient_id,"
+    "  content = excluded.content RETURNING seq")
+_HISTORY_ROW = (
+    "INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, patient_id, content)"
+    " VALUES (%(resource_type)s, %(id)s, %(version_id)s, %(last_updated)s, false, %(method)s, %(patient_id)s,"
+    " %(content)s)")
+# Constant texts, so that psycopg prepares them on each connection after a few uses.
+_WRITE = {replaces: with_ctes([_CURRENT_ROW, _HISTORY_ROW, *index_ctes("SELECT seq FROM s0", replaces)],
+                              "SELECT seq FROM s0")
+          for replaces in (False, True)}
+
+
 def write_version(conn: psycopg.Connection, *, resource_type: str, id: str, version_id: int,
                   last_updated: datetime, content: bytes, patient_id: str | None, method: str,
                   index_rows: dict[str, list[tuple]], replaces: bool = True) -> int:
     """Store a new current version with its history row and index rows, in one statement; return
     its seq. `replaces`: a row for this resource may exist, so its old index rows go first."""
-    current = (sql.SQL(
-        "INSERT INTO resources AS r (resource_type, id, version_id, last_updated, deleted, patient_id, content)"
-        " VALUES (%b, %b, %b, %b, false, %b, %b)"
-        " ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id,"
-        "  last_updated = excluded.last_updated, deleted = false, patient_id = excluded.patient_id,"
-        "  content = excluded.content RETURNING seq"),
-        [resource_type, id, version_id, last_updated, patient_id, _raw_json(content)])
-    history = (sql.SQL(
-        "INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, patient_id, content)"
-        " VALUES (%b, %b, %b, %b, false, %b, %b, %b)"),
-        [resource_type, id, version_id, last_updated, method, patient_id, _raw_json(content)])
-    indexes = index_statements(sql.SQL("SELECT seq FROM s0"), [], resource_type, patient_id, index_rows, replaces)
-    return conn.execute(*as_ctes([current, history, *indexes], sql.SQL("SELECT seq FROM s0"))).fetchone()[0]
+    return conn.execute(_WRITE[replaces], {
+        "resource_type": resource_type, "id": id, "version_id": version_id, "last_updated": last_updated,
+        "patient_id": patient_id, "method": method, "content": _raw_json(content),
+        "index_rows": index_rows_json(index_rows)}).fetchone()[0]
 
 
 def write_deletion(conn: psycopg.Connection, current: Version, version_id: int, last_updated: datetime) -> None:

@@ -1,4 +1,4 @@
-"""End to end: the production server (`fhir-server serve`, gunicorn, 2 workers) as a subprocess, a token minted
+"""End to end: the production server (`fhir-server serve`, granian, 2 workers) as a subprocess, a token minted
 by `fhir-server token`, driven by a real FHIR client library (fhirpy) through create, read, update, search and
 delete of a Patient and a psychiatric MedicationRequest.
 """
@@ -24,7 +24,7 @@ from tests.server_process import FHIR_SERVER, START_TIMEOUT, STOP_TIMEOUT, free_
 
 
 class ServerProcess:
-    """`fhir-server serve` in its own session (so teardown can always reach gunicorn's workers)."""
+    """`fhir-server serve` in its own session (so teardown can always reach its workers)."""
 
     def __init__(self, database_url: str):
         self.port = free_port()
@@ -140,16 +140,16 @@ def assert_deleted(fhir: SyncFHIRClient, server: ServerProcess, token: str, reso
     assert response.json()["resourceType"] == "OperationOutcome"
 
 
-def test_the_server_is_gunicorn_and_ready(server, token):
+def test_the_server_is_granian_and_ready(server, token):
     ready = requests.get(f"{server.root_url}/readyz", timeout=5)
     assert ready.status_code == 200
-    assert "gunicorn" in ready.headers.get("Server", "").lower(), ready.headers
+    assert "granian" in ready.headers.get("Server", "").lower(), ready.headers
     assert requests.get(f"{server.root_url}/healthz", timeout=5).status_code == 200
 
     metadata = requests.get(f"{server.base_url}/metadata", timeout=15, headers={"Accept": "application/fhir+json"})
     assert metadata.status_code == 200
     assert metadata.json()["resourceType"] == "CapabilityStatement"
-    assert "gunicorn" in metadata.headers.get("Server", "").lower()
+    assert "granian" in metadata.headers.get("Server", "").lower()
 
     unauthenticated = requests.get(f"{server.base_url}/Patient", timeout=15)
     assert unauthenticated.status_code == 401
