@@ -3,6 +3,7 @@ interaction; nothing else decides access."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import orjson
 
@@ -30,7 +31,7 @@ class AccessPolicy:
 
     @classmethod
     def from_claims(cls, claims: dict, practitioner_access: str = "all") -> "AccessPolicy":
-        return cls(tuple(parse_scopes(claims.get("scope", ""))), claims.get("patient"), claims.get("fhirUser"),
+        return cls(_scopes(claims.get("scope", "")), claims.get("patient"), claims.get("fhirUser"),
                    claims.get("sub"), claims.get("client_id"), practitioner_access)
 
     def _granting(self, permission: str, resource_type: str) -> list[ResourceScope]:
@@ -103,3 +104,9 @@ class AccessPolicy:
         """Interactions that cannot check a granular query (history, delete) need an unrestricted scope."""
         if self.granular_queries(interaction, resource_type) is not None:
             raise Forbidden(f"{interaction} on {resource_type} needs a scope without a search restriction")
+
+
+@lru_cache(maxsize=1024)
+def _scopes(scope_string: str) -> tuple:
+    """Parsed once per distinct scope string: every request of a token asks again."""
+    return tuple(parse_scopes(scope_string))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+import re
 from decimal import Decimal, InvalidOperation
 
 from ..fhir.references import parse_reference
 from .dates import parse_range
+from .fhirpath import CHOICE_TYPES, root_elements
 from .normalize import normalize
 from .registry import COLUMN_PARAMS, ResourceDefinition
 
@@ -16,6 +18,7 @@ _ADDRESS_PARTS = ("text", "line", "city", "district", "state", "postalCode", "co
 EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 _UNBOUNDED = Decimal("1e30")
+_CHOICE_ELEMENT = re.compile(f"^([a-z][A-Za-z0-9]*?)(?:{'|'.join(sorted(CHOICE_TYPES))})$")
 
 
 def _tokens(value) -> list[tuple[str | None, str]]:
@@ -139,11 +142,22 @@ def _rows_for(param, value, base_url: str, rows: dict[str, list]) -> None:
         rows["uri"].append((name, value))
 
 
+def _present_elements(resource: dict) -> set[str]:
+    """The resource's top-level elements, choice elements also under their stem (valueQuantity: value)."""
+    present = set(resource)
+    present.update(match.group(1) for match in map(_CHOICE_ELEMENT.match, resource) if match)
+    return present
+
+
 def index_rows(definition: ResourceDefinition, resource: dict, base_url: str) -> dict[str, list[tuple]]:
     rows: dict[str, list[tuple]] = {kind: [] for kind in ("token", "reference", "string", "date", "quantity", "uri")}
+    present = _present_elements(resource)
     for param in definition.params.values():
         if param.name in COLUMN_PARAMS:
             continue
+        roots = root_elements(param.expression, definition.type)
+        if roots is not None and roots.isdisjoint(present):
+            continue  # most parameters of a type are absent from any one resource
         for value in param.extractor()(resource):
             _rows_for(param, value, base_url, rows)
     return {kind: list(dict.fromkeys(values)) for kind, values in rows.items()}

@@ -22,7 +22,7 @@ _TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<num>\d+(?:\.\d+)?)|(?
 # Literal reference [base/]Type/id[/_history/vid]; urn:uuid:, contained "#x" etc. do not match.
 _REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _PRECEDENCE = {"or": 1, "and": 2, "=": 3, "!=": 3, "|": 4}
-_CHOICE_TYPES = frozenset(
+CHOICE_TYPES = frozenset(
     "Boolean Integer Decimal Base64Binary Instant String Uri Url Canonical Oid Uuid Id Date DateTime Time "
     "Code Markdown UnsignedInt PositiveInt Address Age Annotation Attachment CodeableConcept Coding "
     "ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference "
@@ -71,7 +71,7 @@ def _member(name: str) -> Callable[[list], list]:
                 value = item.get(name)
                 if value is None and name not in item:  # choice element: onset -> onsetAge, ...
                     value = next((v for k, v in item.items()
-                                  if k.startswith(name) and k[len(name):] in _CHOICE_TYPES), None)
+                                  if k.startswith(name) and k[len(name):] in CHOICE_TYPES), None)
                 if isinstance(value, list):
                     out.extend(v for v in value if v is not None)
                 elif value is not None:
@@ -227,3 +227,34 @@ def compile_expression(expr: str) -> Callable[[dict], list]:
         raise ValueError("empty FHIRPath expression")
     run = _build(_Parser(expr).parse())
     return lambda resource: run([resource])
+
+
+_FILTERING_STEPS = frozenset({"member", "where", "first"})
+
+
+@lru_cache(maxsize=1024)
+def root_elements(expr: str, type_name: str) -> frozenset[str] | None:
+    """The elements of a `type_name` resource without which `expr` selects nothing, when it is a
+    union of paths from the type root that only navigate and filter (`Patient.name.given |
+    Patient.address`); None when it may select something regardless (exists(), literals, Resource.id)."""
+    return _roots(_Parser(expr).parse(), type_name)
+
+
+def _roots(node, type_name: str) -> frozenset[str] | None:
+    if node[0] == "|":
+        left, right = _roots(node[1], type_name), _roots(node[2], type_name)
+        return None if left is None or right is None else left | right
+    if node[0] != "path":
+        return None
+    first, rest = node[1][0], node[1][1:]
+    if first[0] == "expr":
+        roots = _roots(first[1], type_name)
+    elif first[0] == "type" and first[1] not in ("Resource", "DomainResource"):
+        if first[1] != type_name:
+            return frozenset()  # another type's branch selects nothing here
+        if not rest or rest[0][0] != "member":
+            return None
+        roots, rest = frozenset({rest[0][1]}), rest[1:]
+    else:
+        return None
+    return roots if all(step[0] in _FILTERING_STEPS or step == ("call", "first") for step in rest) else None

@@ -3,6 +3,7 @@ table, one transaction per batch. Writes the same rows as resources.write_versio
 time. The COPY text is prepared by the importing workers (encode_* functions, no database)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +12,7 @@ from psycopg import sql
 
 from .index import INDEX_TYPES
 
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -31,7 +33,8 @@ def _field(value) -> str:
         return "\\N"
     if isinstance(value, datetime):
         return value.isoformat()
-    return str(value).translate(_ESCAPES)
+    text = str(value)
+    return text.translate(_ESCAPES) if _NEEDS_ESCAPE.search(text) else text
 
 
 def encode_index_rows(resource_type: str, id: str, patient_id: str | None,

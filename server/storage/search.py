@@ -247,7 +247,10 @@ def search_page(conn: psycopg.Connection, plan: SearchPlan) -> SearchResult:
     matches = [Match(row[0], row[1], row[2], row[3], tuple(row[4:])) for row in rows[:plan.count]]
     if plan.cursor is not None and plan.cursor[0] == "before":
         matches.reverse()
-    return SearchResult(matches, len(rows) > plan.count, _total(conn, plan.total, where, args))
+    more = len(rows) > plan.count
+    if plan.cursor is None and not more and plan.total != "none":
+        return SearchResult(matches, more, len(matches))  # the first page holds every match: no count query
+    return SearchResult(matches, more, _total(conn, plan.total, where, args))
 
 
 def _total(conn: psycopg.Connection, mode: str, where: sql.Composable, args: list) -> int | None:

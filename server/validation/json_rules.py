@@ -12,13 +12,29 @@ def _child(path: str, key: str | int) -> str:
     return f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
 
 
+def _plainly_valid(value) -> bool:
+    """A quick pass without paths: nearly every resource is valid, and building a path for every
+    node cost more than the check itself. False only means "look closer" (json_rule_issues)."""
+    if isinstance(value, str):
+        return bool(value.strip()) and len(value) <= MAX_STRING_BYTES // 4
+    if isinstance(value, (dict, list)):
+        return bool(value) and all(map(_plainly_valid, value.values() if isinstance(value, dict) else value))
+    return value is not None
+
+
 def json_rule_issues(value, path: str) -> list[Issue]:
+    if _plainly_valid(value):
+        return []
+    return _issues(value, path)
+
+
+def _issues(value, path: str) -> list[Issue]:
     issues: list[Issue] = []
     if isinstance(value, dict):
         if not value:
             issues.append(Issue("Objects must have content (R4 json.html)", "required", expression=(path,)))
         for key, child in value.items():
-            issues += json_rule_issues(child, _child(path, key))
+            issues += _issues(child, _child(path, key))
     elif isinstance(value, list):
         if not value:
             issues.append(Issue("Arrays must not be empty (R4 json.html)", "required", expression=(path,)))
@@ -26,7 +42,7 @@ def json_rule_issues(value, path: str) -> list[Issue]:
             if child is None and not path.rsplit(".", 1)[-1].startswith("_"):
                 issues.append(Issue("null is not allowed here", "structure", expression=(_child(path, index),)))
             else:
-                issues += json_rule_issues(child, _child(path, index))
+                issues += _issues(child, _child(path, index))
     elif value is None:
         issues.append(Issue("null is not allowed in FHIR JSON", "structure", expression=(path,)))
     elif isinstance(value, str):

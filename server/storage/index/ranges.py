@@ -6,8 +6,10 @@ from psycopg import sql
 
 # R4: eq -- the search range fully contains the target range; gt -- the range above the search
 # value intersects the target; ge -- gt or eq; sa -- the target starts after the search range ends.
+# In eq, "t.low <= high" follows from the rest (t.low <= t.high) but bounds the index scan on
+# (param, low) from both sides: without it, birthdate=1966-12-08 reads every later birthdate.
 RANGE_CONDITIONS = {
-    "eq": ("(t.low >= %s AND t.high <= %s)", ("low", "high")),
+    "eq": ("(t.low >= %s AND t.low <= %s AND t.high <= %s)", ("low", "high", "high")),
     "ne": ("NOT (t.low >= %s AND t.high <= %s)", ("low", "high")),
     "gt": ("t.high > %s", ("high",)),
     "lt": ("t.low < %s", ("low",)),
