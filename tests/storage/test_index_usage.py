@@ -86,3 +86,21 @@ SEARCHES = [
 def test_search_uses_indexes_only(big, resource_type, query):
     services, patient = big
     assert _sequential_scans(services, resource_type, query.format(patient=patient)) == []
+
+
+def test_date_equality_scans_only_its_range_of_the_date_index(big):
+    """birthdate=1961-07-04 reads the index entries of that day, not every later birthdate: the
+    scan on (param, low) is bounded on both sides, so its cost does not grow with the table."""
+    services, _ = big
+    parsed = SearchParser(services.registry.get("Patient"), BASE, 20, 1000, services.registry).parse(
+        [("birthdate", "1961-07-04")], strict=True)
+    statement, args = page_query(parsed.plan)
+    with services.database.connection() as conn:
+        plan = conn.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {}").format(statement),
+                            args).fetchone()[0][0]["Plan"]
+    date_scans = [node for node in _plan_nodes(plan) if node.get("Relation Name") == "search_date"]
+    assert date_scans, plan
+    for node in date_scans:
+        condition = node.get("Index Cond", "")
+        assert "low >=" in condition and "low <=" in condition, node
+        assert node["Shared Hit Blocks"] + node["Shared Read Blocks"] <= 10, node
