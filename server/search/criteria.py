@@ -68,7 +68,7 @@ class CriterionBuilder:
             return self._token(param, modifier, values)
         if param.type == "string":
             if modifier == "exact":
-                return StringCriterion(param.name, tuple(values), "exact")
+                return StringCriterion(param.name, tuple(values), "exact", tuple(normalize(v) for v in values))
             return StringCriterion(param.name, tuple(normalize(v) for v in values), modifier or "starts")
         if param.type == "date":
             return DateCriterion(param.name, tuple(parse_date_value(name, v) for v in values))

@@ -65,6 +65,7 @@ SEARCHES = [
     ("Patient", "identifier=http://hospital.example/mrn|MRN00004242"),           # token
     ("Patient", "_id={patient}"),                                               # _id
     ("Patient", f"family={UNIQUE_FAMILY[:6]}"),                                 # string, starts-with
+    ("Patient", f"family:exact={UNIQUE_FAMILY}"),                               # string, exact
     ("Patient", f"name:contains={UNIQUE_FAMILY[2:8].lower()}"),                 # string, contains
     ("Patient", "birthdate=1961-07-04"),                                        # date
     ("MedicationRequest", "patient={patient}&status=active"),                   # reference + token

@@ -16,6 +16,7 @@ class StringCriterion:
     param: str
     values: tuple[str, ...]  # OR-ed; normalized unless mode is "exact"
     mode: str = "starts"  # starts | exact | contains
+    normalized: tuple[str, ...] = ()  # with "exact": the values normalized
 
 
 def _escape_like(text: str) -> str:
@@ -23,8 +24,9 @@ def _escape_like(text: str) -> str:
 
 
 def condition(criterion: StringCriterion) -> tuple[sql.Composable, list]:
-    if criterion.mode == "exact":
-        return sql.SQL("t.exact = ANY(%s)"), [list(criterion.values)]
+    if criterion.mode == "exact":  # through the normalized index: one index fewer to write
+        return sql.SQL("t.normalized = ANY(%s) AND t.exact = ANY(%s)"), [list(criterion.normalized),
+                                                                         list(criterion.values)]
     if criterion.mode == "contains":
         patterns = [f"%{_escape_like(v)}%" for v in criterion.values]
     else:
