@@ -13,6 +13,7 @@ Logging is configured as `fhir-server serve` does (JSON lines at INFO on stderr,
 from __future__ import annotations
 
 import argparse
+import gc
 import cProfile
 import io
 import os
@@ -236,6 +237,7 @@ def main() -> None:
         os.dup2(log_file.fileno(), 2)  # the access log goes to a file, as in production
         configure_logging("INFO")
         app = create_app(settings)
+        gc.freeze()  # as server/wsgi.py does in each worker
         token = app.extensions["fhir.tokens"].mint("system/*.cruds", 3600, subject="bench",
                                                    client_id="bench")["access_token"]
         client = Client(app, token)

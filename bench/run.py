@@ -461,8 +461,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="with --url: the server's database, for the floors")
     p.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
                    help="without --url: PostgreSQL where bench_<pid> is created and dropped")
-    p.add_argument("--workers", type=int, default=int(os.environ.get("FHIR_WORKERS", 2 * (os.cpu_count() or 1))),
-                   help="without --url: server workers (default: the server's default, 2 × CPUs)")
+    p.add_argument("--workers", type=int, default=int(os.environ.get("FHIR_WORKERS", os.cpu_count() or 1)),
+                   help="without --url: server workers (default: the server's default, one per CPU)")
     p.add_argument("--threads", type=int, default=int(os.environ.get("FHIR_THREADS", 4)),
                    help="without --url: threads per worker (default: the server's default, 4)")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",

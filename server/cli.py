@@ -183,7 +183,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the FHIR API at http://HOST:PORT/fhir")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("FHIR_WORKERS", 2 * (os.cpu_count() or 1))))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("FHIR_WORKERS", os.cpu_count() or 1)))
     serve.add_argument("--threads", type=int, default=int(os.environ.get("FHIR_THREADS", 4)))
     serve.set_defaults(handler=cmd_serve)
 

@@ -5,6 +5,7 @@ Why granian and not gunicorn: with gunicorn's gthread worker, HTTP parsing and i
 more CPU per read than the whole Flask app (bench/README.md, "The HTTP server")."""
 from __future__ import annotations
 
+import gc
 import logging
 from functools import partial
 
@@ -20,7 +21,9 @@ SHUTDOWN_SECONDS = 20  # CONTRACT: stop within 30 s of SIGTERM
 
 def _worker_app(settings: Settings):
     from . import create_app  # in each worker, after it started: its own connection pool
-    return create_app(settings)
+    app = create_app(settings)
+    gc.freeze()  # the app's long-lived objects (models, registry, routes) stay out of every collection
+    return app
 
 
 def _log_config() -> dict:

@@ -4,6 +4,8 @@ record is reported (file, line, issues) and skipped; the others are stored. Impo
 keep their ids (update-as-create semantics, R4 http.html#upsert)."""
 from __future__ import annotations
 
+import dataclasses
+import gc
 import multiprocessing
 import os
 import time
@@ -71,8 +73,9 @@ def _issue(error: FhirError) -> list[dict]:
     return [issue.as_json() for issue in error.issues]
 
 
-def check_record(services: Services, record: Record) -> Checked:
-    """Parse, validate and index one record, as a write would (no database)."""
+def check_record(services: Services, record: Record, now: str | None = None) -> Checked:
+    """Parse, validate and index one record, as a write would (no database). `now`: the instant
+    stamped as meta.lastUpdated (one per batch: its records are stored in one transaction)."""
     if record.error:
         return Checked(record, issues=[{"severity": "error", "code": "structure", "diagnostics": record.error}])
     try:
@@ -88,14 +91,15 @@ def check_record(services: Services, record: Record) -> Checked:
         services.validator.validate(resource_type, resource)
     except FhirError as error:
         return Checked(record, issues=_issue(error))
-    now = instant(datetime.now(timezone.utc))
+    now = now or instant(datetime.now(timezone.utc))
     resource = {**resource, "id": resource.get("id") or new_id()}
     resource["meta"] = {**resource.get("meta", {}), "versionId": "1", "lastUpdated": now}
     targets = tuple(_local_targets(services, resource))
     patient_id = patient_compartment(definition, resource, services.base_url)
     rows = encode_index_rows(resource_type, resource["id"], patient_id,
                              index_rows(definition, resource, services.base_url))
-    return Checked(record, (resource_type, resource["id"]), orjson.dumps(resource), patient_id, rows, targets, now)
+    located = dataclasses.replace(record, raw=None)  # where it came from is enough from here on
+    return Checked(located, (resource_type, resource["id"]), orjson.dumps(resource), patient_id, rows, targets, now)
 
 
 def _local_targets(services: Services, resource: dict):
@@ -109,7 +113,8 @@ def _local_targets(services: Services, resource: dict):
 
 def _check_batch(records: list[Record]) -> list[Checked]:
     services = _worker["services"]
-    return [check_record(services, record) for record in records]
+    now = instant(datetime.now(timezone.utc))
+    return [check_record(services, record, now) for record in records]
 
 
 def _batches(paths: list[Path], summary: ImportSummary):
@@ -133,6 +138,7 @@ def import_paths(services: Services, paths: list[Path], progress=None, workers: 
     summary = ImportSummary()
     started = time.perf_counter()
     workers = workers or max(1, os.cpu_count() or 1)
+    gc.freeze()  # the long-lived objects (models, registry) stay out of every collection, in the workers too
     pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (services,))
     try:
         pending: deque = deque()
