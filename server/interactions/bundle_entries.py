@@ -199,8 +199,7 @@ def run(ctx: RequestContext, conn, entry: Entry, cascade: bool = False) -> None:
 
 def _read(ctx: RequestContext, conn, entry: Entry) -> None:
     if entry.interaction == "search-type":
-        # searches read committed data on their own connection, not this transaction's writes
-        bundle = search_type(ctx, entry.resource_type, parse_qsl(entry.query, keep_blank_values=True))
+        bundle = search_type(ctx, entry.resource_type, parse_qsl(entry.query, keep_blank_values=True), conn=conn)
         entry.response = {"status": _status(200)}
         entry.resource_json = bundle.to_bytes().decode()
         return

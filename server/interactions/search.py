@@ -2,6 +2,8 @@
 a searchset Bundle paged by keyset links, with _include/_revinclude under the access policy."""
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from ..fhir.bundles import Bundle, BundleEntry
 from ..fhir.outcomes import BadRequest, Forbidden
 from ..fhir.subsetting import subset
@@ -14,9 +16,11 @@ from .links import page_url, resource_url
 MAX_INCLUDE_ROUNDS = 3  # :iterate stops after this many rounds
 
 
-def search_type(ctx: RequestContext, resource_type: str, pairs: list[tuple[str, str]], strict: bool = False) -> Bundle:
+def search_type(ctx: RequestContext, resource_type: str, pairs: list[tuple[str, str]], strict: bool = False,
+                conn=None) -> Bundle:
+    """`conn`: search there (a transaction's GET entry sees the transaction's own writes)."""
     definition = ctx.definition(resource_type, "search-type")
-    return _search(ctx, _parser(ctx, definition, (resource_type,)).parse(pairs, strict), f"/{resource_type}")
+    return _search(ctx, _parser(ctx, definition, (resource_type,)).parse(pairs, strict), f"/{resource_type}", conn)
 
 
 def search_compartment(ctx: RequestContext, compartment_type: str, compartment_id: str, resource_type: str,
@@ -56,12 +60,12 @@ def _compartment_patient(ctx: RequestContext, types: tuple[str, ...]) -> str | N
     return patients.pop()
 
 
-def _search(ctx: RequestContext, parsed: ParsedSearch, path: str) -> Bundle:
+def _search(ctx: RequestContext, parsed: ParsedSearch, path: str, conn=None) -> Bundle:
     plan = parsed.plan
     plan.compartment_patient = _compartment_patient(ctx, plan.resource_types)
     plan.criteria += ctx.policy.search_criteria([ctx.services.registry.get(t) for t in plan.resource_types],
                                                 ctx.base_url)
-    with ctx.services.database.connection() as conn:
+    with nullcontext(conn) if conn is not None else ctx.services.database.connection() as conn:
         result = search_page(conn, plan)
         extra = _includes(ctx, conn, parsed.includes, result.matches) if parsed.includes else []
     entries = [_entry(ctx, parsed, match, "match") for match in result.matches]

@@ -135,6 +135,18 @@ def test_transaction_processes_delete_post_put_get_and_answers_in_request_order(
     assert client.get(f"Patient/{doomed['id']}").status_code == 410
 
 
+def test_transaction_search_entry_sees_the_transactions_own_writes(client, unique):
+    bundle = _transaction(
+        {"request": {"method": "GET", "url": f"Patient?identifier={MRN}|{unique}"}},
+        _post(patient(unique), _urn()))
+    result = client.post(client.base_url, json=bundle).json()
+    assert [e["response"]["status"] for e in result["entry"]] == ["200 OK", "201 Created"]
+    searchset = result["entry"][0]["resource"]
+    created_id = result["entry"][1]["response"]["location"].split("/")[1]
+    assert searchset["total"] == 1
+    assert [e["resource"]["id"] for e in searchset["entry"]] == [created_id]
+
+
 def test_transaction_conditional_update_and_put_with_client_id(client, unique):
     existing = client.create(patient(unique))
     bundle = _transaction(
