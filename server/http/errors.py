@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 import orjson
 
 from ..fhir.outcomes import FhirError, Issue, operation_outcome
+from ..storage.database import TransactionConflict
 from .negotiation import FHIR_JSON
 
 log = logging.getLogger("server.http")
@@ -36,6 +37,12 @@ def _http_error(error: HTTPException) -> Response:
     return outcome_response(status, [Issue(message, _HTTP_CODES.get(status, "processing"))], headers)
 
 
+def _conflict(error: TransactionConflict) -> Response:
+    """A deadlock with a concurrent write: PostgreSQL rolled this one back; the client may resend it."""
+    return outcome_response(409, [Issue(f"Conflicted with a concurrent write and was not applied; send it again"
+                                        f" ({error})", "conflict")])
+
+
 def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.path, "method": request.method})
     return outcome_response(500, [Issue("Internal server error; the request was not completed", "exception",
@@ -45,4 +52,5 @@ def _unexpected(error: Exception) -> Response:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(FhirError, _fhir_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(TransactionConflict, _conflict)
     app.register_error_handler(Exception, _unexpected)

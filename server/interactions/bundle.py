@@ -13,8 +13,10 @@ from http import HTTPStatus
 
 import orjson
 
-from ..fhir.outcomes import BadRequest, FhirError, Issue, operation_outcome
+from ..fhir.outcomes import BadRequest, Conflict, FhirError, Issue, operation_outcome
+from ..storage.database import TransactionConflict
 from ..storage.pipeline import pipelined
+from ..storage.resources import lock_resources
 from .bulk_create import CreateFailed, NewResource, create_many_in
 from .bundle_entries import (PROCESSING_ORDER, Entry, parse_entry, prepare, resolve_identity, run,
                              unresolved_placeholders, written)
@@ -24,6 +26,8 @@ from .versions import instant, new_id
 
 log = logging.getLogger(__name__)
 MAX_ENTRIES = 10_000
+CONFLICT_ATTEMPTS = 4
+WRITES = frozenset({"PUT", "PATCH", "DELETE"})
 
 
 class EntryFailed(FhirError):
@@ -51,8 +55,20 @@ def process(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
     """POST [base] with a batch or transaction Bundle."""
     kind = bundle.get("type") if isinstance(bundle, dict) else None
     if kind == "transaction":
-        return transaction(ctx, bundle, minimal)
+        pristine = orjson.dumps(bundle)  # a transaction rewrites its entries as it goes
+        return _retrying_conflicts(lambda: transaction(ctx, orjson.loads(pristine), minimal))
     return batch(ctx, bundle, minimal)
+
+
+def _retrying_conflicts(run):
+    """Two transactions that write the same resources in opposite orders deadlock; PostgreSQL
+    aborts one. That one wrote nothing, so it runs again (on a fresh copy of the Bundle)."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            return run()
+        except TransactionConflict as conflict:
+            if attempt == CONFLICT_ATTEMPTS - 1:
+                raise Conflict(f"The transaction kept conflicting with concurrent writes; send it again ({conflict})") from None
 
 
 def transaction(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
@@ -67,6 +83,7 @@ def transaction(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
     _no_duplicate_targets(entries)
     ordered = sorted(entries, key=lambda e: (PROCESSING_ORDER[e.method], e.index))
     with ctx.services.database.transaction() as conn:
+        lock_resources(conn, [(e.resource_type, e.id) for e in entries if e.id and e.method in WRITES])
         with pipelined(conn):
             for entry in (e for e in ordered if e.method == "DELETE"):
                 _guarded(entry, lambda e=entry: run(ctx, conn, e))
@@ -125,6 +142,8 @@ def batch(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
             results.append(entry)
         except FhirError as error:
             results.append((entry.index, error))
+        except TransactionConflict as conflict:
+            results.append((entry.index, Conflict(f"Conflicted with a concurrent write; send it again ({conflict})")))
         except Exception:  # one broken entry must not hide the others' outcomes
             log.exception("batch entry failed", extra={"entry": entry.index, "request_id": ctx.request_id})
             results.append((entry.index, FhirError("Internal error processing this entry")))

@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 
 from .index import INDEX_TYPES
+from .resources import lock_resources
 
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -53,9 +54,7 @@ def lock_and_read_versions(conn: psycopg.Connection, keys: list[tuple[str, str]]
     that concurrent writers cannot deadlock) and return the current version of those that exist."""
     if not keys:
         return {}
-    names = sorted({f"{t}/{i}" for t, i in keys})
-    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%b::text[]) AS k ORDER BY k",
-                 (names,))
+    lock_resources(conn, keys)
     types, ids = zip(*keys)
     rows = conn.execute(
         "SELECT r.resource_type, r.id, r.version_id FROM resources r JOIN unnest(%b::text[], %b::text[])"

@@ -8,6 +8,11 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 
+class TransactionConflict(Exception):
+    """PostgreSQL aborted the transaction to break a deadlock with a concurrent one (or a
+    serialization failure): nothing of it was written, and running it again may succeed."""
+
+
 class Database:
     def __init__(self, url: str, pool_size: int = 4):
         self.url = url
@@ -28,8 +33,11 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection]:
         """One database transaction: everything inside commits together or not at all."""
-        with self.pool.connection() as conn, conn.transaction():
-            yield conn
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                yield conn
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as error:
+            raise TransactionConflict(str(error).strip()) from error
 
     def is_ready(self) -> bool:
         try:

@@ -53,6 +53,15 @@ def lock_current(conn: psycopg.Connection, resource_type: str, id: str) -> Versi
     return read_current(conn, resource_type, id)
 
 
+def lock_resources(conn: psycopg.Connection, keys: list[tuple[str, str]]) -> None:
+    """lock_current's locks for several resources, taken in one fixed order so that two writers of
+    the same resources cannot deadlock on them."""
+    names = sorted({f"{resource_type}/{id}" for resource_type, id in keys})
+    if names:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%b::text[]) AS k ORDER BY k",
+                     (names,))
+
+
 def read_version(conn: psycopg.Connection, resource_type: str, id: str, version_id: int) -> Version | None:
     row = conn.execute(
         "SELECT resource_type, id, version_id, last_updated, deleted, content::text, method, NULL, patient_id"
