@@ -93,3 +93,20 @@ def test_import_of_a_collection_bundle_with_an_invalid_entry(tmp_path, database_
 def test_import_of_a_missing_file_exits_non_zero(database_url, tmp_path):
     result = run_cli("import", str(tmp_path / "nope.ndjson"), env={"DATABASE_URL": database_url})
     assert result.returncode != 0
+
+
+def test_import_stores_records_whose_references_come_later(tmp_path, database_url, client, unique):
+    """MedicationRequests listed before their Patient (here: in an earlier file) wait for it;
+    one whose Patient never comes still fails, with its line."""
+    patient_id = f"late-{unique}"
+    requests = tmp_path / "requests.ndjson"
+    _ndjson(requests, [medication_request(patient_id, identifier=[{"system": MRN, "value": f"{unique}-{i}"}])
+                       for i in range(3)] + [medication_request(f"never-{unique}")])
+    patients = tmp_path / "patients.ndjson"
+    _ndjson(patients, [{**patient(unique), "id": patient_id}])
+    code, summary, _ = _import(database_url, requests, patients)
+    assert code == 1
+    assert (summary["stored"], summary["failed"]) == (4, 1)
+    assert [(f["file"], f["line"], f["issues"][0]["code"]) for f in summary["failures"]] == [(str(requests), 4, "not-found")]
+    found = client.get("MedicationRequest", params={"subject": f"Patient/{patient_id}"}).json()
+    assert found["total"] == 3

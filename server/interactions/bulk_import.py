@@ -28,6 +28,7 @@ from .versions import instant, new_id
 
 BATCH_SIZE = 500
 MAX_LISTED_FAILURES = 1000
+MAX_DEFERRED = 200_000  # records held back for references that come later; beyond, they fail at once
 _worker: dict = {}
 
 
@@ -52,6 +53,8 @@ class ImportSummary:
     by_type: dict[str, int] = field(default_factory=dict)
     failures: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    deferred: list = field(default_factory=list, repr=False)  # Checked records waiting for their references
+    last_deferred_count: int = -1
 
     def fail(self, record: Record, issues: list[dict]) -> None:
         self.failed += 1
@@ -148,6 +151,7 @@ def import_paths(services: Services, paths: list[Path], progress=None, workers: 
                 _store(services, summary, *pending.popleft(), progress, started)
         while pending:
             _store(services, summary, *pending.popleft(), progress, started)
+        _store_deferred(services, summary)
     finally:
         pool.close()
         pool.join()
@@ -184,11 +188,23 @@ def _without_repeated_keys(items: list[Checked]):
         yield group
 
 
-def _store_group(services: Services, summary: ImportSummary, items: list[Checked]) -> None:
+def _store_deferred(services: Services, summary: ImportSummary) -> None:
+    """Records that referenced resources not stored yet, once everything else is in: a file may
+    list MedicationRequests before their Patients, or the Patients may come in a later file.
+    Repeated while that stores some; what still does not resolve then fails."""
+    while summary.deferred:
+        waiting, summary.deferred = summary.deferred, []
+        final = len(waiting) == summary.last_deferred_count
+        summary.last_deferred_count = len(waiting)
+        for group in _without_repeated_keys(waiting):
+            _store_group(services, summary, group, defer=not final)
+
+
+def _store_group(services: Services, summary: ImportSummary, items: list[Checked], defer: bool = True) -> None:
     with services.database.transaction() as conn:
         current = lock_and_read_versions(conn, [item.key for item in items])
         if not services.allow_dangling_references:
-            items = _with_resolving_references(conn, summary, items)
+            items = _with_resolving_references(conn, summary, items, defer)
         versions = [_stamped(item, current.get(item.key, 0) + 1) for item in items]
         write_versions(conn, versions, replaced=bool(current))
     summary.stored += len(items)
@@ -196,9 +212,10 @@ def _store_group(services: Services, summary: ImportSummary, items: list[Checked
         summary.by_type[item.key[0]] = summary.by_type.get(item.key[0], 0) + 1
 
 
-def _with_resolving_references(conn, summary: ImportSummary, items: list[Checked]) -> list[Checked]:
-    """Drop (and report) records whose local references resolve neither to a stored resource nor
-    to another record kept in this batch; repeat, since dropping one may orphan others."""
+def _with_resolving_references(conn, summary: ImportSummary, items: list[Checked], defer: bool) -> list[Checked]:
+    """Set aside (defer, for _store_deferred) or drop and report records whose local references
+    resolve neither to a stored resource nor to another record kept in this batch; repeat, since
+    setting one aside may orphan others."""
     wanted = {target for item in items for target, _ in item.targets} - {item.key for item in items}
     live = lock_live_targets(conn, list(wanted))
     while True:
@@ -206,7 +223,10 @@ def _with_resolving_references(conn, summary: ImportSummary, items: list[Checked
         kept, dropped = [], False
         for item in items:
             missing = [(t, e) for t, e in item.targets if t not in live and t not in kept_keys and t != item.key]
-            if missing:
+            if missing and defer and len(summary.deferred) < MAX_DEFERRED:
+                summary.deferred.append(item)
+                dropped = True
+            elif missing:
                 summary.fail(item.record, [{"severity": "error", "code": "not-found", "expression": [e],
                                             "diagnostics": f"Reference {t[0]}/{t[1]} does not resolve to an existing resource"}
                                            for t, e in missing])
