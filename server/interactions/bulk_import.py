@@ -54,7 +54,6 @@ class ImportSummary:
     failures: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     deferred: list = field(default_factory=list, repr=False)  # Checked records waiting for their references
-    last_deferred_count: int = -1
 
     def fail(self, record: Record, issues: list[dict]) -> None:
         self.failed += 1
@@ -195,10 +194,11 @@ def _store_deferred(services: Services, summary: ImportSummary) -> None:
     """Records that referenced resources not stored yet, once everything else is in: a file may
     list MedicationRequests before their Patients, or the Patients may come in a later file.
     Repeated while that stores some; what still does not resolve then fails."""
+    previous = None
     while summary.deferred:
         waiting, summary.deferred = summary.deferred, []
-        final = len(waiting) == summary.last_deferred_count
-        summary.last_deferred_count = len(waiting)
+        final = len(waiting) == previous  # the last round stored none of them
+        previous = len(waiting)
         for group in _without_repeated_keys(waiting):
             _store_group(services, summary, group, defer=not final)
 

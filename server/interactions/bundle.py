@@ -68,7 +68,11 @@ def _retrying_conflicts(run):
             return run()
         except TransactionConflict as conflict:
             if attempt == CONFLICT_ATTEMPTS - 1:
-                raise Conflict(f"The transaction kept conflicting with concurrent writes; send it again ({conflict})") from None
+                raise _conflict(conflict) from None
+
+
+def _conflict(conflict: TransactionConflict) -> Conflict:
+    return Conflict(f"Conflicted with concurrent writes and was not applied; send it again ({conflict})")
 
 
 def transaction(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
@@ -143,7 +147,7 @@ def batch(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
         except FhirError as error:
             results.append((entry.index, error))
         except TransactionConflict as conflict:
-            results.append((entry.index, Conflict(f"Conflicted with a concurrent write; send it again ({conflict})")))
+            results.append((entry.index, _conflict(conflict)))
         except Exception:  # one broken entry must not hide the others' outcomes
             log.exception("batch entry failed", extra={"entry": entry.index, "request_id": ctx.request_id})
             results.append((entry.index, FhirError("Internal error processing this entry")))

@@ -2,8 +2,8 @@
 (R4 search.html: which element types each search parameter type indexes, and how)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 import re
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 from ..fhir.references import parse_reference

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from .index import delete_index_rows, index_ctes, index_rows_json, with_ctes
+from .jsonb import raw_jsonb
 
 
 @dataclass(frozen=True)
@@ -22,15 +22,6 @@ class Version:
     method: str = "PUT"
     seq: int | None = None
     patient_id: str | None = None
-
-
-def _as_is(content: bytes) -> bytes:
-    return content
-
-
-def _raw_json(content: bytes) -> Jsonb:
-    """Bytes that are already JSON, passed to PostgreSQL without a Python round trip."""
-    return Jsonb(content, dumps=_as_is)
 
 
 def _version(row) -> Version | None:
@@ -93,7 +84,7 @@ def write_version(conn: psycopg.Connection, *, resource_type: str, id: str, vers
     its seq. `replaces`: a row for this resource may exist, so its old index rows go first."""
     return conn.execute(_WRITE[replaces], {
         "resource_type": resource_type, "id": id, "version_id": version_id, "last_updated": last_updated,
-        "patient_id": patient_id, "method": method, "content": _raw_json(content),
+        "patient_id": patient_id, "method": method, "content": raw_jsonb(content),
         "index_rows": index_rows_json(index_rows)}).fetchone()[0]
 
 
@@ -112,4 +103,4 @@ def _insert_history(conn, resource_type, id, version_id, last_updated, deleted, 
         "INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, patient_id, content)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
         (resource_type, id, version_id, last_updated, deleted, method, patient_id,
-         None if content is None else _raw_json(content)))
+         None if content is None else raw_jsonb(content)))

@@ -9,6 +9,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from ..jsonb import raw_jsonb
 from . import date, quantity, reference, string, token, uri
 
 INDEX_TYPES = {"token": token, "reference": reference, "string": string, "date": date,
@@ -25,7 +26,7 @@ def index_rows_json(rows_by_type: dict[str, list[tuple]]) -> Jsonb:
     """All index rows of a resource as one JSON parameter, {"token": [[param, system, code], ...], ...}:
     sent as one value, it costs a fraction of what one array per column costs to adapt."""
     rows = {search_type: values for search_type, values in rows_by_type.items() if values}
-    return Jsonb(orjson.dumps(rows, default=_json_rows), dumps=bytes)
+    return raw_jsonb(orjson.dumps(rows, default=_json_rows))
 
 
 def index_ctes(seq: str, replace: bool) -> list[str]:
@@ -33,10 +34,16 @@ def index_ctes(seq: str, replace: bool) -> list[str]:
     prepares it), that (re)write the index rows of the resource whose seq the SQL expression `seq`
     gives, from the %(index_rows)s parameter (index_rows_json) and %(resource_type)s, %(patient_id)s.
     In one statement every CTE sees the same snapshot, so the DELETEs never see the rows the INSERTs add."""
+    return (_delete_ctes(seq) if replace else []) + _insert_ctes(seq)
+
+
+def _delete_ctes(seq: str) -> list[str]:
+    return [sql.SQL("DELETE FROM {} WHERE resource_seq = ({})").format(
+        sql.Identifier(module.TABLE), sql.SQL(seq)).as_string(None) for module in INDEX_TYPES.values()]
+
+
+def _insert_ctes(seq: str) -> list[str]:
     statements = []
-    if replace:
-        statements += [sql.SQL("DELETE FROM {} WHERE resource_seq = ({})").format(
-            sql.Identifier(module.TABLE), sql.SQL(seq)) for module in INDEX_TYPES.values()]
     for search_type, module in INDEX_TYPES.items():
         names = sql.SQL(", ").join(sql.Identifier(c) for c in module.COLUMNS)
         values = sql.SQL(", ").join(sql.SQL("(r.value->>{})::{}").format(sql.Literal(i), sql.SQL(cast))
@@ -45,8 +52,8 @@ def index_ctes(seq: str, replace: bool) -> list[str]:
             "INSERT INTO {} (resource_seq, resource_type, patient_id, {})"
             " SELECT ({}), %(resource_type)s, %(patient_id)s, {}"
             " FROM jsonb_array_elements(%(index_rows)s::jsonb -> {}) AS r").format(
-            sql.Identifier(module.TABLE), names, sql.SQL(seq), values, sql.Literal(search_type)))
-    return [statement.as_string(None) for statement in statements]
+            sql.Identifier(module.TABLE), names, sql.SQL(seq), values, sql.Literal(search_type)).as_string(None))
+    return statements
 
 
 def with_ctes(statements: list[str], final: str) -> str:
@@ -55,7 +62,7 @@ def with_ctes(statements: list[str], final: str) -> str:
 
 
 _REPLACE = with_ctes(index_ctes("%(seq)s::bigint", replace=True), "SELECT 1")
-_DELETE = with_ctes(index_ctes("%(seq)s::bigint", replace=True)[:len(INDEX_TYPES)], "SELECT 1")
+_DELETE = with_ctes(_delete_ctes("%(seq)s::bigint"), "SELECT 1")
 
 
 def replace_index_rows(conn: psycopg.Connection, seq: int, resource_type: str, patient_id: str | None,
