@@ -56,6 +56,17 @@ def database_url(server_url):
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+@pytest.fixture
+def fresh_database_url(server_url):
+    """An empty database (no migrations) on the session's PostgreSQL server, dropped afterwards."""
+    name = f"fhir_fresh_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield _with_database(server_url, name)
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 class LiveServer:
     def __init__(self, settings: Settings):
         self.httpd = make_server("127.0.0.1", 0, lambda environ, start: self.app(environ, start), threaded=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,6 @@ from pathlib import Path
 import psycopg
 import pytest
 import requests
-from psycopg import sql
 
 from server.config import Settings
 
@@ -49,19 +47,6 @@ def assert_stderr_is_logs_only(result: subprocess.CompletedProcess) -> None:
             entry = json.loads(line)
             assert {"level", "logger", "message"} <= entry.keys(), line
             assert "access_token" not in line, "a token leaked into the logs"
-
-
-@pytest.fixture
-def fresh_database_url(server_url):
-    """An empty database (no migrations) on the session's PostgreSQL server, dropped afterwards."""
-    name = f"fhir_cli_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    info = psycopg.conninfo.conninfo_to_dict(server_url)
-    info["dbname"] = name
-    yield psycopg.conninfo.make_conninfo(**info)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_help_lists_serve_migrate_and_token():

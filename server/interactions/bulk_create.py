@@ -7,14 +7,14 @@ from datetime import datetime, timezone
 
 import orjson
 
-from ..fhir.outcomes import FhirError, Issue, Unprocessable
+from ..fhir.outcomes import FhirError, Unprocessable
 from ..search.extract import index_rows, patient_compartment
 from ..search.registry import ResourceDefinition
 from ..storage.bulk import BulkVersion, encode_index_rows, write_versions
 from ..storage.references import lock_live_targets
 from ..storage.resources import Version
 from .context import RequestContext
-from .references import local_targets
+from .references import local_targets, unresolved_reference_issues
 from .versions import check_compartment, instant
 
 
@@ -48,7 +48,7 @@ def create_many_in(ctx: RequestContext, conn, items: list[NewResource]) -> list[
             raise CreateFailed(index, error) from None
         stamped.append((resource, patient_id))
         targets.append(local_targets(ctx, resource))
-    _check_references(ctx, conn, items, targets)
+    _check_references(ctx, conn, items, [resource for resource, _ in stamped], targets)
     versions, written = [], []
     for item, (resource, patient_id) in zip(items, stamped):
         content = orjson.dumps(resource)
@@ -60,7 +60,8 @@ def create_many_in(ctx: RequestContext, conn, items: list[NewResource]) -> list[
     return versions
 
 
-def _check_references(ctx: RequestContext, conn, items: list[NewResource], targets: list[dict]) -> None:
+def _check_references(ctx: RequestContext, conn, items: list[NewResource], resources: list[dict],
+                      targets: list[dict]) -> None:
     if ctx.services.allow_dangling_references:
         return
     known = set(ctx.pending_targets) | {(item.definition.type, item.id) for item in items}
@@ -69,7 +70,6 @@ def _check_references(ctx: RequestContext, conn, items: list[NewResource], targe
     for index, found in enumerate(targets):
         missing = sorted(set(found) - live - known)
         if missing:
-            issues = [Issue(f"Reference {t}/{i} does not resolve to an existing resource", "not-found",
-                            expression=(found[(t, i)],)) for t, i in missing]
+            issues = unresolved_reference_issues(resources[index], found, missing)
             raise CreateFailed(index, Unprocessable(
                 f"{items[index].definition.type} refers to resources that do not exist", issues=issues))

@@ -24,19 +24,44 @@ def reference_slots(node, path: str):
             yield from reference_slots(child, f"{path}[{index}]")
 
 
+def reference_holders(resource: dict) -> list[dict]:
+    """The Reference-shaped elements of a resource, in document order: reference_slots without the
+    paths, which only an error needs (expression_of)."""
+    found: list[dict] = []
+    _collect_holders(resource, found)
+    return found
+
+
+def _collect_holders(node, found: list[dict]) -> None:
+    if isinstance(node, dict):
+        if isinstance(node.get("reference"), str):
+            found.append(node)
+        children = node.values()
+    else:
+        children = node
+    for child in children:
+        if isinstance(child, (dict, list)):
+            _collect_holders(child, found)
+
+
+def expression_of(resource: dict, holder: dict) -> str:
+    root = resource.get("resourceType", "Resource")
+    return next((path for slot, path in reference_slots(resource, root) if slot is holder), root)
+
+
 def _is_conditional(value: str) -> bool:
     head = value.partition("?")[0]
     return "?" in value and "/" not in head and head[:1].isupper()
 
 
 def has_conditional_references(resource: dict) -> bool:
-    return any(_is_conditional(holder["reference"]) for holder, _ in reference_slots(resource, ""))
+    return any(_is_conditional(holder["reference"]) for holder in reference_holders(resource))
 
 
 def resolve_conditional_references(ctx: RequestContext, conn, resource: dict) -> None:
     """`Patient?identifier=sys|123` -> `Patient/<id>`: exactly one match, else 422 (R4
     http.html#trules: no match or several fail the interaction)."""
-    for holder, expression in reference_slots(resource, resource.get("resourceType", "Resource")):
+    for holder in reference_holders(resource):
         value = holder["reference"]
         if not _is_conditional(value):
             continue
@@ -46,22 +71,27 @@ def resolve_conditional_references(ctx: RequestContext, conn, resource: dict) ->
         if len(ids) != 1:
             found = "no resource" if not ids else "several resources"
             raise Unprocessable(f"Conditional reference '{value}' matches {found}; it must match exactly one",
-                                expression=expression)
+                                expression=expression_of(resource, holder))
         holder["reference"] = f"{target_type}/{ids[0]}"
 
 
-def local_targets(ctx: RequestContext, resource: dict) -> dict[tuple[str, str], str]:
-    """(type, id) of every reference to a resource this server holds -> the expression of its first use."""
-    found: dict[tuple[str, str], str] = {}
+def local_targets(ctx: RequestContext, resource: dict) -> dict[tuple[str, str], dict]:
+    """(type, id) of every reference to a resource this server holds -> the element of its first use."""
+    found: dict[tuple[str, str], dict] = {}
     types = ctx.services.registry.definitions
-    for holder, expression in reference_slots(resource, resource.get("resourceType", "Resource")):
+    for holder in reference_holders(resource):
         reference = parse_reference(holder["reference"])
         if reference is None or reference.resource_type not in types:
             continue
         if reference.base is not None and reference.base.rstrip("/") != ctx.base_url:
             continue  # another server's resource
-        found.setdefault((reference.resource_type, reference.id), expression)
+        found.setdefault((reference.resource_type, reference.id), holder)
     return found
+
+
+def unresolved_reference_issues(resource: dict, targets: dict[tuple[str, str], dict], missing) -> list[Issue]:
+    return [Issue(f"Reference {t}/{i} does not resolve to an existing resource", "not-found",
+                  expression=(expression_of(resource, targets[(t, i)]),)) for t, i in sorted(missing)]
 
 
 def check_references(ctx: RequestContext, conn, resource: dict, self_key: tuple[str, str]) -> None:
@@ -73,9 +103,8 @@ def check_references(ctx: RequestContext, conn, resource: dict, self_key: tuple[
         targets.pop(key, None)
     missing = set(targets) - lock_live_targets(conn, list(targets))
     if missing:
-        issues = [Issue(f"Reference {t}/{i} does not resolve to an existing resource", "not-found",
-                        expression=(targets[(t, i)],)) for t, i in sorted(missing)]
-        raise Unprocessable(f"{resource.get('resourceType')} refers to resources that do not exist", issues=issues)
+        raise Unprocessable(f"{resource.get('resourceType')} refers to resources that do not exist",
+                            issues=unresolved_reference_issues(resource, targets, missing))
 
 
 def referrers_blocking_delete(ctx: RequestContext, conn, resource_type: str, id: str, cascade: bool) -> list[tuple[str, str]]:

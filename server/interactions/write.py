@@ -11,7 +11,8 @@ from ..fhir.references import is_valid_id
 from ..search.registry import ResourceDefinition
 from ..storage.resources import Version, lock_current, write_deletion
 from .context import RequestContext
-from .references import check_references, referrers_blocking_delete, resolve_conditional_references
+from .references import (check_references, reference_holders, referrers_blocking_delete,
+                         resolve_conditional_references)
 from .versions import check_compartment, check_if_match, new_id, store_version
 
 
@@ -26,14 +27,20 @@ def prepare_create(ctx: RequestContext, resource_type: str, body) -> tuple[Resou
 def create(ctx: RequestContext, resource_type: str, body) -> Version:
     """A new resource with a server-assigned id."""
     definition, resource = prepare_create(ctx, resource_type, body)
+    if not reference_holders(resource):
+        # Nothing to resolve or lock first: the write is one statement, which is its own transaction;
+        # an explicit one would add a BEGIN and a COMMIT round trip (~0.3 ms of PostgreSQL CPU).
+        with ctx.services.database.connection() as conn:
+            return create_in(ctx, conn, definition, resource)
     with ctx.services.database.transaction() as conn:
         return create_in(ctx, conn, definition, resource)
 
 
 def create_in(ctx: RequestContext, conn, definition: ResourceDefinition, resource: dict, id: str | None = None) -> Version:
     id = id or new_id()
-    resolve_conditional_references(ctx, conn, resource)
-    check_references(ctx, conn, resource, (definition.type, id))
+    if reference_holders(resource):
+        resolve_conditional_references(ctx, conn, resource)
+        check_references(ctx, conn, resource, (definition.type, id))
     return store_version(ctx, conn, definition, "create", resource, id, 1, "POST")
 
 

@@ -48,7 +48,7 @@ class CriterionBuilder:
         if modifier == "missing":
             if raw not in ("true", "false") or code in ("_id", "_lastUpdated"):
                 raise BadRequest(f"':missing' takes true or false on '{code}'", expression=name)
-            return MissingCriterion(param.type, code, raw == "true")
+            return MissingCriterion(param.type, param.index_param, raw == "true", param.part)
         return self._value_criterion(param, modifier, values, name)
 
     def _value_criterion(self, param: SearchParam, modifier: str, values: list[str], name: str):
@@ -68,8 +68,10 @@ class CriterionBuilder:
             return self._token(param, modifier, values)
         if param.type == "string":
             if modifier == "exact":
-                return StringCriterion(param.name, tuple(values), "exact", tuple(normalize(v) for v in values))
-            return StringCriterion(param.name, tuple(normalize(v) for v in values), modifier or "starts")
+                return StringCriterion(param.index_param, tuple(values), "exact", tuple(normalize(v) for v in values),
+                                       param.part)
+            return StringCriterion(param.index_param, tuple(normalize(v) for v in values), modifier or "starts",
+                                   part=param.part)
         if param.type == "date":
             return DateCriterion(param.name, tuple(parse_date_value(name, v) for v in values))
         if param.type == "quantity":

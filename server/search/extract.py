@@ -10,11 +10,9 @@ from ..fhir.references import parse_reference
 from .dates import parse_range
 from .fhirpath import CHOICE_TYPES, root_elements
 from .normalize import normalize
-from .registry import COLUMN_PARAMS, ResourceDefinition
+from .registry import ADDRESS_PARTS, COLUMN_PARAMS, NAME_PARTS, ResourceDefinition
 
 _CONTACT_POINT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
-_NAME_PARTS = ("text", "family", "given", "prefix", "suffix")
-_ADDRESS_PARTS = ("text", "line", "city", "district", "state", "postalCode", "country")
 EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 _UNBOUNDED = Decimal("1e30")
@@ -60,16 +58,18 @@ def _of_type(value) -> list[str]:
     return [f"{c.get('system', '')}|{c['code']}|{value['value']}" for c in value["type"].get("coding", []) if "code" in c]
 
 
-def _strings(value) -> list[str]:
+def _strings(value) -> list[tuple[str, str | None]]:
+    """(text, part): a HumanName's or an Address's texts with the element each comes from."""
     if isinstance(value, str):
-        return [value]
+        return [(value, None)]
     if not isinstance(value, dict):
         return []
-    parts = _NAME_PARTS if "family" in value or "given" in value else _ADDRESS_PARTS
+    parts = NAME_PARTS if "family" in value or "given" in value else ADDRESS_PARTS
     found = []
     for part in parts:
         item = value.get(part)
-        found += item if isinstance(item, list) else [item] if isinstance(item, str) else []
+        texts = item if isinstance(item, list) else [item] if isinstance(item, str) else []
+        found += [(text, part) for text in texts]
     return found
 
 
@@ -127,13 +127,13 @@ def _rows_for(param, value, base_url: str, rows: dict[str, list]) -> None:
     if param.type == "token":
         rows["token"] += [(name, system, code) for system, code in _tokens(value) if code]
         rows["token"] += [(f"{name}:of-type", None, text) for text in _of_type(value)]
-        rows["string"] += [(f"{name}:text", normalize(text), text) for text in _token_texts(value)]
+        rows["string"] += [(f"{name}:text", normalize(text), text, None) for text in _token_texts(value)]
     elif param.type == "reference":
         rows["reference"] += [(name, t, i) for t, i in _references(value, base_url)]
         identifier = value.get("identifier") if isinstance(value, dict) else None
         rows["token"] += [(f"{name}:identifier", s, c) for s, c in _tokens(identifier) if c]
     elif param.type == "string":
-        rows["string"] += [(name, normalize(text), text) for text in _strings(value)]
+        rows["string"] += [(name, normalize(text), text, part) for text, part in _strings(value)]
     elif param.type == "date":
         rows["date"] += [(name, low, high) for low, high in _dates(value)]
     elif param.type == "quantity":
@@ -153,7 +153,7 @@ def index_rows(definition: ResourceDefinition, resource: dict, base_url: str) ->
     rows: dict[str, list[tuple]] = {kind: [] for kind in ("token", "reference", "string", "date", "quantity", "uri")}
     present = _present_elements(resource)
     for param in definition.params.values():
-        if param.name in COLUMN_PARAMS:
+        if param.name in COLUMN_PARAMS or not param.writes_rows:
             continue
         roots = root_elements(param.expression, definition.type)
         if roots is not None and roots.isdisjoint(present):

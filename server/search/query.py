@@ -164,7 +164,7 @@ class SearchParser:
         if param is None:
             raise BadRequest(f"Cannot sort by '{code}': not a search parameter of {self.definition.type}",
                              expression="_sort")
-        return SortKey(param.type, code, descending)
+        return SortKey(param.type, param.index_param, descending, param.part)
 
     def _include(self, name: str, value: str) -> Include:
         reverse = name.startswith("_revinclude")

@@ -2,7 +2,7 @@
 is data). The CapabilityStatement and the indexer both read it, so they cannot drift."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import orjson
@@ -11,6 +11,10 @@ from .fhirpath import compile_expression
 
 # Search types with an index behind them; a parameter of another type is not offered.
 INDEXED_SEARCH_TYPES = frozenset({"token", "reference", "string", "date", "quantity", "uri"})
+# The elements of a HumanName and an Address that string searches match (R4 search.html#string).
+NAME_PARTS = ("text", "family", "given", "prefix", "suffix")
+ADDRESS_PARTS = ("text", "line", "city", "district", "state", "postalCode", "country")
+STRING_PARTS = frozenset(NAME_PARTS + ADDRESS_PARTS)
 # Parameters answered from columns of the resources table rather than an index table.
 COLUMN_PARAMS = frozenset({"_id", "_lastUpdated"})
 
@@ -23,6 +27,19 @@ class SearchParam:
     definition: str
     documentation: str
     targets: tuple[str, ...] = ()
+    # Where its index rows live: a string parameter whose values are an element of another's
+    # (Patient family: name.family) or the same values (phonetic: name) is searched in that
+    # parameter's rows, restricted to the rows of that element (part); it writes no rows of its own.
+    stored_as: str = ""
+    part: str | None = None
+
+    @property
+    def index_param(self) -> str:
+        return self.stored_as or self.name
+
+    @property
+    def writes_rows(self) -> bool:
+        return not self.stored_as
 
     def extractor(self):
         return compile_expression(self.expression)
@@ -47,12 +64,31 @@ def _is_indexed(param: dict) -> bool:
     return param["name"] in COLUMN_PARAMS or param["type"] in INDEXED_SEARCH_TYPES
 
 
+def _string_parts(params: dict[str, SearchParam]) -> dict[str, SearchParam]:
+    """Each string parameter whose expression is another's, or another's plus one element, stored
+    as that one (see SearchParam.stored_as); the first by name of equal ones keeps its rows."""
+    strings: dict[str, str] = {}
+    for param in sorted(params.values(), key=lambda p: p.name):
+        if param.type == "string":
+            strings.setdefault(param.expression, param.name)
+    linked = {}
+    for param in params.values():
+        if param.type != "string":
+            continue
+        base, _, element = param.expression.rpartition(".")
+        if strings.get(param.expression, param.name) != param.name:
+            linked[param.name] = replace(param, stored_as=strings[param.expression])
+        elif element in STRING_PARTS and base in strings:
+            linked[param.name] = replace(param, stored_as=strings[base], part=element)
+    return {**params, **linked}
+
+
 def _definition(raw: dict, implemented: frozenset[str]) -> ResourceDefinition:
-    params = {
+    params = _string_parts({
         p["name"]: SearchParam(p["name"], p["type"], p.get("expression", ""), p.get("definition", ""),
                                p.get("documentation", ""), tuple(p.get("target", ())))
         for p in raw.get("searchParam", []) if _is_indexed(p)
-    }
+    })
     return ResourceDefinition(
         type=raw["type"],
         interactions=tuple(i["code"] for i in raw.get("interaction", []) if i["code"] in implemented),

@@ -27,6 +27,7 @@ class MissingCriterion:
     search_type: str
     param: str
     missing: bool
+    part: str | None = None  # see SearchParam.part
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class SortKey:
     search_type: str  # an index type, or "column"
     param: str
     descending: bool = False
+    part: str | None = None  # see SearchParam.part
 
 
 @dataclass
@@ -92,7 +94,7 @@ def _criterion_condition(criterion, types: list[str], alias: str, depth: int) ->
     if isinstance(criterion, date.DateCriterion) and criterion.param == "_lastUpdated":
         return date.point_condition(f'"{alias}".last_updated', criterion)
     if isinstance(criterion, MissingCriterion):
-        seqs, args = matching_seqs(criterion.search_type, types, criterion.param)
+        seqs, args = matching_seqs(criterion.search_type, types, criterion.param, part=criterion.part)
         return sql.SQL("{}.seq {} ({})").format(row, sql.SQL("NOT IN" if criterion.missing else "IN"), seqs), args
     if isinstance(criterion, ChainCriterion):
         return _chain_condition(criterion, types, row, depth)
@@ -102,7 +104,7 @@ def _criterion_condition(criterion, types: list[str], alias: str, depth: int) ->
         return _compartment_condition(criterion, types, row)
     search_type = _CRITERION_TYPES[type(criterion)]
     where, where_args = INDEX_TYPES[search_type].condition(criterion)
-    seqs, args = matching_seqs(search_type, types, criterion.param, where, where_args)
+    seqs, args = matching_seqs(search_type, types, criterion.param, where, where_args, getattr(criterion, "part", None))
     negated = getattr(criterion, "negated", False)  # R4 :not also matches resources with no value
     return sql.SQL("{}.seq {} ({})").format(row, sql.SQL("NOT IN" if negated else "IN"), seqs), args
 
@@ -177,11 +179,12 @@ def _sort_expression(key: SortKey) -> tuple[sql.Composable, list, str]:
     cast = module.SORT_TYPE
     collate = ' COLLATE "C"' if cast == "text" else ""
     aggregate = "max" if key.descending else "min"
+    part = sql.SQL(" AND t.part = %s" if key.part else "")
     expression = sql.SQL("coalesce((SELECT {agg}({col}{collate}) FROM {table} t WHERE t.resource_seq = r.seq"
-                         " AND t.param = %s), {sentinel})").format(
+                         " AND t.param = %s{part}), {sentinel})").format(
         agg=sql.SQL(aggregate), col=sql.SQL(module.SORT_EXPRESSION), collate=sql.SQL(collate),
-        table=sql.Identifier(module.TABLE), sentinel=sql.SQL(_SENTINELS[(cast, key.descending)]))
-    return expression, [key.param], cast
+        table=sql.Identifier(module.TABLE), part=part, sentinel=sql.SQL(_SENTINELS[(cast, key.descending)]))
+    return expression, [key.param, key.part] if key.part else [key.param], cast
 
 
 def _keyset(keys, expressions, cursor) -> tuple[sql.Composable, list]:

@@ -75,11 +75,14 @@ def delete_index_rows(conn: psycopg.Connection, seq: int) -> None:
     conn.execute(_DELETE, {"seq": seq})
 
 
-def matching_seqs(search_type: str, resource_types: list[str], param: str,
-                  where: sql.Composable | None = None, args: list | None = None) -> tuple[sql.Composable, list]:
-    """SELECT resource_seq of the rows of one parameter (optionally matching `where` on alias t)."""
+def matching_seqs(search_type: str, resource_types: list[str], param: str, where: sql.Composable | None = None,
+                  args: list | None = None, part: str | None = None) -> tuple[sql.Composable, list]:
+    """SELECT resource_seq of the rows of one parameter (optionally matching `where` on alias t);
+    `part`: only the string rows of that element (SearchParam.part)."""
     table = sql.Identifier(INDEX_TYPES[search_type].TABLE)
     query = sql.SQL("SELECT t.resource_seq FROM {} t WHERE t.resource_type = ANY(%s) AND t.param = %s").format(table)
+    if part is not None:
+        query, args = sql.SQL("{} AND t.part = %s").format(query), [part, *(args or [])]
     if where is not None:
         query = sql.SQL("{} AND ({})").format(query, where)
     return query, [resource_types, param, *(args or [])]

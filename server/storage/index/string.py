@@ -1,5 +1,6 @@
 """String index (R4 search.html#string): by default a case- and accent-insensitive starts-with;
-`:exact` compares as written, `:contains` anywhere (trigram index)."""
+`:exact` compares as written, `:contains` anywhere (trigram index). A row's part is the element of
+a HumanName or Address its text comes from, so that `family` is searched in the rows of `name`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +8,8 @@ from dataclasses import dataclass
 from psycopg import sql
 
 TABLE = "search_string"
-COLUMNS = ("param", "normalized", "exact")
-CASTS = ("text", "text", "text")
+COLUMNS = ("param", "normalized", "exact", "part")
+CASTS = ("text", "text", "text", "text")
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class StringCriterion:
     values: tuple[str, ...]  # OR-ed; normalized unless mode is "exact"
     mode: str = "starts"  # starts | exact | contains
     normalized: tuple[str, ...] = ()  # with "exact": the values normalized
+    part: str | None = None  # only the rows of this element (SearchParam.part)
 
 
 def _escape_like(text: str) -> str:

@@ -36,8 +36,9 @@ def test_previous_link_walks_back(client, unique):
 
 
 def test_sort_by_several_keys_and_descending(client, unique):
-    for family, birth in (("B", "1990-01-01"), ("A", "1980-01-01"), ("A", "1970-01-01"), ("C", "1960-01-01")):
-        client.create(patient(unique, family=family, name=[{"family": family}], birthDate=birth))
+    for family, given, birth in (("B", "Zoe", "1990-01-01"), ("A", "Zoe", "1980-01-01"), ("A", "Zoe", "1970-01-01"),
+                                 ("C", "Aa", "1960-01-01")):  # a given name never sorts by family
+        client.create(patient(unique, family=family, name=[{"family": family, "given": [given]}], birthDate=birth))
     bundle = client.get("Patient", params={"identifier": unique, "_sort": "family,-birthdate", "_count": 3}).json()
     seen, _ = _walk(client, bundle)
     by_id = {e["resource"]["id"]: e["resource"] for e in client.get("Patient", params={"identifier": unique}).json()["entry"]}

@@ -58,3 +58,31 @@ def test_missing_true_finds_resources_without_the_element(client, unique):
                                                                         "value": unique}]})["id"]
     assert found(client, "Patient", identifier=unique, **{"family:missing": "true"}) == [without]
     assert found(client, "Patient", identifier=unique, **{"family:missing": "false"}) == [with_name]
+
+
+def test_family_and_given_match_only_their_own_part_of_the_name(client, unique):
+    word = f"Pa{unique[:8]}"
+    as_family = _patient(client, unique, word, given="Ana")
+    as_given = _patient(client, unique, "Other", given=word)
+    assert found(client, "Patient", family=word) == [as_family]
+    assert found(client, "Patient", given=word) == [as_given]
+    assert found(client, "Patient", name=word) == sorted([as_family, as_given])
+    assert found(client, "Patient", phonetic=word) == sorted([as_family, as_given])
+    assert found(client, "Patient", **{"family:exact": word}) == [as_family]
+    assert found(client, "Patient", **{"given:contains": word[1:].lower()}) == [as_given]
+
+
+def test_address_parts_match_only_their_own_element(client, unique):
+    word = f"Ad{unique[:8]}"
+    in_city = client.create(patient(unique, address=[{"city": word, "state": "MA"}]))["id"]
+    in_line = client.create(patient(unique, address=[{"line": [word], "city": "Boston"}]))["id"]
+    assert found(client, "Patient", **{"address-city": word}) == [in_city]
+    assert found(client, "Patient", address=word) == sorted([in_city, in_line])
+    assert found(client, "Patient", identifier=unique, **{"address-state": "ma"}) == [in_city]
+
+
+def test_missing_family_counts_a_name_with_only_given_names_as_missing(client, unique):
+    only_given = client.create(patient(unique, name=[{"given": [f"Mi{unique[:8]}"]}]))["id"]
+    with_family = _patient(client, unique, f"Mf{unique[:8]}")
+    assert found(client, "Patient", identifier=unique, **{"family:missing": "true"}) == [only_given]
+    assert found(client, "Patient", identifier=unique, **{"given:missing": "false"}) == sorted([only_given, with_family])
