@@ -1,14 +1,15 @@
 """The one module that imports fhir.resources (R4B models; for our five types R4B is R4)."""
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
+from datetime import date, time
+from decimal import Decimal
 from functools import lru_cache
 
 from fhir.resources.R4B import get_fhir_model_class
-from datetime import date, time
-from decimal import Decimal
-
-from pydantic import BaseModel, ValidationError
+from fhir_core.types import FhirBase
+from pydantic import ValidationError
 
 
 @dataclass(frozen=True)
@@ -25,47 +26,86 @@ def _model(resource_type: str):
 
 def structure_errors(resource_type: str, resource: dict) -> list[StructureError]:
     """Errors the R4B model finds: unknown elements, types, cardinality, choice types, formats."""
+    model_class = _model(resource_type)
     try:
-        instance = _model(resource_type).model_validate(resource)
+        model_class.model_validate(resource)
     except ValidationError as error:
         return [StructureError(tuple(e["loc"]), e["msg"], e["type"]) for e in error.errors()]
     except (ValueError, TypeError) as error:  # fhir.resources raises these for some root-level problems
         return [StructureError((), str(error), "value_error")]
-    return list(_json_type_errors(instance, resource, ()))
+    return list(_json_type_errors(model_class, resource, ()))
+
+
+def _base_type(annotation):
+    """Optional[List[Annotated[date, Date()]]] -> date; None when it is a union of several types."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin is not None:  # Optional, Union, List
+            args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+            if len(args) != 1:
+                return None
+            annotation = args[0]
+        else:
+            return annotation
 
 
 @lru_cache(maxsize=None)
-def _python_names(model_class) -> dict[str, str]:
-    return {field.alias or name: name for name, field in model_class.model_fields.items()}
-
-
-def _json_type_error(parsed, raw, location) -> StructureError | None:
-    """R4 json.html: booleans and numbers are JSON booleans and numbers; every other primitive a string.
-    The models coerce "true" and "5" silently, so the parsed value's type is compared with the JSON's."""
-    if isinstance(parsed, bool):
-        expected_ok, expected = isinstance(raw, bool), "a JSON boolean"
-    elif isinstance(parsed, (int, Decimal, float)):
-        expected_ok, expected = isinstance(raw, (int, float)) and not isinstance(raw, bool), "a JSON number"
-    elif isinstance(parsed, (str, date, time)):
-        expected_ok, expected = isinstance(raw, str), "a JSON string"
-    else:
-        return None
-    return None if expected_ok else StructureError(location, f"Value must be {expected}", "json_type")
-
-
-def _json_type_errors(instance, raw: dict, location: tuple):
-    names = _python_names(type(instance))
-    for key, raw_value in raw.items():
-        if key.startswith("_") or key == "resourceType" or key not in names:
+def _json_kinds(model_class) -> dict[str, tuple[str, type | None]]:
+    """JSON property -> the JSON type its values must have (R4 json.html: booleans and numbers are
+    JSON booleans and numbers, every other primitive a string; complex types objects), with the
+    marker type of the model an object's children are checked against."""
+    kinds = {}
+    for name, field in model_class.model_fields.items():
+        base = _base_type(field.annotation)
+        if not isinstance(base, type):
             continue
-        parsed = getattr(instance, names[key], None)
-        pairs = zip(parsed, raw_value) if isinstance(parsed, list) and isinstance(raw_value, list) else [(parsed, raw_value)]
-        for index, (parsed_item, raw_item) in enumerate(pairs):
-            where = location + (key, index) if isinstance(raw_value, list) else location + (key,)
-            if isinstance(parsed_item, BaseModel) and isinstance(raw_item, dict):
-                yield from _json_type_errors(parsed_item, raw_item, where)
-            elif (error := _json_type_error(parsed_item, raw_item, where)) is not None:
-                yield error
+        if issubclass(base, bool):
+            kinds[field.alias or name] = ("boolean", None)
+        elif issubclass(base, (int, float, Decimal)):
+            kinds[field.alias or name] = ("number", None)
+        elif issubclass(base, (str, bytes, date, time)):
+            kinds[field.alias or name] = ("string", None)
+        elif issubclass(base, FhirBase):
+            kinds[field.alias or name] = ("object", base)
+    return kinds
+
+
+_JSON_TYPE_OK = {
+    "boolean": lambda value: isinstance(value, bool),
+    "number": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
+    "string": lambda value: isinstance(value, str),
+}
+
+
+def _child_model(marker: type, value: dict):
+    if "resourceType" in value:  # a contained resource: its own type's model
+        try:
+            return _model(value["resourceType"])
+        except (KeyError, ValueError, TypeError):
+            return None
+    return marker.get_model_klass()
+
+
+def _json_type_errors(model_class, raw: dict, location: tuple):
+    """The models coerce "true" and "5" silently, so the JSON's own types are checked against the
+    model's field types (after the model accepted the resource, so the shape is right)."""
+    kinds = _json_kinds(model_class)
+    for key, value in raw.items():
+        spec = kinds.get(key)
+        if spec is None:
+            continue
+        kind, marker = spec
+        many = isinstance(value, list)
+        for index, item in enumerate(value) if many else ((None, value),):
+            if kind == "object":
+                child = _child_model(marker, item) if isinstance(item, dict) else None
+                if child is not None:
+                    yield from _json_type_errors(child, item, location + ((key, index) if many else (key,)))
+            elif item is not None and not _JSON_TYPE_OK[kind](item):
+                yield StructureError(location + ((key, index) if many else (key,)),
+                                     f"Value must be a JSON {kind}", "json_type")
 
 
 def parse_resource(resource_type: str, resource: dict):

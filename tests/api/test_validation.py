@@ -23,6 +23,28 @@ def test_wrong_type_returns_422(client, unique):
     assert "Patient.active" in _expressions(response)
 
 
+@pytest.mark.parametrize("element, value, expression", [
+    ("active", "true", "Patient.active"),
+    ("multipleBirthInteger", "2", "Patient.multipleBirthInteger"),
+    ("extension", [{"url": "http://example.org/x", "valueBoolean": "false"}], "Patient.extension[0].valueBoolean"),
+    ("_gender", {"extension": [{"url": "http://example.org/x", "valueInteger": "3"}]},
+     "Patient._gender.extension[0].valueInteger"),
+    ("contained", [{"resourceType": "Patient", "id": "c1", "active": "true"}], "Patient.contained[0].active"),
+])
+def test_primitive_in_the_wrong_json_type_returns_422_with_its_path(client, unique, element, value, expression):
+    """R4 json.html: booleans and numbers are JSON booleans and numbers, although the models accept "true"."""
+    response = client.post("Patient", json={**patient(unique), element: value})
+    assert response.status_code == 422, response.text
+    assert _expressions(response) == [expression]
+
+
+def test_numbers_and_booleans_in_their_json_types_are_accepted(client, unique):
+    resource = {**patient(unique), "multipleBirthInteger": 2, "active": False,
+                "extension": [{"url": "http://example.org/x", "valueDecimal": 1.5}],
+                "contained": [{"resourceType": "Patient", "id": "c1", "active": True}]}
+    assert client.post("Patient", json=resource).status_code == 201
+
+
 def test_bad_date_format_returns_422(client, unique):
     response = client.post("Patient", json={**patient(unique), "birthDate": "1980-13-45"})
     assert response.status_code == 422
