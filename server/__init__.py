@@ -1,16 +1,13 @@
 """FHIR R4 server for psychiatric medication management. create_app() is the one wiring point."""
 from __future__ import annotations
 
-import logging
-import time
-import secrets
-
-from flask import Flask, g, request
+from flask import Flask
 from flask_smorest import Api
 
 from .auth.keys import ensure_signing_keys
 from .auth.tokens import TokenService
 from .config import Settings
+from .http.access_log import AccessLog
 from .http.errors import register_error_handlers
 from .http.health import health
 from .http.auth_routes import register_smart
@@ -24,8 +21,6 @@ from .interactions.context import Services
 from .search.registry import Registry
 from .storage.database import Database
 from .validation import Validator
-
-access_log = logging.getLogger("server.access")
 
 
 def build_services(settings: Settings, database: Database) -> Services:
@@ -46,22 +41,6 @@ def _openapi_config(app: Flask) -> None:
         API_TITLE="FHIR medication server", API_VERSION=SOFTWARE_VERSION, OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
-
-
-def _request_hooks(app: Flask) -> None:
-    @app.before_request
-    def start():
-        g.started = time.perf_counter()
-        g.request_id = request.headers.get("X-Request-ID", "")[:64] or secrets.token_hex(16)
-
-    @app.after_request
-    def finish(response):
-        response.headers["X-Request-ID"] = g.get("request_id", "-")
-        access_log.info("request", extra={
-            "method": request.method, "path": request.path, "status": response.status_code,
-            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
-            "request_id": g.get("request_id")})
-        return response
 
 
 def create_app(settings: Settings, database: Database | None = None) -> Flask:
@@ -85,5 +64,5 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     register_smart(app, database, settings.base_url)
     app.register_blueprint(discovery)
     register_error_handlers(app)
-    _request_hooks(app)
+    app.wsgi_app = AccessLog(app.wsgi_app)
     return app

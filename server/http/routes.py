@@ -8,6 +8,7 @@ from ..interactions import conditional, history, read, search, write
 from ..interactions.capabilities import capability_statement
 from ..interactions.context import RequestContext
 from ..fhir.outcomes import Issue, operation_outcome
+from .access_log import request_id
 from .cascade import cascade_requested
 from .negotiation import read_json_body
 from .responses import etag, fhir_response, parse_etag, prefer, resource_response
@@ -15,7 +16,7 @@ from .security import authenticate
 
 
 def _ctx() -> RequestContext:
-    return RequestContext(current_app.extensions["fhir.services"], g.policy, g.get("request_id", "-"))
+    return RequestContext(current_app.extensions["fhir.services"], g.policy, request_id(request.environ))
 
 
 def _base() -> str:

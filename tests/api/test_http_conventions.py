@@ -98,3 +98,21 @@ def test_errors_never_leak_a_stack_trace(client):
     response = client.get("Patient", params={"_lastUpdated": "gt" + "9" * 5000})
     assert response.status_code == 400
     assert "Traceback" not in response.text
+
+
+def test_every_response_carries_the_clients_request_id_or_a_new_one(client, live_server):
+    given = client.get("metadata", headers={"X-Request-ID": "trace-42"})
+    assert given.headers["X-Request-ID"] == "trace-42"
+    fresh = [requests.get(f"{live_server.root_url}/healthz").headers["X-Request-ID"] for _ in range(2)]
+    assert len(set(fresh)) == 2 and all(len(value) == 32 for value in fresh)
+    assert client.get("Patient/not-there").headers["X-Request-ID"]  # error responses too
+
+
+def test_each_request_writes_one_access_log_line(client, caplog):
+    caplog.set_level("INFO", logger="server.access")
+    client.get("Patient/not-there", headers={"X-Request-ID": "trace-43"})
+    lines = [r for r in caplog.records if r.name == "server.access" and getattr(r, "request_id", None) == "trace-43"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert (line.method, line.path, line.status) == ("GET", "/fhir/Patient/not-there", 404)
+    assert line.ms >= 0
