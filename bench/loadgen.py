@@ -2,7 +2,7 @@
 each holding one keep-alive http.client connection. Both keep exactly `clients` requests in flight.
 
 Creates POST the benchmark Patient with a distinct MRN per request; reads GET a random id among
-the Patients created beforehand (seed())."""
+the Patients created beforehand (seed()); healthz GETs /healthz (no token, no database)."""
 from __future__ import annotations
 
 import http.client
@@ -102,9 +102,20 @@ def _read_op(target: Target, ids: list[str]):
     return op
 
 
+def _healthz_op(target: Target):
+    http_op = _HttpOp(target)
+    path = f"{target.path.removesuffix('/fhir')}/healthz"
+
+    def op() -> bool:
+        return http_op.send("GET", path, None, {})[0] == 200
+    op.close = http_op.close
+    return op
+
+
 def python_http(kind: str, target: Target, clients: int, duration: float, ids: list[str],
                 on_start=None, on_end=None) -> Measurement:
-    factory, args = (_create_op, (target,)) if kind == "create" else (_read_op, (target, ids))
+    factory, args = {"create": (_create_op, (target,)), "read": (_read_op, (target, ids)),
+                     "healthz": (_healthz_op, (target,))}[kind]
     return run_parallel(clients, factory, args, duration, on_start, on_end)
 
 
@@ -174,6 +185,15 @@ end
 """
 
 
+def _lua_healthz(target: Target) -> str:
+    return _LUA_COMMON + f"""
+local path = {_lua_string(target.path.removesuffix("/fhir") + "/healthz")}
+function request()
+  return wrk.format("GET", path)
+end
+"""
+
+
 def wrk_threads(clients: int) -> int:
     return max(1, min(clients, os.cpu_count() or 1))
 
@@ -184,7 +204,8 @@ def wrk_http(kind: str, target: Target, clients: int, duration: float, ids: list
         ids_file = Path(tmp, "ids.txt")
         ids_file.write_text("\n".join(ids) + "\n")
         script = Path(tmp, f"{kind}.lua")
-        script.write_text(_lua_create(target) if kind == "create" else _lua_read(target, str(ids_file)))
+        script.write_text({"create": lambda: _lua_create(target), "read": lambda: _lua_read(target, str(ids_file)),
+                           "healthz": lambda: _lua_healthz(target)}[kind]())
         command = [wrk_path(), "-t", str(wrk_threads(clients)), "-c", str(clients), "-d", f"{max(1, round(duration))}s",  # wrk takes whole seconds
                    "--timeout", "30s", "-s", str(script), target.base_url]
         if on_start:

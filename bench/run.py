@@ -42,6 +42,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 HTTP_ROWS = {
     "create": "HTTP create: POST /Patient → 201",
     "read": "HTTP read: GET /Patient/{id} → 200",
+    "healthz": "floor: HTTP GET /healthz (granian + Flask; no token, no database)",
 }
 FLOOR_ROWS = {
     "insert": "floor: psycopg INSERT of the same JSON, 1 row/transaction",
@@ -306,6 +307,10 @@ def _reference_clients(clients: list[int]) -> int:
     return 8 if 8 in clients else max(clients)
 
 
+def _serial_bound(a: float | None, b: float | None) -> float | None:
+    return None if not a or not b else round(1 / (1 / a + 1 / b), 1)
+
+
 def ratios(results: dict[str, dict[int, Measurement]], clients: list[int]) -> dict:
     n = _reference_clients(clients)
 
@@ -320,7 +325,14 @@ def ratios(results: dict[str, dict[int, Measurement]], clients: list[int]) -> di
            "reads_vs_select_pct": pct(rate("read"), rate("select")),
            "creates_vs_validation_pct": pct(rate("create"), rate("validator")),
            "creates_vs_model_pct": pct(rate("create"), rate("model")),
-           "creates_vs_insert_pct": pct(rate("create"), rate("insert"))}
+           "creates_vs_insert_pct": pct(rate("create"), rate("insert")),
+           "reads_vs_healthz_pct": pct(rate("read"), rate("healthz")),
+           # What the floors leave even for a server that did nothing but two of them, one after the
+           # other on the same CPUs (every floor here saturates the machine): 1 / (1/a + 1/b).
+           "create_bound_validator_insert": _serial_bound(rate("validator"), rate("insert")),
+           "read_bound_healthz_select": _serial_bound(rate("healthz"), rate("select"))}
+    out["create_bound_vs_validation_pct"] = pct(out["create_bound_validator_insert"], rate("validator"))
+    out["read_bound_vs_select_pct"] = pct(out["read_bound_healthz_select"], rate("select"))
     out["checks"] = {name: (None if out[name] is None else out[name] >= goal) for name, goal in TARGETS.items()}
     return out
 
@@ -416,8 +428,18 @@ def render(report: dict) -> str:
         extra.append(f"creates are {r['creates_vs_model_pct']:.1f} % of bare model_validate")
     if r["creates_vs_insert_pct"] is not None:
         extra.append(f"{r['creates_vs_insert_pct']:.1f} % of the INSERT floor")
+    if r["reads_vs_healthz_pct"] is not None:
+        extra.append(f"reads are {r['reads_vs_healthz_pct']:.1f} % of HTTP GET /healthz")
     if extra:
         lines.append(f"\n(for information, at {n} clients: {'; '.join(extra)})")
+    if r["create_bound_validator_insert"] is not None:
+        lines.append(f"\nBound from the floors: a server that only validated and then did the floor's INSERT could"
+                     f" create at most {_rate(r['create_bound_validator_insert'])}/s"
+                     f" = {r['create_bound_vs_validation_pct']:.1f} % of the validation-only bound.")
+    if r["read_bound_healthz_select"] is not None:
+        lines.append(f"Bound from the floors: a server that only answered /healthz and then did the floor's SELECT"
+                     f" could read at most {_rate(r['read_bound_healthz_select'])}/s"
+                     f" = {r['read_bound_vs_select_pct']:.1f} % of the SELECT floor.")
 
     postgres_note = ("PostgreSQL = its background processes + the backends of the benchmark's database"
                      if report["postgres_measured"] else "PostgreSQL is not on this machine: not measured")
@@ -471,7 +493,7 @@ def parser() -> argparse.ArgumentParser:
                    help="run the server from the working tree itself, not from a copy taken at the start")
     p.add_argument("--no-floors", dest="floors", action="store_false", help="HTTP rows only")
     p.add_argument("--http-rows", type=lambda s: [k for k in s.split(",") if k], default=list(HTTP_ROWS),
-                   help="which HTTP rows: create,read (default both)")
+                   help="which HTTP rows: create,read,healthz (default all)")
     p.add_argument("--json", type=Path, default=RESULTS_DIR / "latest.json", help="where to write the results")
     return p
 

@@ -88,7 +88,7 @@ def main() -> None:
             for threads in args.threads:
                 cfg = run.parser().parse_args([
                     "--workers", str(workers), "--threads", str(threads), "--clients", str(args.clients),
-                    "--duration", str(args.duration), "--seed", str(args.seed), "--no-floors",
+                    "--duration", str(args.duration), "--seed", str(args.seed), "--no-floors", "--http-rows", "create,read",
                     "--generator", args.generator, "--wait-quiet", str(args.wait_quiet)])
                 cfg.code_root = code_root
                 result = run.benchmark(cfg)

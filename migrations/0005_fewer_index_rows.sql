@@ -43,3 +43,10 @@ DROP TABLE derived_string_params;
 DROP INDEX IF EXISTS search_string_prefix_idx;
 CREATE INDEX search_string_prefix_idx ON search_string (resource_type, param, normalized text_pattern_ops, resource_seq)
     INCLUDE (part);
+
+-- 3. `:contains` is a string modifier; the token `:text` rows (identifier:text, code:text) are never
+--    searched with it, and no longer go into the trigram index. A `:contains` query repeats this
+--    predicate (server/storage/index/string.py) so that the planner can use the index.
+DROP INDEX IF EXISTS search_string_contains_idx;
+CREATE INDEX search_string_contains_idx ON search_string USING gin (normalized gin_trgm_ops)
+    WHERE param NOT LIKE '%:text';

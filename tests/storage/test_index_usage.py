@@ -51,13 +51,17 @@ def _plan_nodes(plan: dict):
         yield from _plan_nodes(child)
 
 
-def _sequential_scans(services, resource_type: str, query: str) -> list[str]:
+def _plan(services, resource_type: str, query: str) -> dict:
     definition = services.registry.get(resource_type)
     pairs = [tuple(part.split("=", 1)) for part in query.split("&")]
     parsed = SearchParser(definition, BASE, 20, 1000, services.registry).parse(pairs, strict=True)
     statement, args = page_query(parsed.plan)
     with services.database.connection() as conn:
-        plan = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(statement), args).fetchone()[0][0]["Plan"]
+        return conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(statement), args).fetchone()[0][0]["Plan"]
+
+
+def _sequential_scans(services, resource_type: str, query: str) -> list[str]:
+    plan = _plan(services, resource_type, query)
     return [node.get("Relation Name", "?") for node in _plan_nodes(plan) if node["Node Type"] == "Seq Scan"]
 
 
@@ -105,3 +109,11 @@ def test_date_equality_scans_only_its_range_of_the_date_index(big):
         condition = node.get("Index Cond", "")
         assert "low >=" in condition and "low <=" in condition, node
         assert node["Shared Hit Blocks"] + node["Shared Read Blocks"] <= 10, node
+
+
+def test_contains_reads_the_trigram_index(big):
+    """`:contains` finds its rows through the trigram index (a partial one: token :text rows are
+    not in it), not by reading every row of the parameter in the starts-with index."""
+    services, _ = big
+    plan = _plan(services, "Patient", f"name:contains={UNIQUE_FAMILY[2:8].lower()}")
+    assert "search_string_contains_idx" in {node.get("Index Name") for node in _plan_nodes(plan)}, plan

@@ -33,8 +33,10 @@ def condition(criterion: StringCriterion) -> tuple[sql.Composable, list]:
         patterns = [f"%{_escape_like(v)}%" for v in criterion.values]
     else:
         patterns = [f"{_escape_like(v)}%" for v in criterion.values]
-    parts = [sql.SQL("t.normalized LIKE %s") for _ in patterns]
-    return sql.SQL(" OR ").join(parts), patterns
+    matches = sql.SQL("({})").format(sql.SQL(" OR ").join(sql.SQL("t.normalized LIKE %s") for _ in patterns))
+    if criterion.mode == "contains":  # the trigram index's own predicate (migration 0005), so that it applies
+        matches = sql.SQL("{} AND t.param NOT LIKE '%%:text'").format(matches)
+    return matches, patterns
 
 
 SORT_EXPRESSION = "t.normalized"
