@@ -67,21 +67,7 @@ def _value_issue(binding: Binding, expression: str, value) -> Issue | None:
                  expression=(expression,))
 
 
-def _plain_values(node, path: tuple[str, ...]):
-    """_values_at without the expressions, arrays flattened: what the quick pass checks."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _plain_values(item, path)
-    elif not path:
-        yield node
-    elif isinstance(node, dict) and path[0] in node:
-        yield from _plain_values(node[path[0]], path[1:])
-
-
 def binding_issues(bindings: list[Binding], resource_type: str, resource: dict) -> list[Issue]:
-    if all(_value_issue(binding, "", value) is None
-           for binding in bindings for value in _plain_values(resource, binding.path)):
-        return []  # nearly every resource: no expression is built
     issues = []
     for binding in bindings:
         for expression, value in _values_at(resource, binding.path, resource_type):
