@@ -15,7 +15,8 @@ from ..storage.resources import Version, lock_current
 from .context import RequestContext
 from .fhirpath_patch import apply_operation, parse_operations
 from .matching import matching_ids
-from .references import check_references, resolve_conditional_references
+from . import write_path
+from .references import resolve_conditional_references
 from .versions import check_compartment, check_if_match, store_version
 
 JSON_PATCH = "json-patch"
@@ -33,7 +34,7 @@ def patch(ctx: RequestContext, resource_type: str, id: str, body, kind: str, if_
     definition = ctx.definition(resource_type, "patch")
     if not is_valid_id(id):
         raise NotFound(f"{resource_type}/{id} is not known")
-    with ctx.services.database.transaction() as conn:
+    with write_path.transaction(ctx) as conn:
         return patch_in(ctx, conn, definition, id, body, kind, if_match)
 
 
@@ -41,7 +42,7 @@ def conditional_patch(ctx: RequestContext, resource_type: str, criteria: str, bo
                       if_match: str | None) -> Version:
     """PATCH [type]?criteria: the one match is patched; none is 404, several 412 (http.html#patch)."""
     definition = ctx.definition(resource_type, "patch")
-    with ctx.services.database.transaction() as conn:
+    with write_path.transaction(ctx) as conn:
         ids = matching_ids(ctx, conn, definition, criteria, "patch")
         if not ids:
             raise NotFound(f"No {resource_type} matches '{criteria}'")
@@ -65,7 +66,6 @@ def patch_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
         raise Unprocessable("A patch may not change the resource's type or id")
     ctx.services.validator.validate(definition.type, resource)
     resolve_conditional_references(ctx, conn, resource)
-    check_references(ctx, conn, resource, (definition.type, id))
     return store_version(ctx, conn, definition, "patch", resource, id, current.version_id + 1, "PATCH")
 
 

@@ -1,26 +1,19 @@
-"""Writing a new version: the server owns id, meta.versionId and meta.lastUpdated (R4 resource.html#Meta)."""
+"""A single write's checks around the write path: ids, If-Match, the patient compartment."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
-
-import orjson
 
 from ..fhir.outcomes import Forbidden, NotFound, PreconditionFailed
-from ..search.extract import index_rows, patient_compartment
 from ..search.registry import ResourceDefinition
 from ..storage.patient_scope import AssignedPatients, PatientScope, reaches
-from ..storage.resources import Version, write_version
+from ..storage.resources import Version
+from . import write_path
 from .context import RequestContext
+from .write_path import instant  # noqa: F401 (re-exported: FHIR instants for responses)
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def instant(moment: datetime) -> str:
-    """FHIR instant, UTC: 2026-11-27T19:20:01.123456Z."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def check_if_match(current: Version | None, if_match: str | None) -> None:
@@ -52,15 +45,10 @@ def in_patient_scope(ctx: RequestContext, scope: PatientScope, patient_id: str |
 
 
 def store_version(ctx: RequestContext, conn, definition: ResourceDefinition, interaction: str, resource: dict,
-                  id: str, version_id: int, method: str) -> Version:
-    last_updated = datetime.now(timezone.utc)
-    meta = {**resource.get("meta", {}), "versionId": str(version_id), "lastUpdated": instant(last_updated)}
-    resource = {**resource, "id": id, "meta": meta}
-    patient_id = patient_compartment(definition, resource, ctx.base_url)
-    check_compartment(ctx, interaction, definition.type, patient_id, hide=False, conn=conn)
-    ctx.policy.require_granular(interaction, definition, resource, ctx.base_url)
-    content = orjson.dumps(resource)
-    seq = write_version(conn, resource_type=definition.type, id=id, version_id=version_id,
-                        last_updated=last_updated, content=content, patient_id=patient_id, method=method,
-                        index_rows=index_rows(definition, resource, ctx.base_url), replaces=version_id > 1)
-    return Version(definition.type, id, version_id, last_updated, False, content.decode(), method, seq, patient_id)
+                  id: str, version_id: int, method: str, holders: list | None = None) -> Version:
+    """A single write's new version, through the write path, once the policy allows its compartment."""
+    version = write_path.prepare(ctx.services, definition, resource, id, version_id, interaction, method,
+                                 holders=holders)
+    check_compartment(ctx, interaction, definition.type, version.patient_id, hide=False, conn=conn)
+    ctx.policy.require_granular(interaction, definition, version.resource, ctx.base_url)
+    return write_path.commit(ctx, conn, [version])[0]
