@@ -7,14 +7,14 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from .patient_scope import PatientScope, patient_condition
+from .patient_filter import PatientFilter, patient_condition
 from .search import Match
 
 
 @dataclass(frozen=True)
 class Visible:
     """What the reader may see: readable types, each with the patient it is confined to (or None)."""
-    patients: dict[str, PatientScope]
+    patients: dict[str, PatientFilter]
 
     def condition(self, alias: str) -> tuple[sql.Composable, list]:
         parts, args = [], []
