@@ -13,10 +13,15 @@ class Issue:
     diagnostics: str
     code: str = "invalid"
     severity: str = "error"
+    # R4 operationoutcome.html: expression is FHIRPath into the submitted content; an HTTP parameter
+    # is named in location as "http." + its name
     expression: tuple[str, ...] = ()
+    location: tuple[str, ...] = ()
 
     def as_json(self) -> dict:
         issue = {"severity": self.severity, "code": self.code, "diagnostics": self.diagnostics}
+        if self.location:
+            issue["location"] = list(self.location)
         if self.expression:
             issue["expression"] = list(self.expression)
         return issue
@@ -30,10 +35,11 @@ class FhirError(Exception):
     status = 500
     code = "exception"
 
-    def __init__(self, diagnostics: str, *, expression: str | None = None, issues: list[Issue] | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(self, diagnostics: str, *, expression: str | None = None, location: str | None = None,
+                 issues: list[Issue] | None = None, headers: dict[str, str] | None = None):
         super().__init__(diagnostics)
-        self.issues = issues or [Issue(diagnostics, self.code, expression=(expression,) if expression else ())]
+        self.issues = issues or [Issue(diagnostics, self.code, expression=(expression,) if expression else (),
+                                       location=(location,) if location else ())]
         self.headers = headers or {}
 
     def outcome(self) -> dict:

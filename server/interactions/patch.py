@@ -9,7 +9,7 @@ import jsonpatch
 import orjson
 
 from ..fhir.outcomes import BadRequest, FhirError, Gone, NotFound, PreconditionFailed, Unprocessable
-from ..fhir.references import is_valid_id
+from ..fhir.references import require_valid_id
 from ..search.registry import ResourceDefinition
 from ..storage.resources import Version, lock_current
 from .context import RequestContext
@@ -31,8 +31,7 @@ def patch_kind(mimetype: str, body) -> str:
 
 def patch(ctx: RequestContext, resource_type: str, id: str, body, kind: str, if_match: str | None) -> Version:
     definition = ctx.definition(resource_type, "patch")
-    if not is_valid_id(id):
-        raise NotFound(f"{resource_type}/{id} is not known")
+    require_valid_id(resource_type, id)
     with ctx.services.database.transaction() as conn:
         return patch_in(ctx, conn, definition, id, body, kind, if_match)
 

@@ -30,9 +30,9 @@ def validate_parameters(body, mode: str | None) -> tuple[object, str | None]:
 def validate(ctx: RequestContext, resource_type: str, id: str | None, body, mode: str | None) -> dict:
     resource, mode = validate_parameters(body, mode)
     if mode is not None and mode not in MODES:
-        raise BadRequest(f"mode must be one of {', '.join(MODES)}", expression="mode")
+        raise BadRequest(f"mode must be one of {', '.join(MODES)}", location="http.mode")
     if mode in ("update", "delete") and id is None:
-        raise BadRequest(f"mode {mode} needs the instance level: [type]/[id]/$validate", expression="mode")
+        raise BadRequest(f"mode {mode} needs the instance level: [type]/[id]/$validate", location="http.mode")
     ctx.definition(resource_type, mode if mode in ("create", "update", "delete") else "read")
     try:
         if mode == "delete":

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..fhir.outcomes import BadRequest, NotFound
-from ..fhir.references import is_valid_id
+from ..fhir.references import require_valid_id
 from ..search.registry import ResourceDefinition
 from ..storage.resources import Version, lock_current, write_deletion
 from .context import RequestContext
@@ -78,8 +78,7 @@ def delete(ctx: RequestContext, resource_type: str, id: str, if_match: str | Non
     """Mark deleted, keeping history; deleting a deleted resource changes nothing (http.html#delete).
     Returns the version deleted, or None when it was deleted already."""
     ctx.definition(resource_type, "delete")
-    if not is_valid_id(id):
-        raise NotFound(f"{resource_type}/{id} is not known")
+    require_valid_id(resource_type, id)
     with ctx.services.database.transaction() as conn:
         return delete_in(ctx, conn, resource_type, id, if_match, cascade)
 
