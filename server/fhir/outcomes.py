@@ -14,9 +14,12 @@ class Issue:
     code: str = "invalid"
     severity: str = "error"
     expression: tuple[str, ...] = ()
+    details: str | None = None  # the constraint key of a failed invariant (ele-1, us-core-6)
 
     def as_json(self) -> dict:
         issue = {"severity": self.severity, "code": self.code, "diagnostics": self.diagnostics}
+        if self.details:
+            issue["details"] = {"text": self.details}
         if self.expression:
             issue["expression"] = list(self.expression)
         return issue
