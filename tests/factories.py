@@ -36,3 +36,13 @@ def appointment(patient_id: str, **fields) -> dict:
     return {"resourceType": "Appointment", "status": "booked",
             "start": "2026-12-01T09:00:00Z", "end": "2026-12-01T09:30:00Z",
             "participant": [{"actor": {"reference": f"Patient/{patient_id}"}, "status": "accepted"}], **fields}
+
+
+def medication_dispense(patient_id: str, code: str = "312941", when: str = "2026-06-01", days: int = 30,
+                        **fields) -> dict:
+    return {"resourceType": "MedicationDispense", "status": "completed",
+            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code}]},
+            "subject": {"reference": f"Patient/{patient_id}"}, "whenHandedOver": when,
+            "quantity": {"value": days, "unit": "tablet"},
+            "daysSupply": {"value": days, "unit": "day", "system": "http://unitsofmeasure.org", "code": "d"},
+            **fields}
