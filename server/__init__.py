@@ -6,6 +6,7 @@ from flask_smorest import Api
 
 from .auth.keys import ensure_signing_keys
 from .auth.tokens import TokenService
+from .clinical.knowledge import load as load_knowledge
 from .config import Settings
 from .http.access_log import AccessLog
 from .http.errors import register_error_handlers
@@ -53,6 +54,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     _openapi_config(app)
     services = build_services(settings, database)
     app.extensions["fhir.services"] = services
+    app.extensions["fhir.knowledge"] = load_knowledge(settings.resources_dir / "clinical")
     app.extensions["fhir.tokens"] = TokenService(ensure_signing_keys(database), settings.base_url,
                                                  settings.base_url, settings.token_leeway_seconds)
     api = Api(app)
