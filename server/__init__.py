@@ -46,7 +46,7 @@ def _openapi_config(app: Flask) -> None:
 def create_app(settings: Settings, database: Database | None = None) -> Flask:
     """The Flask app: FHIR routes, health, JWKS, OpenAPI docs; opens its own pool unless given one."""
     if database is None:
-        database = Database(settings.database_url, settings.pool_size)
+        database = Database(settings.database_url, settings.pool_size, settings.pool_timeout_seconds)
         database.open()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

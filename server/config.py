@@ -42,6 +42,7 @@ class Settings:
     token_leeway_seconds: int = 30
     max_token_lifetime_seconds: int = 3600
     pool_size: int = 4
+    pool_timeout_seconds: float = 1.5  # the longest a request waits for a database connection (then 503)
     allow_dangling_references: bool = False  # referential integrity (issue 5): off only on purpose
     allow_cascade_delete: bool = False  # DELETE ?_cascade=delete
     allow_multiple_delete: bool = False  # conditional delete of several matches
@@ -62,6 +63,7 @@ class Settings:
             port=port,
             max_body_bytes=int(env.get("FHIR_MAX_BODY_BYTES", DEFAULT_BODY_LIMIT)),
             pool_size=int(env.get("FHIR_DB_POOL_SIZE", 4)),
+            pool_timeout_seconds=float(env.get("FHIR_DB_POOL_TIMEOUT", 1.5)),
             allow_dangling_references=_flag(env, "FHIR_ALLOW_DANGLING_REFERENCES"),
             allow_cascade_delete=_flag(env, "FHIR_ALLOW_CASCADE_DELETE"),
             allow_multiple_delete=_flag(env, "FHIR_ALLOW_MULTIPLE_DELETE"),
