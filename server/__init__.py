@@ -8,6 +8,8 @@ from .auth.keys import ensure_signing_keys
 from .auth.tokens import TokenService
 from .config import Settings
 from .http.access_log import AccessLog
+from .http.base_slash import BaseSlash
+from .http.cors import Cors
 from .http.errors import register_error_handlers
 from .http.health import health
 from .http.auth_routes import register_smart
@@ -64,5 +66,5 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     register_smart(app, database, settings.base_url)
     app.register_blueprint(discovery)
     register_error_handlers(app)
-    app.wsgi_app = AccessLog(app.wsgi_app)
+    app.wsgi_app = AccessLog(Cors(BaseSlash(app.wsgi_app), settings.cors_origins))
     return app

@@ -36,3 +36,12 @@ def appointment(patient_id: str, **fields) -> dict:
     return {"resourceType": "Appointment", "status": "booked",
             "start": "2026-12-01T09:00:00Z", "end": "2026-12-01T09:30:00Z",
             "participant": [{"actor": {"reference": f"Patient/{patient_id}"}, "status": "accepted"}], **fields}
+
+
+def group(member_ids: list[str], identifier: str = "roster-1", **fields) -> dict:
+    """A payer's member roster: an actual person Group whose members are Patients."""
+    return {"resourceType": "Group", "type": "person", "actual": True,
+            "identifier": [{"system": "http://payer.example/roster", "value": identifier}],
+            "characteristic": [{"code": {"coding": [{"system": "http://payer.example/plan", "code": "gold"}]},
+                                "valueBoolean": True, "exclude": False}],
+            "member": [{"entity": {"reference": f"Patient/{pid}"}} for pid in member_ids], **fields}
