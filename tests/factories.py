@@ -46,3 +46,12 @@ def medication_dispense(patient_id: str, code: str = "312941", when: str = "2026
             "quantity": {"value": days, "unit": "tablet"},
             "daysSupply": {"value": days, "unit": "day", "system": "http://unitsofmeasure.org", "code": "d"},
             **fields}
+
+
+def group(member_ids: list[str], identifier: str = "roster-1", **fields) -> dict:
+    """A payer's member roster: an actual person Group whose members are Patients."""
+    return {"resourceType": "Group", "type": "person", "actual": True,
+            "identifier": [{"system": "http://payer.example/roster", "value": identifier}],
+            "characteristic": [{"code": {"coding": [{"system": "http://payer.example/plan", "code": "gold"}]},
+                                "valueBoolean": True, "exclude": False}],
+            "member": [{"entity": {"reference": f"Patient/{pid}"}} for pid in member_ids], **fields}
