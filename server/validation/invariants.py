@@ -73,14 +73,16 @@ class Invariant:
     source: str  # the StructureDefinition that states it
 
     def holds(self, node, resource, type_path: str) -> bool:
-        """True when the invariant holds on node (of the FHIR type or element path type_path, which
+        """False when the invariant fails on node (of the FHIR type or element path type_path, which
         resolves choice elements such as `value`); raises InvariantError when it cannot be evaluated."""
         try:
             result = _compiled(self.expression)(ResourceNode.create_node(node, type_path),
                                                 {"resource": resource, "rootResource": resource})
         except Exception as error:  # fhirpathpy raises plain exceptions for what it cannot evaluate
             raise InvariantError(f"{type(error).__name__}: {error}") from None
-        return result == [True] or result is True
+        # Only a false result is a failure: an empty one (ref-1 on a Reference with only an identifier
+        # propagates empty through startsWith/not/or) is no evidence against the rule.
+        return result != [False] and result is not False
 
 
 class InvariantError(Exception):
