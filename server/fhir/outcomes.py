@@ -16,10 +16,13 @@ class Issue:
     # R4 operationoutcome.html: expression is FHIRPath into the submitted content; an HTTP parameter
     # is named in location as "http." + its name
     expression: tuple[str, ...] = ()
+    details: str | None = None  # the constraint key of a failed invariant (ele-1, us-core-6)
     location: tuple[str, ...] = ()
 
     def as_json(self) -> dict:
         issue = {"severity": self.severity, "code": self.code, "diagnostics": self.diagnostics}
+        if self.details:
+            issue["details"] = {"text": self.details}
         if self.location:
             issue["location"] = list(self.location)
         if self.expression:

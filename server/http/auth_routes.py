@@ -107,30 +107,25 @@ def _client_key() -> str:
     return f"client:{client}" if client else f"ip:{request.remote_addr}"
 
 
-def _cors(response: Response) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
 @auth.post("/token")
 def token():
     """token endpoint: authorization_code, refresh_token, client_credentials"""
     retry_after = _services().token_limiter.hit(_client_key())
     if retry_after:
-        return _cors(_too_many(retry_after, html=False))
-    return _cors(_services().server.create_token_response())
+        return _too_many(retry_after, html=False)
+    return _services().server.create_token_response()
 
 
 @auth.post("/introspect")
 def introspect():
     """RFC 7662 token introspection"""
-    return _cors(_services().server.create_endpoint_response("introspection"))
+    return _services().server.create_endpoint_response("introspection")
 
 
 @auth.post("/revoke")
 def revoke():
     """RFC 7009 token revocation"""
-    return _cors(_services().server.create_endpoint_response("revocation"))
+    return _services().server.create_endpoint_response("revocation")
 
 
 @auth.post("/launch")
@@ -151,7 +146,7 @@ def launch():
 @auth.get("/smart-style.json")
 def smart_style():
     """The style hints smart_style_url points at (app-launch.html#styling)."""
-    return _cors(jsonify({"color_background": "#ffffff", "color_error": "#aa0000", "color_highlight": "#2a6ebb",
-                          "color_modal_backdrop": "", "color_success": "#2e7d32", "color_text": "#222222",
-                          "dim_border_radius": "4px", "dim_font_size": "16px", "dim_spacing_size": "16px",
-                          "font_family_body": "system-ui, sans-serif", "font_family_heading": "system-ui, sans-serif"}))
+    return jsonify({"color_background": "#ffffff", "color_error": "#aa0000", "color_highlight": "#2a6ebb",
+                    "color_modal_backdrop": "", "color_success": "#2e7d32", "color_text": "#222222",
+                    "dim_border_radius": "4px", "dim_font_size": "16px", "dim_spacing_size": "16px",
+                    "font_family_body": "system-ui, sans-serif", "font_family_heading": "system-ui, sans-serif"})

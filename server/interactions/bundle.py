@@ -15,7 +15,7 @@ from http import HTTPStatus
 import orjson
 
 from ..fhir.outcomes import BadRequest, Conflict, FhirError, Issue, operation_outcome
-from ..storage.database import TransactionConflict
+from ..storage.database import DatabaseUnavailable, TransactionConflict
 from ..storage.pipeline import pipelined
 from ..storage.resources import lock_resources
 from .bulk_create import CreateFailed, NewResource, create_many_in
@@ -165,6 +165,8 @@ def batch(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
             results.append((entry.index, error))
         except TransactionConflict as conflict:
             results.append((entry.index, _conflict(conflict)))
+        except DatabaseUnavailable:  # no later entry would fare better: the whole batch is a 503
+            raise
         except Exception:  # one broken entry must not hide the others' outcomes
             log.exception("batch entry failed", extra={"entry": entry.index, "request_id": ctx.request_id})
             results.append((entry.index, FhirError("Internal error processing this entry")))

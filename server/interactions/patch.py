@@ -62,7 +62,7 @@ def patch_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
     resource = apply_patch(ctx, orjson.loads(current.content), body, kind)
     if resource.get("resourceType") != definition.type or resource.get("id") != id:
         raise Unprocessable("A patch may not change the resource's type or id")
-    ctx.services.validator.validate(definition.type, resource)
+    ctx.services.validator.validate(definition.type, resource, strict=ctx.strict)
     resolve_conditional_references(ctx, conn, resource)
     check_references(ctx, conn, resource, (definition.type, id))
     return store_version(ctx, conn, definition, "patch", resource, id, current.version_id + 1, "PATCH")
@@ -92,7 +92,7 @@ def _json_patch(resource: dict, body) -> dict:
 
 def _issue_count(ctx: RequestContext, resource: dict) -> int:
     try:
-        ctx.services.validator.validate(resource["resourceType"], resource)
+        ctx.services.validator.validate(resource["resourceType"], resource, strict=ctx.strict)
     except FhirError as error:
         return len(error.issues)
     return 0

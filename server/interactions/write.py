@@ -20,7 +20,7 @@ def prepare_create(ctx: RequestContext, resource_type: str, body) -> tuple[Resou
     """Policy and validation, before any database work; a client's id is ignored (http.html#create)."""
     definition = ctx.definition(resource_type, "create")
     resource = {k: v for k, v in body.items() if k != "id"} if isinstance(body, dict) else body
-    ctx.services.validator.validate(resource_type, resource)
+    ctx.services.validator.validate(resource_type, resource, strict=ctx.strict)
     return definition, resource
 
 
@@ -45,7 +45,7 @@ def create_in(ctx: RequestContext, conn, definition: ResourceDefinition, resourc
 
 def prepare_update(ctx: RequestContext, resource_type: str, id: str, body) -> ResourceDefinition:
     definition = ctx.definition(resource_type, "update")
-    ctx.services.validator.validate(resource_type, body)
+    ctx.services.validator.validate(resource_type, body, strict=ctx.strict)
     if body.get("id") != id:
         raise BadRequest(f"The resource id ({body.get('id')!r}) must equal the id in the URL ({id!r})",
                          expression=f"{resource_type}.id")

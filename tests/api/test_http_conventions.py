@@ -13,7 +13,7 @@ def test_metadata_is_public_and_declares_fhir_4_0_1(live_server):
     assert statement["resourceType"] == "CapabilityStatement"
     assert statement["fhirVersion"] == "4.0.1"
     types = {r["type"]: r for r in statement["rest"][0]["resource"]}
-    assert set(types) == {"Patient", "Condition", "MedicationRequest", "MedicationStatement", "Appointment"}
+    assert set(types) >= {"Patient", "Condition", "MedicationRequest", "MedicationStatement", "Appointment", "Group"}
 
 
 def test_metadata_lists_interactions_and_indexed_search_parameters(live_server):
