@@ -97,7 +97,7 @@ def parse_entry(ctx: RequestContext, index: int, raw) -> Entry:
 
 
 def prepare(ctx: RequestContext, entry: Entry) -> None:
-    """Access policy and validation, before any database work."""
+    """Access (the guard) and validation, before any database work."""
     if entry.method == "POST":
         entry.definition, entry.resource = prepare_create(ctx, entry.resource_type, entry.resource)
     elif entry.method == "PUT" and not entry.conditional:
@@ -105,7 +105,7 @@ def prepare(ctx: RequestContext, entry: Entry) -> None:
     else:
         entry.definition = ctx.definition(entry.resource_type, entry.interaction)
         if entry.method == "PUT":
-            ctx.services.validator.validate(entry.resource_type, entry.resource)
+            ctx.services.validator.validate(entry.resource_type, entry.resource, strict=ctx.strict)
 
 
 def unresolved_placeholders(entry: Entry) -> None:

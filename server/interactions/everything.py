@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..fhir.bundles import Bundle, BundleEntry
 from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, Gone, NotFound
-from ..fhir.references import is_valid_id
+from ..fhir.references import require_valid_id
 from ..search.query import parse_count, parse_cursor, parse_since
 from ..storage.index.date import DateCriterion, DateValue
 from . import repository
@@ -20,8 +20,7 @@ def patient_everything(ctx: RequestContext, id: str, pairs: list[tuple[str, str]
     """Only the types the token may read without a granular (v2 query) restriction; a patient/
     token only its own patient (SMART scopes)."""
     definition = ctx.definition("Patient", Interaction.READ)
-    if not is_valid_id(id):
-        raise NotFound(f"Patient/{id} is not known")
+    require_valid_id("Patient", id)
     query = _query(ctx, pairs)
     with ctx.services.database.connection() as conn:
         patient = repository.read(ctx, conn, definition, id)
@@ -52,12 +51,12 @@ def _query(ctx: RequestContext, pairs) -> SearchPlan:
             unknown = [t for t in wanted if t not in ctx.services.registry.definitions]
             if unknown:
                 raise BadRequest(f"_type names types this server does not hold: {', '.join(unknown)}",
-                                 expression="_type")
+                                 location="http._type")
             plan.resource_types = tuple(t for t in plan.resource_types if t in wanted)
         elif name == "_count":
             plan.count = parse_count(value, ctx.services.max_page_size)
         elif name == "_cursor":
             plan.cursor = ("after", (), parse_cursor(value))
         elif name not in ("_format", "_pretty"):
-            raise BadRequest(f"Parameter '{name}' is not supported by $everything", expression=name)
+            raise BadRequest(f"Parameter '{name}' is not supported by $everything", location=f"http.{name}")
     return plan

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..fhir.interactions import Interaction
 from ..fhir.outcomes import Gone, NotFound
-from ..fhir.references import is_valid_id
+from ..fhir.references import require_valid_id
 from . import repository
 from .context import RequestContext
 from .repository import Version
@@ -12,10 +12,9 @@ from .repository import Version
 def read(ctx: RequestContext, resource_type: str, id: str) -> Version:
     """The current version; 410 once deleted (http.html#read)."""
     definition = ctx.definition(resource_type, Interaction.READ)
-    version = None
-    if is_valid_id(id):
-        with ctx.services.database.connection() as conn:
-            version = repository.read(ctx, conn, definition, id)
+    require_valid_id(resource_type, id)
+    with ctx.services.database.connection() as conn:
+        version = repository.read(ctx, conn, definition, id)
     if version is None:
         raise NotFound(f"{resource_type}/{id} is not known")
     if version.deleted:
@@ -26,8 +25,9 @@ def read(ctx: RequestContext, resource_type: str, id: str) -> Version:
 def vread(ctx: RequestContext, resource_type: str, id: str, version_id: str) -> Version:
     """One version from history; a deletion version answers 410 (http.html#vread)."""
     definition = ctx.definition(resource_type, Interaction.VREAD)
+    require_valid_id(resource_type, id)
     version = None
-    if is_valid_id(id) and version_id.isdigit() and len(version_id) < 10:
+    if version_id.isdigit() and len(version_id) < 10:
         with ctx.services.database.connection() as conn:
             version = repository.read_version(ctx, conn, definition, id, int(version_id))
     if version is None:

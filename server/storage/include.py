@@ -1,5 +1,5 @@
 """_include and _revinclude (R4 search.html#include): resources referenced by, or referencing, a page
-of matches. The caller passes only the types, and the patient, the access policy allows."""
+of matches. The caller passes only the types, and the patients, the guard allows."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -67,7 +67,7 @@ class SortKey:
 class SearchPlan:
     resource_types: tuple[str, ...]
     criteria: list = field(default_factory=list)  # AND-ed
-    compartment_patient: PatientFilter = None  # the access policy's patient(s)
+    compartment_patient: PatientFilter = None  # the patient(s) the guard filters to
     count: int = 20
     sort: tuple[SortKey, ...] = ()
     cursor: tuple | None = None  # (direction "after"|"before", sort values, seq)
