@@ -30,7 +30,8 @@ from .validation import Validator
 def build_services(settings: Settings, database: Database) -> Services:
     return Services(database=database,
                     registry=Registry.load(settings.resources_dir, IMPLEMENTED_INTERACTIONS),
-                    validator=Validator(settings.profiles_dir),
+                    validator=Validator(settings.profiles_dir, settings.required_profiles,
+                                        settings.validation_strict),
                     base_url=settings.base_url,
                     default_page_size=settings.default_page_size,
                     max_page_size=settings.max_page_size,
