@@ -13,7 +13,7 @@ from ..search.extract import index_rows, patient_compartment
 from ..search.registry import ResourceDefinition
 from ..storage.bulk import BulkVersion, encode_index_rows, write_versions
 from ..storage.references import lock_live_targets
-from ..storage.resources import Version
+from .repository import Version
 from .context import RequestContext
 from .references import local_targets, unresolved_reference_issues
 from .versions import instant
