@@ -24,6 +24,24 @@ def _flag(env, name: str) -> bool:
     return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _required_profiles(env) -> tuple[tuple[str, str], ...]:
+    """FHIR_REQUIRED_PROFILES=Patient=us-core-patient,Condition=... -> (("Patient", "us-core-patient"), ...)."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in env.get("FHIR_REQUIRED_PROFILES", "").split(","))):
+        resource_type, _, profile = item.partition("=")
+        if not resource_type.strip() or not profile.strip():
+            raise ValueError(f"FHIR_REQUIRED_PROFILES: expected Type=profile, not {item!r}")
+        pairs.append((resource_type.strip(), profile.strip()))
+    return tuple(pairs)
+
+
+def _validation_mode(env) -> bool:
+    value = env.get("FHIR_VALIDATION", "").strip().lower() or "lenient"
+    if value not in ("lenient", "strict"):
+        raise ValueError(f"FHIR_VALIDATION must be lenient or strict, not {value!r}")
+    return value == "strict"
+
+
 def _cors_origins(env) -> tuple[str, ...]:
     """FHIR_CORS_ORIGINS: `*` (the default: tokens, not cookies, carry authority), `none`, or a list of origins."""
     value = env.get("FHIR_CORS_ORIGINS", "").strip() or "*"
@@ -64,6 +82,8 @@ class Settings:
     allow_cascade_delete: bool = False  # DELETE ?_cascade=delete
     allow_multiple_delete: bool = False  # conditional delete of several matches
     practitioner_access: str = "all"  # a Practitioner's user/ scopes reach: all | assigned patients
+    required_profiles: tuple[tuple[str, str], ...] = ()  # FHIR_REQUIRED_PROFILES: (type, profile) pairs
+    validation_strict: bool = False  # FHIR_VALIDATION=strict: an unknown meta.profile is an error
     cors_origins: tuple[str, ...] = ("*",)  # origins browser apps may call from; ("*",) any, () none
     resources_dir: Path = PROJECT_ROOT / "resources"
     profiles_dir: Path = PROJECT_ROOT / "profiles"
@@ -89,5 +109,7 @@ class Settings:
             allow_cascade_delete=_flag(env, "FHIR_ALLOW_CASCADE_DELETE"),
             allow_multiple_delete=_flag(env, "FHIR_ALLOW_MULTIPLE_DELETE"),
             practitioner_access=_practitioner_access(env),
+            required_profiles=_required_profiles(env),
+            validation_strict=_validation_mode(env),
             cors_origins=_cors_origins(env),
         )
