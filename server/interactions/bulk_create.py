@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import FhirError
 from ..search.registry import ResourceDefinition
-from ..storage.resources import Version
 from . import write_path
 from .context import RequestContext
-from .versions import check_compartment
+from .repository import Version
 
 
 @dataclass
@@ -33,10 +33,10 @@ def create_many_in(ctx: RequestContext, conn, items: list[NewResource]) -> list[
     now = datetime.now(timezone.utc)
     prepared = []
     for index, item in enumerate(items):
-        version = write_path.prepare(ctx.services, item.definition, item.resource, item.id, 1, "create", "POST", now)
+        version = write_path.prepare(ctx.services, item.definition, item.resource, item.id, 1, Interaction.CREATE, "POST",
+                                     now)
         try:
-            check_compartment(ctx, "create", item.definition.type, version.patient_id, hide=False, conn=conn)
-            ctx.policy.require_granular("create", item.definition, version.resource, ctx.base_url)
+            ctx.guard.check_new(conn, Interaction.CREATE, item.definition, version.patient_id, version.resource)
         except FhirError as error:
             raise CreateFailed(index, error) from None
         prepared.append(version)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import uuid
 
-from ..fhir.outcomes import Forbidden, NotFound, PreconditionFailed
+from ..fhir.interactions import Interaction
+from ..fhir.outcomes import PreconditionFailed
 from ..search.registry import ResourceDefinition
-from ..storage.patient_scope import AssignedPatients, PatientScope, reaches
 from ..storage.resources import Version
 from . import write_path
 from .context import RequestContext
@@ -25,30 +25,10 @@ def check_if_match(current: Version | None, if_match: str | None) -> None:
         raise PreconditionFailed(f"If-Match version {if_match} does not match the current version ({found})")
 
 
-def check_compartment(ctx: RequestContext, interaction: str, resource_type: str, patient_id: str | None,
-                      hide: bool, conn=None) -> None:
-    """patient/ scopes (and user/ scopes of a Patient, or of a Practitioner limited to their assigned
-    patients) reach only those patients' compartments; reads outside them look like a 404. `conn`: the
-    caller's connection or transaction, when it has one."""
-    if not in_patient_scope(ctx, ctx.policy.compartment_patient(interaction, resource_type), patient_id, conn):
-        if hide:
-            raise NotFound(f"{resource_type} is not in the patient's compartment")
-        raise Forbidden(f"The granted scopes do not reach this {resource_type}'s patient")
-
-
-def in_patient_scope(ctx: RequestContext, scope: PatientScope, patient_id: str | None, conn=None) -> bool:
-    """Whether patient_id's compartment is within the policy's patient scope."""
-    if conn is None and isinstance(scope, AssignedPatients):
-        with ctx.services.database.connection() as own:
-            return reaches(own, scope, patient_id)
-    return reaches(conn, scope, patient_id)
-
-
-def store_version(ctx: RequestContext, conn, definition: ResourceDefinition, interaction: str, resource: dict,
+def store_version(ctx: RequestContext, conn, definition: ResourceDefinition, interaction: Interaction, resource: dict,
                   id: str, version_id: int, method: str, holders: list | None = None) -> Version:
-    """A single write's new version, through the write path, once the policy allows its compartment."""
+    """A single write's new version, through the write path, once the guard allows it."""
     version = write_path.prepare(ctx.services, definition, resource, id, version_id, interaction, method,
                                  holders=holders)
-    check_compartment(ctx, interaction, definition.type, version.patient_id, hide=False, conn=conn)
-    ctx.policy.require_granular(interaction, definition, version.resource, ctx.base_url)
+    ctx.guard.check_new(conn, interaction, definition, version.patient_id, version.resource)
     return write_path.commit(ctx, conn, [version])[0]
