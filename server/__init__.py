@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
+from .audit.middleware import AuditMiddleware
+from .audit.trail import AuditTrail
 from .auth.keys import ensure_signing_keys
 from .auth.tokens import TokenService
 from .clinical.knowledge import load as load_knowledge
@@ -28,7 +30,9 @@ from .validation import Validator
 
 
 def build_services(settings: Settings, database: Database) -> Services:
-    return Services(database=database,
+    """The process's services; with auditing on, the AuditEvent trail is its write listener and audit sink."""
+    trail = AuditTrail() if settings.audit else None
+    services = Services(database=database,
                     registry=Registry.load(settings.resources_dir, IMPLEMENTED_INTERACTIONS),
                     validator=Validator(settings.profiles_dir, settings.required_profiles,
                                         settings.validation_strict),
@@ -38,7 +42,11 @@ def build_services(settings: Settings, database: Database) -> Services:
                     allow_dangling_references=settings.allow_dangling_references,
                     allow_cascade_delete=settings.allow_cascade_delete,
                     allow_multiple_delete=settings.allow_multiple_delete,
-                    practitioner_access=settings.practitioner_access)
+                    practitioner_access=settings.practitioner_access,
+                    write_listeners=[trail] if trail else [], audit=trail)
+    if trail:
+        trail.bind(services)
+    return services
 
 
 def _openapi_config(app: Flask) -> None:
@@ -72,5 +80,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     register_smart(app, database, settings.base_url)
     app.register_blueprint(discovery)
     register_error_handlers(app)
+    if services.audit is not None:  # innermost: it sees the path as routed, and the request id
+        app.wsgi_app = AuditMiddleware(app.wsgi_app, services.audit)
     app.wsgi_app = AccessLog(Cors(BaseSlash(app.wsgi_app), settings.cors_origins))
     return app

@@ -5,6 +5,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import re
 import sys
 from contextlib import contextmanager
 
@@ -175,6 +176,39 @@ def cmd_serve(args) -> None:
         serve(settings, workers=args.workers, threads=args.threads)
 
 
+def cmd_audit_export(args) -> None:
+    """AuditEvents recorded since an instant as NDJSON (for a SIEM); progress on stderr, summary on stdout."""
+    import time
+
+    from tqdm import tqdm
+
+    from . import build_services
+    from .interactions.audit_export import export_audit_events
+    from .interactions.context import operator_context
+    from .storage.database import Database
+
+    with _database_settings(Settings.from_env()) as settings:
+        _migrate(settings)
+        database = Database(settings.database_url, pool_size=1)
+        database.open()
+        started = time.monotonic()
+        try:
+            ctx = operator_context(build_services(settings, database), "audit-export")
+            with open(args.out, "wb") as out, tqdm(unit="ev", file=sys.stderr, desc="audit export") as bar:
+                count = export_audit_events(ctx, args.since, out.write, bar.update)
+        finally:
+            database.close()
+    _print({"exported": count, "since": args.since, "out": str(args.out),
+            "seconds": round(time.monotonic() - started, 2)})
+
+
+def _instant(text: str) -> str:
+    """--since: a FHIR instant or dateTime (search.html#date: the start of its range is the bound)."""
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?", text):
+        raise argparse.ArgumentTypeError(f"--since must be an instant such as 2026-12-01T00:00:00Z, not {text!r}")
+    return text
+
+
 def _lifetime(text: str) -> int:
     """Like the token endpoint: an access token lives at most an hour (SMART: expires_in <= 3600)."""
     if not text.isdigit() or not 1 <= int(text) <= 3600:
@@ -213,6 +247,12 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("paths", nargs="+", metavar="PATH", help="*.ndjson (one resource a line) or *.json")
     load.add_argument("--workers", type=int, default=None, help="validating processes (default: one per core)")
     load.set_defaults(handler=cmd_import)
+
+    audit = commands.add_parser("audit", help="the AuditEvent trail").add_subparsers(dest="action", required=True)
+    export = audit.add_parser("export", help="write the AuditEvents recorded since INSTANT as NDJSON (for a SIEM)")
+    export.add_argument("--since", required=True, type=_instant, help="e.g. 2026-12-01T00:00:00Z")
+    export.add_argument("--out", default="audit-events.ndjson", help="NDJSON file (default audit-events.ndjson)")
+    export.set_defaults(handler=cmd_audit_export)
     return parser
 
 

@@ -82,6 +82,7 @@ class Settings:
     allow_cascade_delete: bool = False  # DELETE ?_cascade=delete
     allow_multiple_delete: bool = False  # conditional delete of several matches
     practitioner_access: str = "all"  # a Practitioner's user/ scopes reach: all | assigned patients
+    audit: bool = True  # FHIR_AUDIT=off: no AuditEvent trail (for measuring its cost only)
     required_profiles: tuple[tuple[str, str], ...] = ()  # FHIR_REQUIRED_PROFILES: (type, profile) pairs
     validation_strict: bool = False  # FHIR_VALIDATION=strict: an unknown meta.profile is an error
     cors_origins: tuple[str, ...] = ("*",)  # origins browser apps may call from; ("*",) any, () none
@@ -109,6 +110,7 @@ class Settings:
             allow_cascade_delete=_flag(env, "FHIR_ALLOW_CASCADE_DELETE"),
             allow_multiple_delete=_flag(env, "FHIR_ALLOW_MULTIPLE_DELETE"),
             practitioner_access=_practitioner_access(env),
+            audit=env.get("FHIR_AUDIT", "on").strip().lower() not in ("off", "0", "false", "no"),
             required_profiles=_required_profiles(env),
             validation_strict=_validation_mode(env),
             cors_origins=_cors_origins(env),

@@ -84,15 +84,17 @@ class UnresolvedReferences(Unprocessable):
 
 
 def prepare(services: Services, definition: ResourceDefinition, resource: dict, id: str, version_id: int,
-            interaction: str, method: str, now: datetime | None = None, holders: list | None = None) -> Prepared:
+            interaction: str, method: str, now: datetime | None = None, holders: list | None = None,
+            rows: dict | None = None) -> Prepared:
     """The server owns id, meta.versionId and meta.lastUpdated (R4 resource.html#Meta). `holders`:
-    the resource's Reference elements, when the caller has walked it already."""
+    the resource's Reference elements, when the caller has walked it already; `rows`: its index rows,
+    when the caller shaped the resource itself and knows them (the audit trail, kept equal by a test)."""
     now = now or datetime.now(timezone.utc)
     meta = {**resource.get("meta", {}), "versionId": str(version_id), "lastUpdated": instant(now)}
     resource = {**resource, "id": id, "meta": meta}
     patient_id = patient_compartment(definition, resource, services.base_url)
     return Prepared(definition.type, id, version_id, interaction, method, now, orjson.dumps(resource), patient_id,
-                    index_rows(definition, resource, services.base_url), None,
+                    rows if rows is not None else index_rows(definition, resource, services.base_url), None,
                     local_targets(services, resource, holders), resource)
 
 
