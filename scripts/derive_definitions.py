@@ -41,7 +41,7 @@ INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance"
 # updated or deleted through the API; searched by the parameters a security officer uses; and kept
 # out of every compartment (a patient/ token never reaches it).
 READ_ONLY_TYPES = {"AuditEvent": ("read", "vread", "search-type")}
-SEARCHED_BY = {"AuditEvent": ("patient", "agent", "date", "entity", "type", "subtype", "outcome", "action")}
+SEARCHED_BY = {"AuditEvent": ("patient", "agent", "date", "entity", "type", "subtype", "outcome")}
 NO_COMPARTMENTS = {"AuditEvent"}
 
 # Common search parameters (base "Resource") that the server supports on every type.

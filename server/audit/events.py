@@ -16,10 +16,9 @@ ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
 OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
 BALP_ENTITY_TYPE = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType"
 BALP = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit."
-REST = {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest",
-        "display": "Restful Operation"}
-LOGIN = ({"system": DCM, "code": "110114", "display": "User Authentication"},
-         {"system": DCM, "code": "110122", "display": "Login"})
+# type and subtype carry no display: each display would be one more (trigram-indexed) :text row per event
+REST = {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"}
+LOGIN = ({"system": DCM, "code": "110114"}, {"system": DCM, "code": "110122"})  # User Authentication, Login
 INTERACTION_SYSTEM = "http://hl7.org/fhir/restful-interaction"
 # R4 valueset-audit-event-action: C create, R read/view, U update, D delete, E execute
 ACTION = {"create": "C", "read": "R", "vread": "R", "update": "U", "patch": "U", "delete": "D",
@@ -98,7 +97,7 @@ def audit_event(access: Access, base_url: str, recorded: datetime | None = None)
     else:
         event_type = REST
         subtype = {"system": INTERACTION_SYSTEM, "code": interaction if interaction in ACTION or interaction in QUERIES
-                   or interaction in ("batch", "transaction", "capabilities") else "operation", "display": interaction}
+                   or interaction in ("batch", "transaction", "capabilities") else "operation"}
     subtypes = [subtype]
     if access.subtype:
         subtypes.append({"system": f"{base_url}/OperationDefinition", "code": access.subtype})

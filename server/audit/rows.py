@@ -30,7 +30,6 @@ def audit_event_rows(event: dict) -> dict[str, list[tuple]] | None:
     """Rows by search type for the parameters of resources/AuditEvent.json, or None when the event
     needs the generic extraction."""
     rows: dict[str, list[tuple]] = {kind: [] for kind in ("token", "reference", "string", "date", "quantity", "uri")}
-    rows["token"].append(("action", None, event["action"]))
     rows["token"].append(("outcome", None, event["outcome"]))
     _coding_rows("type", event["type"], rows)
     for subtype in event.get("subtype", []):
