@@ -40,7 +40,7 @@ INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance"
 # The security log (AuditEvent) is written by the server only: read and searched, never created,
 # updated or deleted through the API; searched by the parameters a security officer uses; and kept
 # out of every compartment (a patient/ token never reaches it).
-READ_ONLY_TYPES = {"AuditEvent": ("read", "vread", "search-type")}
+READ_ONLY_TYPES = {"AuditEvent": ("read", "search-type")}  # one version each: no history, no vread
 SEARCHED_BY = {"AuditEvent": ("patient", "agent", "date", "entity", "type", "subtype", "outcome")}
 NO_COMPARTMENTS = {"AuditEvent"}
 

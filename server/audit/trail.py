@@ -7,6 +7,7 @@ import atexit
 import logging
 import os
 import threading
+from dataclasses import replace
 from collections import deque
 
 from ..interactions import write_path
@@ -68,7 +69,8 @@ class AuditTrail(write_path.WriteListener):
         version = write_path.prepare(services, services.registry.get(AUDIT_TYPE), event, new_id(), 1, "create",
                                      "POST", access.recorded, holders=[], rows=audit_event_rows(event))
         # an AuditEvent records what was asked for, existing or not: its references are not checked
-        return version
+        # (holders=[]); it is never changed, so it has no history row (and no vread)
+        return replace(version, history=False)
 
     # -- everything else: buffered
     def append(self, access: Access) -> None:

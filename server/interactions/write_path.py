@@ -53,6 +53,7 @@ class Prepared:
     targets: dict = field(default_factory=dict)
     resource: dict | None = field(default=None, repr=False)
     seq: int | None = None  # a deletion: the current row
+    history: bool = True  # False: no history row (AuditEvent: its one version never changes)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -183,7 +184,7 @@ def reindex(ctx: RequestContext, conn, stored: list[tuple[int, str, str, int, st
 
 def _stored(v: Prepared) -> StoredVersion:
     return StoredVersion(v.resource_type, v.id, v.version_id, v.last_updated, v.content, v.patient_id, v.method,
-                         v.rows, v.rows_copy, v.version_id > 1, v.seq)
+                         v.rows, v.rows_copy, v.version_id > 1, v.seq, v.history)
 
 
 def _notify_after(ctx: RequestContext, pending: list[list[Prepared]]) -> None:

@@ -148,6 +148,14 @@ def test_audit_events_cannot_be_created_updated_or_deleted(client_with):
     assert writer.delete("AuditEvent/x").status_code == 405
 
 
+def test_an_audit_event_is_read_but_has_no_history(client, auditor, unique):
+    created = client.post("Patient", json=patient(unique), headers={"X-Request-ID": f"hist-{unique}"})
+    [event] = [e for e in _events(auditor, entity=f"Patient/{created.json()['id']}")
+               if _request_id(e) == f"hist-{unique}"]
+    assert auditor.get(f"AuditEvent/{event['id']}").json()["id"] == event["id"]
+    assert auditor.get(f"AuditEvent/{event['id']}/_history/1").status_code == 405
+
+
 def test_results_sort_newest_first(auditor, client, flush):
     client.get("metadata")
     client.get("Patient", params={"_count": 1})
