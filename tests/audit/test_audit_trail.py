@@ -181,3 +181,11 @@ def test_fhir_audit_off_builds_no_trail():
     settings = Settings.from_env(env={"FHIR_AUDIT": "off"})
     services = build_services(settings, database=None)
     assert settings.audit is False and services.audit is None and services.write_listeners == []
+
+
+def test_audit_events_never_keep_a_resource_from_being_deleted(client, auditor, flush, unique):
+    subject = client.create(patient(unique))["id"]
+    client.get(f"Patient/{subject}", headers={"X-Request-ID": f"keep-{unique}"})
+    assert _by_request(auditor, flush, f"keep-{unique}")  # an AuditEvent refers to the Patient
+    assert client.delete(f"Patient/{subject}").status_code in (200, 204)
+    assert _events(auditor, entity=f"Patient/{subject}")  # and it is kept
