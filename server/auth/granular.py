@@ -1,17 +1,16 @@
 """SMART v2 granular scopes (scopes-and-launch-context.html#finer-grained-resource-constraints-using-search-parameters):
 `patient/Condition.rs?category=...|problem-list-item` grants only the resources matching the query.
-Searches get the query's criteria added; a single resource is checked against its own index values."""
+Searches get the query's criteria added; a single resource is checked in memory (search.matcher)."""
 from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
 from ..fhir.outcomes import BadRequest, Forbidden
 from ..search.extract import index_rows
+from ..search.matcher import NotMatchable, criterion_matches
 from ..search.query import SearchParser
 from ..search.registry import ResourceDefinition
-from ..storage.index.reference import ReferenceCriterion
-from ..storage.index.token import ANY_SYSTEM, TokenCriterion, TokenValue
-from ..storage.search import IdCriterion
+from ..storage.index.token import TokenCriterion
 
 
 def query_criteria(definition: ResourceDefinition, query: str, base_url: str) -> list:
@@ -36,30 +35,12 @@ def union_criteria(definition: ResourceDefinition, queries: list[str], base_url:
     raise Forbidden("These granular scopes cannot be combined in one search; ask for one per resource type")
 
 
-def _token_matches(value: TokenValue, system, code) -> bool:
-    if value.code is None:
-        return system == value.system
-    if value.system is ANY_SYSTEM:
-        return code == value.code
-    return code == value.code and system == value.system
-
-
-def _matches(criterion, resource: dict, rows: dict) -> bool:
-    if isinstance(criterion, TokenCriterion):
-        found = any(_token_matches(value, system, code) for param, system, code in rows.get("token", ())
-                    if param == criterion.param for value in criterion.values)
-        return found != criterion.negated
-    if isinstance(criterion, ReferenceCriterion):
-        return any(param == criterion.param and target_id == value.target_id
-                   and value.target_type in (None, target_type)
-                   for param, target_type, target_id in rows.get("reference", ()) for value in criterion.values)
-    if isinstance(criterion, IdCriterion):
-        return resource.get("id") in criterion.ids
-    raise Forbidden("This granular scope can be enforced on searches only, not on single resources")
-
-
 def resource_matches(definition: ResourceDefinition, resource: dict, queries: list[str], base_url: str) -> bool:
     """Whether the resource falls within at least one of the scope queries."""
     rows = index_rows(definition, resource, base_url)
-    return any(all(_matches(c, resource, rows) for c in query_criteria(definition, query, base_url))
-               for query in queries)
+    try:
+        return any(all(criterion_matches(c, resource, rows) for c in query_criteria(definition, query, base_url))
+                   for query in queries)
+    except NotMatchable as reason:
+        raise Forbidden(f"This granular scope can be enforced on searches only, not on single resources: {reason}") \
+            from None
