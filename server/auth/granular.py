@@ -11,6 +11,7 @@ from ..search.matcher import NotMatchable, criterion_matches
 from ..search.query import SearchParser
 from ..search.registry import ResourceDefinition
 from ..storage.index.token import TokenCriterion
+from ..storage.search import IdCriterion, SearchPlan, search
 
 
 def query_criteria(definition: ResourceDefinition, query: str, base_url: str) -> list:
@@ -35,12 +36,26 @@ def union_criteria(definition: ResourceDefinition, queries: list[str], base_url:
     raise Forbidden("These granular scopes cannot be combined in one search; ask for one per resource type")
 
 
-def resource_matches(definition: ResourceDefinition, resource: dict, queries: list[str], base_url: str) -> bool:
-    """Whether the resource falls within at least one of the scope queries."""
+def resource_matches(definition: ResourceDefinition, resource: dict, queries: list[str], base_url: str,
+                     conn=None) -> bool:
+    """Whether the resource falls within at least one of the scope queries: in memory, or, for a
+    query only a search can answer (a chain, _has), by searching for it when it is stored (`conn`)."""
     rows = index_rows(definition, resource, base_url)
-    try:
-        return any(all(criterion_matches(c, resource, rows) for c in query_criteria(definition, query, base_url))
-                   for query in queries)
-    except NotMatchable as reason:
-        raise Forbidden(f"This granular scope can be enforced on searches only, not on single resources: {reason}") \
-            from None
+    for query in queries:
+        criteria = query_criteria(definition, query, base_url)
+        try:
+            if all(criterion_matches(c, resource, rows) for c in criteria):
+                return True
+        except NotMatchable as reason:
+            if conn is None or "id" not in resource:
+                raise Forbidden(f"The granular scope query '{query}' can be enforced on searches and reads of"
+                                f" current versions only: {reason}") from None
+            if _stored_matches(conn, definition.type, resource["id"], criteria):
+                return True
+    return False
+
+
+def _stored_matches(conn, resource_type: str, id: str, criteria: list) -> bool:
+    """Whether the stored current version of resource_type/id matches the criteria, by a search."""
+    matches, _ = search(conn, SearchPlan((resource_type,), [IdCriterion((id,)), *criteria], count=1, total="none"))
+    return bool(matches)

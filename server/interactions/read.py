@@ -17,11 +17,12 @@ def read(ctx: RequestContext, resource_type: str, id: str) -> Version:
             version = read_current(conn, resource_type, id)
             if version is not None:
                 check_compartment(ctx, "read", resource_type, version.patient_id, hide=True, conn=conn)
+            if version is not None and not version.deleted:
+                ctx.policy.require_granular("read", definition, version.content, ctx.base_url, conn=conn)
     if version is None:
         raise NotFound(f"{resource_type}/{id} is not known")
     if version.deleted:
         raise Gone(f"{resource_type}/{id} was deleted", headers={"ETag": f'W/"{version.version_id}"'})
-    ctx.policy.require_granular("read", definition, version.content, ctx.base_url)
     return version
 
 
