@@ -102,7 +102,7 @@ def prepare(ctx: RequestContext, entry: Entry) -> None:
     else:
         entry.definition = ctx.definition(entry.resource_type, entry.interaction)
         if entry.method == "PUT":
-            ctx.services.validator.validate(entry.resource_type, entry.resource)
+            ctx.services.validator.validate(entry.resource_type, entry.resource, strict=ctx.strict)
 
 
 def unresolved_placeholders(entry: Entry) -> None:

@@ -57,7 +57,7 @@ def conditional_update(ctx: RequestContext, resource_type: str, criteria: str, b
                        if_match: str | None) -> Written:
     """PUT [type]?criteria: update the one match, create when none, 412 when several."""
     definition = ctx.definition(resource_type, "update")
-    ctx.services.validator.validate(resource_type, body)
+    ctx.services.validator.validate(resource_type, body, strict=ctx.strict)
     with ctx.services.database.transaction() as conn:
         return conditional_update_in(ctx, conn, definition, criteria, body, if_match)
 

@@ -32,6 +32,7 @@ class RequestContext:
     request_id: str = "-"
     # (type, id) a transaction is writing: references to them resolve once it commits
     pending_targets: frozenset = frozenset()
+    strict: bool = False  # Prefer: handling=strict (an unknown meta.profile is an error)
 
     @property
     def base_url(self) -> str:

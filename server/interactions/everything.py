@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..fhir.bundles import Bundle, BundleEntry
 from ..fhir.outcomes import BadRequest, Gone, NotFound
-from ..fhir.references import is_valid_id
+from ..fhir.references import require_valid_id
 from ..search.query import parse_count, parse_cursor, parse_since
 from ..storage.index.date import DateCriterion, DateValue
 from ..storage.search import SearchPlan, search_page
@@ -20,7 +20,8 @@ def patient_everything(ctx: RequestContext, id: str, pairs: list[tuple[str, str]
     """Only the types the token may read without a granular (v2 query) restriction; a patient/
     token only its own patient (SMART scopes)."""
     ctx.definition("Patient", "read")
-    if not is_valid_id(id) or not in_patient_scope(ctx, ctx.policy.compartment_patient("read", "Patient"), id):
+    require_valid_id("Patient", id)
+    if not in_patient_scope(ctx, ctx.policy.compartment_patient("read", "Patient"), id):
         raise NotFound(f"Patient/{id} is not known")
     query = _query(ctx, id, pairs)
     with ctx.services.database.connection() as conn:
@@ -62,12 +63,12 @@ def _query(ctx: RequestContext, patient_id: str, pairs) -> SearchPlan:
             unknown = [t for t in wanted if t not in ctx.services.registry.definitions]
             if unknown:
                 raise BadRequest(f"_type names types this server does not hold: {', '.join(unknown)}",
-                                 expression="_type")
+                                 location="http._type")
             plan.resource_types = tuple(t for t in plan.resource_types if t in wanted)
         elif name == "_count":
             plan.count = parse_count(value, ctx.services.max_page_size)
         elif name == "_cursor":
             plan.cursor = ("after", (), parse_cursor(value))
         elif name not in ("_format", "_pretty"):
-            raise BadRequest(f"Parameter '{name}' is not supported by $everything", expression=name)
+            raise BadRequest(f"Parameter '{name}' is not supported by $everything", location=f"http.{name}")
     return plan

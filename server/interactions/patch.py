@@ -9,7 +9,7 @@ import jsonpatch
 import orjson
 
 from ..fhir.outcomes import BadRequest, FhirError, Gone, NotFound, PreconditionFailed, Unprocessable
-from ..fhir.references import is_valid_id
+from ..fhir.references import require_valid_id
 from ..search.registry import ResourceDefinition
 from ..storage.resources import Version, lock_current
 from .context import RequestContext
@@ -31,8 +31,7 @@ def patch_kind(mimetype: str, body) -> str:
 
 def patch(ctx: RequestContext, resource_type: str, id: str, body, kind: str, if_match: str | None) -> Version:
     definition = ctx.definition(resource_type, "patch")
-    if not is_valid_id(id):
-        raise NotFound(f"{resource_type}/{id} is not known")
+    require_valid_id(resource_type, id)
     with ctx.services.database.transaction() as conn:
         return patch_in(ctx, conn, definition, id, body, kind, if_match)
 
@@ -63,7 +62,7 @@ def patch_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
     resource = apply_patch(ctx, orjson.loads(current.content), body, kind)
     if resource.get("resourceType") != definition.type or resource.get("id") != id:
         raise Unprocessable("A patch may not change the resource's type or id")
-    ctx.services.validator.validate(definition.type, resource)
+    ctx.services.validator.validate(definition.type, resource, strict=ctx.strict)
     resolve_conditional_references(ctx, conn, resource)
     check_references(ctx, conn, resource, (definition.type, id))
     return store_version(ctx, conn, definition, "patch", resource, id, current.version_id + 1, "PATCH")
@@ -93,7 +92,7 @@ def _json_patch(resource: dict, body) -> dict:
 
 def _issue_count(ctx: RequestContext, resource: dict) -> int:
     try:
-        ctx.services.validator.validate(resource["resourceType"], resource)
+        ctx.services.validator.validate(resource["resourceType"], resource, strict=ctx.strict)
     except FhirError as error:
         return len(error.issues)
     return 0

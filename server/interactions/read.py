@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..fhir.outcomes import Gone, NotFound
-from ..fhir.references import is_valid_id
+from ..fhir.references import require_valid_id
 from ..storage.resources import Version, read_current, read_version
 from .context import RequestContext
 from .versions import check_compartment
@@ -11,14 +11,13 @@ from .versions import check_compartment
 def read(ctx: RequestContext, resource_type: str, id: str) -> Version:
     """The current version; 410 once deleted (http.html#read)."""
     definition = ctx.definition(resource_type, "read")
-    version = None
-    if is_valid_id(id):
-        with ctx.services.database.connection() as conn:
-            version = read_current(conn, resource_type, id)
-            if version is not None:
-                check_compartment(ctx, "read", resource_type, version.patient_id, hide=True, conn=conn)
-            if version is not None and not version.deleted:
-                ctx.policy.require_granular("read", definition, version.content, ctx.base_url, conn=conn)
+    require_valid_id(resource_type, id)
+    with ctx.services.database.connection() as conn:
+        version = read_current(conn, resource_type, id)
+        if version is not None:
+            check_compartment(ctx, "read", resource_type, version.patient_id, hide=True, conn=conn)
+        if version is not None and not version.deleted:
+            ctx.policy.require_granular("read", definition, version.content, ctx.base_url, conn=conn)
     if version is None:
         raise NotFound(f"{resource_type}/{id} is not known")
     if version.deleted:
@@ -29,8 +28,9 @@ def read(ctx: RequestContext, resource_type: str, id: str) -> Version:
 def vread(ctx: RequestContext, resource_type: str, id: str, version_id: str) -> Version:
     """One version from history; a deletion version answers 410 (http.html#vread)."""
     definition = ctx.definition(resource_type, "vread")
+    require_valid_id(resource_type, id)
     version = None
-    if is_valid_id(id) and version_id.isdigit() and len(version_id) < 10:
+    if version_id.isdigit() and len(version_id) < 10:
         with ctx.services.database.connection() as conn:
             version = read_version(conn, resource_type, id, int(version_id))
             if version is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..fhir.outcomes import BadRequest, NotFound
-from ..fhir.references import is_valid_id
+from ..fhir.references import require_valid_id
 from ..search.registry import ResourceDefinition
 from ..storage.resources import Version, lock_current, write_deletion
 from .context import RequestContext
@@ -20,7 +20,7 @@ def prepare_create(ctx: RequestContext, resource_type: str, body) -> tuple[Resou
     """Policy and validation, before any database work; a client's id is ignored (http.html#create)."""
     definition = ctx.definition(resource_type, "create")
     resource = {k: v for k, v in body.items() if k != "id"} if isinstance(body, dict) else body
-    ctx.services.validator.validate(resource_type, resource)
+    ctx.services.validator.validate(resource_type, resource, strict=ctx.strict)
     return definition, resource
 
 
@@ -45,7 +45,7 @@ def create_in(ctx: RequestContext, conn, definition: ResourceDefinition, resourc
 
 def prepare_update(ctx: RequestContext, resource_type: str, id: str, body) -> ResourceDefinition:
     definition = ctx.definition(resource_type, "update")
-    ctx.services.validator.validate(resource_type, body)
+    ctx.services.validator.validate(resource_type, body, strict=ctx.strict)
     if body.get("id") != id:
         raise BadRequest(f"The resource id ({body.get('id')!r}) must equal the id in the URL ({id!r})",
                          expression=f"{resource_type}.id")
@@ -78,8 +78,7 @@ def delete(ctx: RequestContext, resource_type: str, id: str, if_match: str | Non
     """Mark deleted, keeping history; deleting a deleted resource changes nothing (http.html#delete).
     Returns the version deleted, or None when it was deleted already."""
     ctx.definition(resource_type, "delete")
-    if not is_valid_id(id):
-        raise NotFound(f"{resource_type}/{id} is not known")
+    require_valid_id(resource_type, id)
     with ctx.services.database.transaction() as conn:
         return delete_in(ctx, conn, resource_type, id, if_match, cascade)
 
