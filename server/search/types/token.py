@@ -50,7 +50,8 @@ def _of_type(value) -> list[str]:
     """Identifier `:of-type` values: type-system|type-code|value."""
     if not isinstance(value, dict) or not isinstance(value.get("type"), dict) or "value" not in value:
         return []
-    return [f"{c.get('system', '')}|{c['code']}|{value['value']}" for c in value["type"].get("coding", []) if "code" in c]
+    return [f"{c.get('system', '')}|{c['code']}|{value['value']}"
+            for c in value["type"].get("coding", []) if "code" in c]
 
 
 def extract(param, value, base_url: str, rows: dict[str, list]) -> None:

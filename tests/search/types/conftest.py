@@ -12,5 +12,5 @@ def services(live_server):
 @pytest.fixture
 def subjects(client, unique) -> list[str]:
     """Two Patients for the clinical resources to refer to."""
-    return [client.create({"resourceType": "Patient", "identifier": [{"system": "urn:parity", "value": f"{unique}-{n}"}]})["id"]
-            for n in range(2)]
+    return [client.create({"resourceType": "Patient",
+                           "identifier": [{"system": "urn:parity", "value": f"{unique}-{n}"}]})["id"] for n in range(2)]

@@ -37,9 +37,9 @@ def _period(start: str | None, end: str | None) -> dict:
 
 
 periods = st.builds(_period, st.one_of(st.none(), date_times), st.one_of(st.none(), date_times)).filter(bool)
-search_dates = st.one_of(dates, st.builds(lambda day, hour, minute, zone: f"{day.isoformat()}T{hour:02d}:{minute:02d}{zone}",
-                                          days, st.sampled_from([0, 12, 23]), st.sampled_from([0, 30]),
-                                          st.sampled_from(["", "Z", "+02:00"])))
+search_dates = st.one_of(dates, st.builds(
+    lambda day, hour, minute, zone: f"{day.isoformat()}T{hour:02d}:{minute:02d}{zone}",
+    days, st.sampled_from([0, 12, 23]), st.sampled_from([0, 30]), st.sampled_from(["", "Z", "+02:00"])))
 search_values = st.builds(lambda prefix, value: prefix + value, st.sampled_from(PREFIXES), search_dates)
 
 

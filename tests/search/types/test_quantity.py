@@ -19,9 +19,9 @@ numbers = st.sampled_from(NUMBERS)
 units = st.sampled_from(["a", "mo"])
 ages = st.builds(lambda value, unit: {"value": float(value) if "." in value else int(value), "system": UCUM,
                                       "code": unit, "unit": unit}, numbers, units)
-ranges = st.builds(lambda low, high, unit: {"low": {"value": float(min(low, high, key=Decimal)), "system": UCUM, "code": unit},
-                                            "high": {"value": float(max(low, high, key=Decimal)), "system": UCUM, "code": unit}},
-                   numbers, numbers, units)
+ranges = st.builds(lambda low, high, unit: {
+    "low": {"value": float(min(low, high, key=Decimal)), "system": UCUM, "code": unit},
+    "high": {"value": float(max(low, high, key=Decimal)), "system": UCUM, "code": unit}}, numbers, numbers, units)
 search_values = st.builds(lambda prefix, number, unit: prefix + number + unit, st.sampled_from(PREFIXES), numbers,
                           st.sampled_from(["", f"|{UCUM}|a", f"|{UCUM}|mo", "||a", "|http://other|a"]))
 

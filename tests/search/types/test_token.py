@@ -68,13 +68,15 @@ def test_identifier_code_boolean_and_telecom_tokens_match_as_in_sql(client, serv
 codings = st.builds(lambda system, code, display: {"system": system, "code": code,
                                                    **({"display": display} if display else {})},
                     systems, codes, st.one_of(st.none(), st.sampled_from(["Major depression", "Bipolar"])))
-concepts = st.builds(lambda coding, text: {**({"coding": coding} if coding else {}), **({"text": text} if text else {})},
+concepts = st.builds(lambda coding, text: {**({"coding": coding} if coding else {}),
+                                           **({"text": text} if text else {})},
                      st.lists(codings, max_size=2), st.one_of(st.none(), st.sampled_from(["Depression", "déprime"]))) \
     .filter(bool)
 condition_queries = st.one_of(
     st.tuples(st.sampled_from(["code", "code:not"]), st.lists(token_queries, min_size=1, max_size=2).map(",".join)),
     st.tuples(st.just("code:text"), st.sampled_from(["dep", "DÉP", "major", "bipolar", "x"])),
-    st.tuples(st.sampled_from(["category", "code:missing"]), st.sampled_from(["true", f"{CATEGORY}|problem-list-item"])),
+    st.tuples(st.sampled_from(["category", "code:missing"]),
+              st.sampled_from(["true", f"{CATEGORY}|problem-list-item"])),
 )
 
 
