@@ -11,7 +11,7 @@ from ..search.matcher import NotMatchable, criterion_matches
 from ..search.query import SearchParser
 from ..search.registry import ResourceDefinition
 from ..storage.index.token import TokenCriterion
-from ..storage.search import IdCriterion, SearchPlan, search
+from ..storage.search import AnyOfCriterion, IdCriterion, SearchPlan, search
 
 
 def query_criteria(definition: ResourceDefinition, query: str, base_url: str) -> list:
@@ -24,8 +24,8 @@ def query_criteria(definition: ResourceDefinition, query: str, base_url: str) ->
 
 
 def union_criteria(definition: ResourceDefinition, queries: list[str], base_url: str) -> list:
-    """Criteria matching what any of several scope queries grants. OR across scopes is expressible
-    when each is one positive token condition on the same parameter; other mixes are refused."""
+    """Criteria matching what any of several scope queries grants: one token condition when each is a
+    positive token condition on the same parameter (one index lookup), else any of the queries' criteria."""
     per_query = [query_criteria(definition, query, base_url) for query in queries]
     if len(per_query) == 1:
         return per_query[0]
@@ -33,7 +33,7 @@ def union_criteria(definition: ResourceDefinition, queries: list[str], base_url:
     if len(singles) == len(per_query) and all(isinstance(c, TokenCriterion) and not c.negated for c in singles) \
             and len({c.param for c in singles}) == 1:
         return [TokenCriterion(singles[0].param, tuple(v for c in singles for v in c.values))]
-    raise Forbidden("These granular scopes cannot be combined in one search; ask for one per resource type")
+    return [AnyOfCriterion(tuple(tuple(criteria) for criteria in per_query))]
 
 
 def resource_matches(definition: ResourceDefinition, resource: dict, queries: list[str], base_url: str,

@@ -4,7 +4,8 @@ granular scopes on a single resource, and later subscriptions and CDS prefetch c
 from __future__ import annotations
 
 from ..storage.index.date import DateCriterion
-from ..storage.search import ChainCriterion, CompartmentCriterion, HasCriterion, IdCriterion, MissingCriterion
+from ..storage.search import (AnyOfCriterion, ChainCriterion, CompartmentCriterion, HasCriterion, IdCriterion,
+                              MissingCriterion)
 from .dates import parse_range
 from .extract import index_rows
 from .registry import ResourceDefinition
@@ -37,6 +38,8 @@ def criterion_matches(criterion, resource: dict, rows: dict[str, list]) -> bool:
         present = any(row[0] == criterion.param and (criterion.part is None or row[3] == criterion.part)
                       for row in rows.get(criterion.search_type, ()))
         return present != criterion.missing
+    if isinstance(criterion, AnyOfCriterion):
+        return any(all(criterion_matches(c, resource, rows) for c in group) for group in criterion.groups)
     if isinstance(criterion, CompartmentCriterion):
         return (criterion.is_owner and resource.get("id") == criterion.target_id) or any(
             param in criterion.params and (target_type, target_id) == (criterion.target_type, criterion.target_id)
