@@ -4,8 +4,14 @@ granular scopes on a single resource, and later subscriptions and CDS prefetch c
 from __future__ import annotations
 
 from ..storage.index.date import DateCriterion
-from ..storage.search import (AnyOfCriterion, ChainCriterion, CompartmentCriterion, HasCriterion, IdCriterion,
-                              MissingCriterion)
+from ..storage.search import (
+    AnyOfCriterion,
+    ChainCriterion,
+    CompartmentCriterion,
+    HasCriterion,
+    IdCriterion,
+    MissingCriterion,
+)
 from .dates import parse_range
 from .extract import index_rows
 from .registry import ResourceDefinition
