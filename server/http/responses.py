@@ -9,7 +9,7 @@ from flask import Response, request
 from werkzeug.http import parse_date
 
 from ..fhir.outcomes import Issue, operation_outcome
-from ..storage.resources import Version
+from ..interactions.repository import Version
 from .negotiation import FHIR_JSON, response_content_type
 
 
