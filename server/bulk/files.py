@@ -80,3 +80,13 @@ class LocalFileStore:
 
     def delete_prefix(self, prefix: str) -> None:
         shutil.rmtree(self._path(prefix), ignore_errors=True)
+
+
+class FlatDirectoryStore(LocalFileStore):
+    """Every file straight in one directory by its name (the CLI's --out): keys' folders are dropped."""
+
+    def _path(self, key: str) -> Path:
+        return super()._path(key.rpartition("/")[2])
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Nothing to remove: a directory of one export only."""

@@ -37,7 +37,7 @@ def _instant(moment: datetime) -> str:
 class _Run:
     """One attempt at one job."""
 
-    def __init__(self, services: Services, exports: Exports, job: Job, on_progress: Callable | None):
+    def __init__(self, services: Services, exports: Exports, job: Job, on_progress: Callable | None = None):
         self.services, self.exports, self.job, self.on_progress = services, exports, job, on_progress
         self.done, self.total, self.transaction_time = 0, None, None
         self.renewed = time.monotonic()
@@ -73,7 +73,8 @@ class _Run:
                 "requiresAccessToken": True, "output": output, "error": errors}
 
     def write_type(self, conn, search_plan) -> list[dict]:
-        resource_type, limit, store = search_plan.resource_type, self.job.parameters["file_resources"], self.exports.store
+        resource_type, store = search_plan.resource_type, self.exports.store
+        limit = self.job.parameters["file_resources"]
         files, writer, in_file = [], None, 0
 
         def close():
@@ -183,3 +184,22 @@ class ExportWorker:
         self.exports.wake.set()
         if self.thread is not None:
             self.thread.join(timeout)
+
+
+def run_here(services: Services, exports: Exports, request: ExportRequest, claims: dict,
+             on_progress: Callable | None = None) -> tuple[str, Job]:
+    """Runs an export in this process (the CLI): the same job row and steps a worker would take."""
+    policy = AccessPolicy.from_claims(claims, services.practitioner_access)
+    export_plan(RequestContext(services, policy, "export-cli"), request)  # refuse before creating anything
+    job_id, owner = uuid.uuid4().hex, f"cli:{socket.gethostname()}:{os.getpid()}"
+    access = {**{k: claims.get(k) for k in ("scope", "patient", "fhirUser", "sub", "client_id")},
+              "practitioner_access": services.practitioner_access}
+    parameters = {**request.as_json(), "base_url": services.base_url, "ttl_seconds": exports.settings.ttl_seconds,
+                  "file_resources": exports.settings.file_resources}
+    with services.database.connection() as conn:
+        job = export_jobs.insert_claimed_job(conn, job_id, claims.get("client_id") or "-", f"{services.base_url}/$export",
+                                             parameters, access, exports.settings.ttl_seconds, owner,
+                                             exports.settings.lease_seconds)
+    status = run_job(services, exports, job, on_progress)
+    with services.database.connection() as conn:
+        return status, export_jobs.get_job(conn, job_id)

@@ -90,7 +90,8 @@ def _type_filter(ctx: RequestContext, resource_type: str, query: str) -> tuple:
     parser = SearchParser(ctx.services.registry.get(resource_type), ctx.base_url, 1, 1, ctx.services.registry)
     parsed = parser.parse(parse_qsl(query, keep_blank_values=True), strict=True)
     if parsed.includes or parsed.plan.sort or parsed.summary or parsed.elements or parsed.plan.cursor:
-        raise BadRequest(f"_typeFilter '{resource_type}?{query}' may hold search criteria only", expression="_typeFilter")
+        raise BadRequest(f"_typeFilter '{resource_type}?{query}' may hold search criteria only",
+                         expression="_typeFilter")
     return tuple(parsed.plan.criteria)
 
 

@@ -42,6 +42,17 @@ def insert_job(conn: psycopg.Connection, id: str, client_id: str, request_url: s
                  (id, client_id, request_url, Jsonb(parameters), Jsonb(access), ttl_seconds))
 
 
+def insert_claimed_job(conn: psycopg.Connection, id: str, client_id: str, request_url: str, parameters: dict,
+                       access: dict, ttl_seconds: int, owner: str, lease_seconds: float) -> Job:
+    """A job that starts out leased to its creator (the CLI runs its own job); never queued."""
+    row = conn.execute(
+        f"INSERT INTO export_jobs (id, client_id, request_url, parameters, access, expires_at, status, attempt,"
+        f" lease_owner, lease_until) VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s), 'running', 1,"
+        f" %s, now() + make_interval(secs => %s)) RETURNING {_COLUMNS}",
+        (id, client_id, request_url, Jsonb(parameters), Jsonb(access), ttl_seconds, owner, lease_seconds)).fetchone()
+    return Job(*row)
+
+
 def active_jobs(conn: psycopg.Connection, client_id: str) -> int:
     return conn.execute("SELECT count(*) FROM export_jobs WHERE client_id = %s AND status IN ('queued', 'running')"
                         " AND expires_at > now()", (client_id,)).fetchone()[0]

@@ -33,5 +33,6 @@ def server_with(settings):
         server.stop()
 
 
-def session(server: LiveServer, scope: str = "system/*.rs", **claims) -> FhirClient:
-    return FhirClient(server.base_url, server.token(scope, **claims))
+def session(server: LiveServer, scope: str = "system/*.rs", client_id: str = "tests", **claims) -> FhirClient:
+    token = server.tokens.mint(scope, 3600, subject="test", client_id=client_id, **claims)["access_token"]
+    return FhirClient(server.base_url, token)

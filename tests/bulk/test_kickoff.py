@@ -51,7 +51,8 @@ def test_post_kickoff_with_parameters(client, since):
 
 def test_output_format_abbreviations_are_accepted_and_others_refused(client, since):
     for output_format in ("application/fhir+ndjson", "application/ndjson", "ndjson"):
-        response = kick_off(client, f"{client.base_url}/$export", params={"_since": since, "_outputFormat": output_format})
+        response = kick_off(client, f"{client.base_url}/$export",
+                            params={"_since": since, "_outputFormat": output_format})
         assert response.status_code == 202, response.text
         poll(client, response.headers["Content-Location"])
     refused = kick_off(client, f"{client.base_url}/$export", params={"_outputFormat": "text/csv"})
