@@ -32,7 +32,8 @@ PACKAGE_MEMBER = "google/fhir/r4/data/hl7.fhir.r4.core.tgz"
 FHIR_VERSION = "4.0.1"
 BASE = "http://hl7.org/fhir"
 
-RESOURCE_TYPES = ("Patient", "Condition", "MedicationRequest", "MedicationStatement", "Appointment", "Group")
+RESOURCE_TYPES = ("Patient", "Condition", "MedicationRequest", "MedicationStatement", "Appointment", "MedicationDispense",
+                  "Group")
 
 INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type",
                 "create", "search-type")

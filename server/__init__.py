@@ -6,8 +6,11 @@ from flask_smorest import Api
 
 from .auth.keys import ensure_signing_keys
 from .auth.tokens import TokenService
+from .clinical.knowledge import load as load_knowledge
 from .config import Settings
 from .http.access_log import AccessLog
+from .http.base_slash import BaseSlash
+from .http.cors import Cors
 from .http.errors import register_error_handlers
 from .http.health import health
 from .http.auth_routes import register_smart
@@ -17,6 +20,7 @@ from .bulk.jobs import Exports, ExportSettings
 from .bulk.worker import ExportWorker
 from .http.bulk_routes import bulk_blueprint
 from .http.bundle_routes import bundle_blueprint
+from .http.cds_routes import cds
 from .http.operations import operations_blueprint
 from .http.routes import fhir_blueprint
 from .interactions.capabilities import IMPLEMENTED_INTERACTIONS, SOFTWARE_VERSION
@@ -29,7 +33,8 @@ from .validation import Validator
 def build_services(settings: Settings, database: Database) -> Services:
     return Services(database=database,
                     registry=Registry.load(settings.resources_dir, IMPLEMENTED_INTERACTIONS),
-                    validator=Validator(settings.profiles_dir),
+                    validator=Validator(settings.profiles_dir, settings.required_profiles,
+                                        settings.validation_strict),
                     base_url=settings.base_url,
                     default_page_size=settings.default_page_size,
                     max_page_size=settings.max_page_size,
@@ -56,13 +61,15 @@ def _openapi_config(app: Flask) -> None:
 def create_app(settings: Settings, database: Database | None = None) -> Flask:
     """The Flask app: FHIR routes, health, JWKS, OpenAPI docs; opens its own pool unless given one."""
     if database is None:
-        database = Database(settings.database_url, settings.pool_size)
+        database = Database(settings.database_url, settings.pool_size, settings.pool_timeout_seconds)
         database.open()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     _openapi_config(app)
     services = build_services(settings, database)
     app.extensions["fhir.services"] = services
+    app.extensions["fhir.on_shutdown"] = []  # callables run once a server worker's requests are done (SIGTERM)
+    app.extensions["fhir.knowledge"] = load_knowledge(settings.resources_dir / "clinical")
     app.extensions["fhir.tokens"] = TokenService(ensure_signing_keys(database), settings.base_url,
                                                  settings.base_url, settings.token_leeway_seconds)
     api = Api(app)
@@ -75,9 +82,10 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     app.extensions["fhir.export_workers"] = [ExportWorker(services, exports).start()
                                              for _ in range(settings.export_workers)]
     app.register_blueprint(health)
+    app.register_blueprint(cds)
     app.register_blueprint(keys)
     register_smart(app, database, settings.base_url)
     app.register_blueprint(discovery)
     register_error_handlers(app)
-    app.wsgi_app = AccessLog(app.wsgi_app)
+    app.wsgi_app = AccessLog(Cors(BaseSlash(app.wsgi_app), settings.cors_origins))
     return app

@@ -38,6 +38,16 @@ def appointment(patient_id: str, **fields) -> dict:
             "participant": [{"actor": {"reference": f"Patient/{patient_id}"}, "status": "accepted"}], **fields}
 
 
+def medication_dispense(patient_id: str, code: str = "312941", when: str = "2026-06-01", days: int = 30,
+                        **fields) -> dict:
+    return {"resourceType": "MedicationDispense", "status": "completed",
+            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code}]},
+            "subject": {"reference": f"Patient/{patient_id}"}, "whenHandedOver": when,
+            "quantity": {"value": days, "unit": "tablet"},
+            "daysSupply": {"value": days, "unit": "day", "system": "http://unitsofmeasure.org", "code": "d"},
+            **fields}
+
+
 def group(member_ids: list[str], identifier: str = "roster-1", **fields) -> dict:
     """A payer's member roster: an actual person Group whose members are Patients."""
     return {"resourceType": "Group", "type": "person", "actual": True,

@@ -41,9 +41,15 @@ class RevocationList:
     def _current(self) -> frozenset[str]:
         if time.monotonic() - self._loaded_at < REFRESH_SECONDS:
             return self._revoked
-        with self._lock:
+        if not self._lock.acquire(blocking=self._loaded_at == float("-inf")):  # never loaded: nothing to fall back on
+            # Another thread is reloading: the set it replaces is at most that reload older. Waiting here would
+            # queue every request behind one query, and behind each pool timeout while the database is down.
+            return self._revoked
+        try:
             if time.monotonic() - self._loaded_at >= REFRESH_SECONDS:
                 with self.database.connection() as conn:
                     self._revoked = frozenset(live_revocations(conn))
                 self._loaded_at = time.monotonic()
             return self._revoked
+        finally:
+            self._lock.release()

@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..fhir.outcomes import FhirError, Forbidden, NotFound
+from ..fhir.outcomes import FhirError, NotFound
 from ..interactions.context import RequestContext
 from ..interactions.export import ExportRequest, export_plan
 from ..storage import export_jobs
@@ -48,7 +48,7 @@ class Exports:
 
 
 def client_of(ctx: RequestContext) -> str:
-    return ctx.policy.client_id or ctx.policy.subject or "-"
+    return ctx.guard.policy.client_id or ctx.guard.policy.subject or "-"
 
 
 def kick_off(exports: Exports, ctx: RequestContext, request: ExportRequest, request_url: str, claims: dict) -> str:
@@ -57,7 +57,7 @@ def kick_off(exports: Exports, ctx: RequestContext, request: ExportRequest, requ
     client = client_of(ctx)
     job_id = uuid.uuid4().hex
     access = {k: claims.get(k) for k in ("scope", "patient", "fhirUser", "sub", "client_id")}
-    access["practitioner_access"] = ctx.policy.practitioner_access
+    access["practitioner_access"] = ctx.guard.policy.practitioner_access
     # the job carries what the kick-off's server was configured with, whichever server runs it
     parameters = {**request.as_json(), "base_url": ctx.base_url, "ttl_seconds": exports.settings.ttl_seconds,
                   "file_resources": exports.settings.file_resources}
@@ -76,10 +76,8 @@ def kick_off(exports: Exports, ctx: RequestContext, request: ExportRequest, requ
 def own_job(ctx: RequestContext, job_id: str) -> Job:
     with ctx.services.database.connection() as conn:
         job = export_jobs.get_job(conn, job_id)
-    if job is None:
+    if job is None or job.client_id != client_of(ctx):  # another client's job is not told apart from none
         raise NotFound(f"No export job {job_id} (it may have expired or been cancelled)")
-    if job.client_id != client_of(ctx):
-        raise Forbidden("This export was started by another client")
     return job
 
 

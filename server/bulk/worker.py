@@ -14,10 +14,11 @@ from typing import Callable
 
 import orjson
 
-from ..auth.policy import AccessPolicy
+from ..auth.guard import Guard
 from ..fhir.outcomes import Issue, operation_outcome
 from ..interactions.context import RequestContext, Services
-from ..interactions.export import ExportRequest, count_matches, export_plan, export_snapshot, stream_matches
+from ..interactions import repository
+from ..interactions.export import ExportRequest, export_plan
 from ..storage import export_jobs
 from ..storage.export_jobs import Job
 from .jobs import Exports, file_key
@@ -55,14 +56,14 @@ class _Run:
         return f"{self.job.parameters['base_url']}/bulkfiles/{self.job.id}/{name}"
 
     def run(self) -> dict:
-        policy = AccessPolicy.from_claims(self.job.access, self.job.access["practitioner_access"])
-        ctx = RequestContext(self.services, policy, f"export-{self.job.id}")
+        guard = Guard.from_claims(self.job.access, self.services.base_url, self.job.access["practitioner_access"])
+        ctx = self.ctx = RequestContext(self.services, guard, f"export-{self.job.id}")
         request = ExportRequest.from_json(self.job.parameters)
         plan = export_plan(ctx, request)
         output = []
-        with export_snapshot(ctx) as (conn, transaction_time):
+        with repository.export_snapshot(ctx) as (conn, transaction_time):
             self.transaction_time = transaction_time
-            counts = [count_matches(conn, p) for p in plan.plans]
+            counts = [repository.export_count(ctx, conn, p) for p in plan.plans]
             self.total = sum(counts)
             self.heartbeat(force=True)
             for search_plan, expected in zip(plan.plans, counts):
@@ -83,7 +84,7 @@ class _Run:
             files.append({"type": resource_type, "url": self.url(name), "count": in_file})
 
         try:
-            for batch in stream_matches(conn, search_plan, BATCH):
+            for batch in repository.export_stream(self.ctx, conn, search_plan, BATCH):
                 start = 0
                 while start < len(batch):
                     if writer is None:
@@ -189,17 +190,17 @@ class ExportWorker:
 def run_here(services: Services, exports: Exports, request: ExportRequest, claims: dict,
              on_progress: Callable | None = None) -> tuple[str, Job]:
     """Runs an export in this process (the CLI): the same job row and steps a worker would take."""
-    policy = AccessPolicy.from_claims(claims, services.practitioner_access)
-    export_plan(RequestContext(services, policy, "export-cli"), request)  # refuse before creating anything
+    guard = Guard.from_claims(claims, services.base_url, services.practitioner_access)
+    export_plan(RequestContext(services, guard, "export-cli"), request)  # refuse before creating anything
     job_id, owner = uuid.uuid4().hex, f"cli:{socket.gethostname()}:{os.getpid()}"
     access = {**{k: claims.get(k) for k in ("scope", "patient", "fhirUser", "sub", "client_id")},
               "practitioner_access": services.practitioner_access}
     parameters = {**request.as_json(), "base_url": services.base_url, "ttl_seconds": exports.settings.ttl_seconds,
                   "file_resources": exports.settings.file_resources}
     with services.database.connection() as conn:
-        job = export_jobs.insert_claimed_job(conn, job_id, claims.get("client_id") or "-", f"{services.base_url}/$export",
-                                             parameters, access, exports.settings.ttl_seconds, owner,
-                                             exports.settings.lease_seconds)
+        job = export_jobs.insert_claimed_job(conn, job_id, claims.get("client_id") or "-",
+                                             f"{services.base_url}/$export", parameters, access,
+                                             exports.settings.ttl_seconds, owner, exports.settings.lease_seconds)
     status = run_job(services, exports, job, on_progress)
     with services.database.connection() as conn:
         return status, export_jobs.get_job(conn, job_id)

@@ -9,10 +9,11 @@ from werkzeug.exceptions import HTTPException
 import orjson
 
 from ..fhir.outcomes import FhirError, Issue, operation_outcome
-from ..storage.database import TransactionConflict
+from ..storage.database import DatabaseUnavailable, TransactionConflict
 from .negotiation import FHIR_JSON
 
 log = logging.getLogger("server.http")
+RETRY_AFTER_SECONDS = 5
 _HTTP_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
 
 
@@ -43,6 +44,13 @@ def _conflict(error: TransactionConflict) -> Response:
                                         f" ({error})", "conflict")])
 
 
+def _unavailable(error: DatabaseUnavailable) -> Response:
+    """PostgreSQL unreachable: 503 at once (RFC 9110 section 15.6.4), the client may retry; /readyz says the same."""
+    log.warning("database unavailable", extra={"path": request.path, "method": request.method, "error": str(error)})
+    return outcome_response(503, [Issue("The database is unavailable; the request was not completed, send it again"
+                                        " later", "transient")], {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.path, "method": request.method})
     return outcome_response(500, [Issue("Internal server error; the request was not completed", "exception",
@@ -53,4 +61,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(FhirError, _fhir_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(TransactionConflict, _conflict)
+    app.register_error_handler(DatabaseUnavailable, _unavailable)
     app.register_error_handler(Exception, _unexpected)

@@ -8,6 +8,4 @@ keys = Blueprint("keys", __name__)
 
 @keys.get("/auth/jwks.json")
 def jwks():
-    response = jsonify(current_app.extensions["fhir.tokens"].public_jwks())
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return jsonify(current_app.extensions["fhir.tokens"].public_jwks())

@@ -69,13 +69,14 @@ def operations_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
     def validate_type(resource_type: str):
         """$validate at the type level (mode create or general)"""
         return fhir_response(validate.validate(_ctx(), resource_type, None, read_json_body(request),
-                                               request.args.get("mode")))
+                                               request.args.get("mode"), request.args.get("profile")))
 
     @blp.route(f"/{type_}/<id>/$validate", methods=["POST"])
     def validate_instance(resource_type: str, id: str):
         """$validate at the instance level (mode update or delete)"""
         body = read_json_body(request) if request.content_length else None
-        return fhir_response(validate.validate(_ctx(), resource_type, id, body, request.args.get("mode")))
+        return fhir_response(validate.validate(_ctx(), resource_type, id, body, request.args.get("mode"),
+                                               request.args.get("profile")))
 
     return blp
 

@@ -7,15 +7,16 @@ from datetime import datetime, timezone
 
 import orjson
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import FhirError, Unprocessable
 from ..search.extract import index_rows, patient_compartment
 from ..search.registry import ResourceDefinition
 from ..storage.bulk import BulkVersion, encode_index_rows, write_versions
 from ..storage.references import lock_live_targets
-from ..storage.resources import Version
+from .repository import Version
 from .context import RequestContext
 from .references import local_targets, unresolved_reference_issues
-from .versions import check_compartment, instant
+from .versions import instant
 
 
 @dataclass
@@ -42,8 +43,7 @@ def create_many_in(ctx: RequestContext, conn, items: list[NewResource]) -> list[
                     "meta": {**item.resource.get("meta", {}), "versionId": "1", "lastUpdated": stamp}}
         patient_id = patient_compartment(item.definition, resource, ctx.base_url)
         try:
-            check_compartment(ctx, "create", item.definition.type, patient_id, hide=False, conn=conn)
-            ctx.policy.require_granular("create", item.definition, resource, ctx.base_url)
+            ctx.guard.check_new(conn, Interaction.CREATE, item.definition, patient_id, resource)
         except FhirError as error:
             raise CreateFailed(index, error) from None
         stamped.append((resource, patient_id))

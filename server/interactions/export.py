@@ -3,19 +3,19 @@ plan under the same access policy as a search (types, patient confinement, granu
 _since, _typeFilter (ORed per type), and the patients of a Patient- or Group-level export."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from urllib.parse import parse_qsl
 
 import orjson
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, Forbidden, Issue
 from ..search.query import SearchParser, parse_since
-from ..storage.export import count, snapshot, stream
 from ..storage.index.date import DateCriterion, DateValue
-from ..storage.search import AnyOfCriterion, PatientsCriterion, SearchPlan
+from . import repository
 from .context import RequestContext
 from .read import read
+from .repository import AnyOfCriterion, PatientsCriterion, SearchPlan
 
 LEVELS = ("system", "patient", "group")
 
@@ -48,14 +48,8 @@ class ExportPlan:
     issues: list[Issue]
 
 
-def require_bulk_access(ctx: RequestContext) -> None:
-    """Bulk export is for backend services (system/) and users (user/); patient/ tokens are refused."""
-    if not any(scope.context in ("system", "user") for scope in ctx.policy.scopes):
-        raise Forbidden("Bulk Data export needs system/ or user/ scopes; patient/ scopes cannot start an export")
-
-
 def _exportable(ctx: RequestContext, resource_type: str) -> bool:
-    return any(s.context in ("system", "user") and s.covers("s", resource_type) for s in ctx.policy.scopes)
+    return bool(ctx.guard.population_types(Interaction.SEARCH_TYPE, (resource_type,)))
 
 
 def _candidate_types(ctx: RequestContext, level: str) -> tuple[str, ...]:
@@ -136,7 +130,7 @@ def _patients(ctx: RequestContext, request: ExportRequest) -> tuple[str, ...] | 
 
 def export_plan(ctx: RequestContext, request: ExportRequest) -> ExportPlan:
     """The search plans of an export, checked like a search would be; raises on what cannot run."""
-    require_bulk_access(ctx)
+    ctx.guard.require_population_scope()
     issues: list[Issue] = []
     types = _types(ctx, request, issues)
     filters = _filters(ctx, request, types, issues)
@@ -144,10 +138,8 @@ def export_plan(ctx: RequestContext, request: ExportRequest) -> ExportPlan:
     patients = _patients(ctx, request)
     plans = []
     for resource_type in types:
-        definition = ctx.services.registry.get(resource_type)
+        ctx.guard.search_scope(Interaction.SEARCH_TYPE, [ctx.services.registry.get(resource_type)])  # 403s now
         plan = SearchPlan((resource_type,), total="none")
-        plan.compartment_patient = ctx.policy.compartment_patient("search-type", resource_type)
-        plan.criteria += ctx.policy.granular_criteria("search-type", definition, ctx.base_url)
         if since is not None:
             plan.criteria.append(DateCriterion("_lastUpdated", (DateValue("ge", since, since),)))
         if resource_type in filters:
@@ -158,18 +150,3 @@ def export_plan(ctx: RequestContext, request: ExportRequest) -> ExportPlan:
     return ExportPlan(plans, issues)
 
 
-
-@contextmanager
-def export_snapshot(ctx: RequestContext):
-    """One consistent read of the database for a whole export, with its transactionTime."""
-    with snapshot(ctx.services.database.url) as (conn, transaction_time):
-        yield conn, transaction_time
-
-
-def count_matches(conn, plan: SearchPlan) -> int:
-    return count(conn, plan)
-
-
-def stream_matches(conn, plan: SearchPlan, batch_size: int):
-    """The stored JSON of every match, in batches, as text."""
-    return stream(conn, plan, batch_size)

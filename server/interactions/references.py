@@ -2,6 +2,7 @@
 local resource must resolve, and a resource still referred to is not deleted (unless cascading)."""
 from __future__ import annotations
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import Conflict, Issue, Unprocessable
 from ..fhir.references import parse_reference
 from ..storage.references import lock_for_delete, lock_live_targets, referrers
@@ -66,8 +67,8 @@ def resolve_conditional_references(ctx: RequestContext, conn, resource: dict) ->
         if not _is_conditional(value):
             continue
         target_type = value.partition("?")[0]
-        definition = ctx.definition(target_type, "search-type")
-        ids = matching_ids(ctx, conn, definition, value, "search-type")
+        definition = ctx.definition(target_type, Interaction.SEARCH_TYPE)
+        ids = matching_ids(ctx, conn, definition, value, Interaction.SEARCH_TYPE)
         if len(ids) != 1:
             found = "no resource" if not ids else "several resources"
             raise Unprocessable(f"Conditional reference '{value}' matches {found}; it must match exactly one",

@@ -5,10 +5,6 @@ delete of a Patient and a psychiatric MedicationRequest.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import tempfile
 import time
 import uuid
 
@@ -19,88 +15,7 @@ from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import ResourceNotFound
 
 from tests import factories
-from tests.server_process import FHIR_SERVER, START_TIMEOUT, STOP_TIMEOUT, free_port
-
-
-
-class ServerProcess:
-    """`fhir-server serve` in its own session (so teardown can always reach its workers)."""
-
-    def __init__(self, database_url: str):
-        self.port = free_port()
-        self.root_url = f"http://127.0.0.1:{self.port}"
-        self.base_url = f"{self.root_url}/fhir"
-        self.env = {**os.environ, "DATABASE_URL": database_url, "FHIR_BASE_URL": self.base_url}
-        self.stderr = tempfile.TemporaryFile(mode="w+")
-        self.stdout = tempfile.TemporaryFile(mode="w+")
-        self.process = subprocess.Popen(
-            [str(FHIR_SERVER), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2",
-             "--threads", "2"],
-            env=self.env, stdout=self.stdout, stderr=self.stderr, start_new_session=True)
-
-    def output(self) -> str:
-        self.stdout.seek(0)
-        self.stderr.seek(0)
-        return f"--- stdout ---\n{self.stdout.read()}\n--- stderr ---\n{self.stderr.read()}"
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"fhir-server serve exited with {self.process.returncode} before it was ready\n"
-                            f"{self.output()}")
-            try:
-                response = requests.get(f"{self.root_url}/readyz", timeout=2)
-                if response.status_code == 200:
-                    return
-                last = f"{response.status_code} {response.text}"
-            except requests.RequestException as error:
-                last = repr(error)
-            time.sleep(0.2)
-        pytest.fail(f"fhir-server serve not ready within {START_TIMEOUT} s (last /readyz: {last})\n{self.output()}")
-
-    def terminate(self, timeout: float = STOP_TIMEOUT) -> int | None:
-        """SIGTERM; the exit code, or None if it did not stop in time."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def kill_everything(self) -> None:
-        """Last resort in teardown: the server's whole process group (only processes this test started)."""
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait(10)
-        self.stdout.close()
-        self.stderr.close()
-
-
-def start_server(database_url: str) -> ServerProcess:
-    server = ServerProcess(database_url)
-    try:
-        server.wait_ready()
-    except BaseException:
-        server.terminate(10)
-        server.kill_everything()
-        raise
-    return server
-
-
-def mint_token(server: ServerProcess, scope: str) -> str:
-    """`fhir-server token` with the server's environment: exit 0, exactly one JSON object on stdout."""
-    result = subprocess.run([str(FHIR_SERVER), "token", "--scope", scope], env=server.env, capture_output=True,
-                            text=True, timeout=60, check=False)
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    body = json.loads(result.stdout)  # the whole of stdout: one JSON document
-    assert isinstance(body, dict), result.stdout
-    assert body["token_type"] == "Bearer" and body["scope"] == scope, body
-    return body["access_token"]
+from tests.server_process import STOP_TIMEOUT, ServerProcess, mint_token, start_server
 
 
 @pytest.fixture(scope="module")

@@ -93,9 +93,10 @@ def test_status_and_files_are_only_for_the_client_that_started_the_job(client_wi
     manifest = poll(owner, status_url).json()
     file_url = manifest["output"][0]["url"]
     other = session(live_server, "system/*.cruds", client_id="payer-b")
-    assert other.get(status_url).status_code == 403
-    assert other.get(file_url).status_code == 403
-    assert other.delete(status_url).status_code == 403
+    assert other.get(status_url).status_code == 404  # another client's job is as good as unknown
+    assert other.get(file_url).status_code == 404
+    assert other.delete(status_url).status_code == 404
+    assert owner.get(status_url).status_code == 200  # the owner's job was not cancelled by the other
     assert requests.get(file_url).status_code == 401
     assert requests.get(file_url, headers={"Authorization": "Bearer not-a-token"}).status_code == 401
     assert owner.get(file_url).status_code == 200

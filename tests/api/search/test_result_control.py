@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from tests.factories import medication_request, patient
 
+XHTML_JANE = "<div xmlns=\"http://www.w3.org/1999/xhtml\">Jane</div>"  # txt-1: narrative is XHTML
+
 
 def _resources(bundle):
     return [e["resource"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
@@ -13,7 +15,7 @@ def _subsetted(resource):
 
 
 def test_summary_true_keeps_summary_elements(client, unique):
-    created = client.create(patient(unique, text={"status": "generated", "div": "<div>Jane</div>"},
+    created = client.create(patient(unique, text={"status": "generated", "div": XHTML_JANE},
                                     communication=[{"language": {"text": "English"}}]))
     resource = _resources(client.get("Patient", params={"_id": created["id"], "_summary": "true"}).json())[0]
     assert "name" in resource and "birthDate" in resource
@@ -28,14 +30,14 @@ def test_summary_count_returns_only_the_total(client, unique):
 
 
 def test_summary_data_drops_the_narrative(client, unique):
-    created = client.create(patient(unique, text={"status": "generated", "div": "<div>Jane</div>"}))
+    created = client.create(patient(unique, text={"status": "generated", "div": XHTML_JANE}))
     resource = _resources(client.get("Patient", params={"_id": created["id"], "_summary": "data"}).json())[0]
     assert "text" not in resource and "name" in resource
 
 
 def test_summary_text_keeps_text_and_mandatory_elements(client, unique):
     subject = client.create(patient(unique))["id"]
-    created = client.create(medication_request(subject, text={"status": "generated", "div": "<div>x</div>"}))
+    created = client.create(medication_request(subject, text={"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"}))
     resource = _resources(client.get("MedicationRequest", params={"_id": created["id"], "_summary": "text"}).json())[0]
     assert set(resource) >= {"text", "status", "intent", "subject", "id", "meta"}
     assert "dosageInstruction" not in resource
