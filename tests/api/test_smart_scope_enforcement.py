@@ -87,6 +87,17 @@ def test_patient_scope_delete_of_another_patients_deleted_resource_is_not_found(
     assert writer.delete(f"MedicationRequest/{other_request['id']}").status_code == 404
 
 
+def test_validate_create_for_another_patient_is_refused_as_the_create_would_be(client_with, two_patients):
+    """$validate answers whether the write would be accepted (resource-operation-validate.html): for another
+    patient's compartment it would not, so 403 as for the create itself, and 200 for the token's own patient."""
+    mine, other, _, _ = two_patients
+    writer = client_with("patient/*.cruds", patient=mine["id"])
+    refused = writer.post("MedicationRequest/$validate", params={"mode": "create"}, json=medication_request(other["id"]))
+    assert refused.status_code == 403
+    accepted = writer.post("MedicationRequest/$validate", params={"mode": "create"}, json=medication_request(mine["id"]))
+    assert accepted.status_code == 200, accepted.text
+
+
 def test_read_only_scope_cannot_write_and_ungranted_type_is_forbidden(client_with, two_patients):
     mine, _, _, _ = two_patients
     reader = client_with("patient/MedicationRequest.read", patient=mine["id"])
