@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, PreconditionFailed
 from ..search.registry import ResourceDefinition
-from . import repository
+from . import repository, write_path
 from .context import RequestContext
 from .matching import matching_ids
 from .repository import Version
@@ -38,7 +38,7 @@ def create_in_if_none_exist(ctx: RequestContext, conn, definition: ResourceDefin
 
 def conditional_create(ctx: RequestContext, resource_type: str, body, if_none_exist: str) -> Written:
     definition, resource = prepare_create(ctx, resource_type, body)
-    with ctx.services.database.transaction() as conn:
+    with write_path.transaction(ctx) as conn:
         return create_in_if_none_exist(ctx, conn, definition, resource, if_none_exist)
 
 
@@ -60,7 +60,7 @@ def conditional_update(ctx: RequestContext, resource_type: str, criteria: str, b
     """PUT [type]?criteria: update the one match, create when none, 412 when several."""
     definition = ctx.definition(resource_type, Interaction.UPDATE)
     ctx.services.validator.validate(resource_type, body, strict=ctx.strict)
-    with ctx.services.database.transaction() as conn:
+    with write_path.transaction(ctx) as conn:
         return conditional_update_in(ctx, conn, definition, criteria, body, if_match)
 
 
@@ -75,7 +75,7 @@ def conditional_delete(ctx: RequestContext, resource_type: str, criteria: str, c
     """DELETE [type]?criteria: the versions deleted (none when nothing matches); several matches
     are 412 unless the server allows multiple deletes (http.html#cdelete)."""
     definition = ctx.definition(resource_type, Interaction.DELETE)
-    with ctx.services.database.transaction() as conn:
+    with write_path.transaction(ctx) as conn:
         return conditional_delete_in(ctx, conn, definition, criteria, cascade)
 
 

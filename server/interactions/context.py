@@ -1,9 +1,11 @@
 """What an interaction needs to know about its request, passed explicitly (no flask.g below http/)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..auth.guard import Guard
+from ..auth.policy import AccessPolicy
+from ..auth.scopes import parse_scopes
 from ..fhir.interactions import Interaction
 from ..fhir.outcomes import MethodNotAllowed, NotFound
 from ..search.registry import Registry, ResourceDefinition
@@ -24,6 +26,7 @@ class Services:
     allow_cascade_delete: bool = False
     allow_multiple_delete: bool = False
     practitioner_access: str = "all"  # FHIR_PRACTITIONER_ACCESS, for the guard
+    write_listeners: list = field(default_factory=list)  # write_path.WriteListener: told of every write
 
 
 @dataclass(frozen=True)
@@ -48,3 +51,9 @@ class RequestContext:
             raise MethodNotAllowed(f"{interaction} is not supported on {resource_type}")
         self.guard.require(interaction, resource_type)
         return definition
+
+
+def operator_context(services: Services, request_id: str) -> RequestContext:
+    """The context of an operator's command (import, reindex): full access, no token."""
+    policy = AccessPolicy(tuple(parse_scopes("system/*.cruds")), subject="operator")
+    return RequestContext(services, Guard(policy, services.base_url), request_id)

@@ -12,12 +12,12 @@ from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, FhirError, Gone, NotFound, PreconditionFailed, Unprocessable
 from ..fhir.references import require_valid_id
 from ..search.registry import ResourceDefinition
-from . import repository
+from . import repository, write_path
 from .context import RequestContext
 from .fhirpath_patch import apply_operation, parse_operations
 from .matching import matching_ids
 from .repository import Version
-from .references import check_references, resolve_conditional_references
+from .references import resolve_conditional_references
 from .versions import check_if_match, store_version
 
 JSON_PATCH = "json-patch"
@@ -34,7 +34,7 @@ def patch_kind(mimetype: str, body) -> str:
 def patch(ctx: RequestContext, resource_type: str, id: str, body, kind: str, if_match: str | None) -> Version:
     definition = ctx.definition(resource_type, Interaction.PATCH)
     require_valid_id(resource_type, id)
-    with ctx.services.database.transaction() as conn:
+    with write_path.transaction(ctx) as conn:
         return patch_in(ctx, conn, definition, id, body, kind, if_match)
 
 
@@ -42,7 +42,7 @@ def conditional_patch(ctx: RequestContext, resource_type: str, criteria: str, bo
                       if_match: str | None) -> Version:
     """PATCH [type]?criteria: the one match is patched; none is 404, several 412 (http.html#patch)."""
     definition = ctx.definition(resource_type, Interaction.PATCH)
-    with ctx.services.database.transaction() as conn:
+    with write_path.transaction(ctx) as conn:
         ids = matching_ids(ctx, conn, definition, criteria, Interaction.PATCH)
         if not ids:
             raise NotFound(f"No {resource_type} matches '{criteria}'")
@@ -64,7 +64,6 @@ def patch_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
         raise Unprocessable("A patch may not change the resource's type or id")
     ctx.services.validator.validate(definition.type, resource, strict=ctx.strict)
     resolve_conditional_references(ctx, conn, resource)
-    check_references(ctx, conn, resource, (definition.type, id))
     return store_version(ctx, conn, definition, Interaction.PATCH, resource, id, current.version_id + 1, "PATCH")
 
 

@@ -6,7 +6,8 @@ from ..fhir.interactions import Interaction
 from ..fhir.outcomes import Conflict, Issue, Unprocessable
 from ..fhir.references import parse_reference
 from ..storage.references import lock_for_delete, lock_live_targets, referrers
-from .context import RequestContext
+from . import repository
+from .context import RequestContext, Services
 from .matching import matching_ids
 
 MAX_NAMED_REFERRERS = 20
@@ -76,15 +77,15 @@ def resolve_conditional_references(ctx: RequestContext, conn, resource: dict) ->
         holder["reference"] = f"{target_type}/{ids[0]}"
 
 
-def local_targets(ctx: RequestContext, resource: dict) -> dict[tuple[str, str], dict]:
+def local_targets(services: Services, resource: dict, holders: list | None = None) -> dict[tuple[str, str], dict]:
     """(type, id) of every reference to a resource this server holds -> the element of its first use."""
     found: dict[tuple[str, str], dict] = {}
-    types = ctx.services.registry.definitions
-    for holder in reference_holders(resource):
+    types = services.registry.definitions
+    for holder in reference_holders(resource) if holders is None else holders:
         reference = parse_reference(holder["reference"])
         if reference is None or reference.resource_type not in types:
             continue
-        if reference.base is not None and reference.base.rstrip("/") != ctx.base_url:
+        if reference.base is not None and reference.base.rstrip("/") != services.base_url:
             continue  # another server's resource
         found.setdefault((reference.resource_type, reference.id), holder)
     return found
@@ -96,10 +97,11 @@ def unresolved_reference_issues(resource: dict, targets: dict[tuple[str, str], d
 
 
 def check_references(ctx: RequestContext, conn, resource: dict, self_key: tuple[str, str]) -> None:
-    """422 naming every local reference that does not resolve, unless dangling references are allowed."""
+    """$validate's check (writes have write_path's): 422 naming every local reference that does not
+    resolve, unless dangling references are allowed."""
     if ctx.services.allow_dangling_references:
         return
-    targets = local_targets(ctx, resource)
+    targets = local_targets(ctx.services, resource)
     for key in (self_key, *ctx.pending_targets):
         targets.pop(key, None)
     missing = set(targets) - lock_live_targets(conn, list(targets))
@@ -113,11 +115,16 @@ def referrers_blocking_delete(ctx: RequestContext, conn, resource_type: str, id:
     lock_for_delete(conn, resource_type, id)
     found = referrers(conn, resource_type, id, limit=10_000 if cascade else MAX_NAMED_REFERRERS + 1)
     if found and not cascade:
-        named = ", ".join(f"{t}/{i}" for t, i in found[:MAX_NAMED_REFERRERS])
+        # only what the token may read is named: another patient's referrer is counted, not identified
+        listed = found[:MAX_NAMED_REFERRERS]
+        seen = repository.visible(ctx, conn, listed)
+        shown = [(t, i) for t, i in listed if (t, i) in seen]
+        parts = [f"{t}/{i}" for t, i in shown]
+        if len(shown) < len(listed):
+            parts.append(f"{len(listed) - len(shown)} resource(s) the granted scopes do not reach")
         more = " and more" if len(found) > MAX_NAMED_REFERRERS else ""
-        message = (f"{resource_type}/{id} is still referenced by {named}{more}; delete those first"
+        message = (f"{resource_type}/{id} is still referenced by {', '.join(parts)}{more}; delete those first"
                    " or use _cascade=delete where the server allows it")
         raise Conflict(message, issues=[Issue(message, "conflict")] + [
-            Issue(f"{resource_type}/{id} is referenced by {t}/{i}", "conflict", "information")
-            for t, i in found[:MAX_NAMED_REFERRERS]])
+            Issue(f"{resource_type}/{id} is referenced by {t}/{i}", "conflict", "information") for t, i in shown])
     return found

@@ -22,7 +22,7 @@ from .context import RequestContext
 __all__ = ["AnyOfCriterion", "PatientsCriterion", "export_snapshot", "export_count", "export_stream",
            "CompartmentCriterion", "HistoryQuery", "Match", "SearchPlan", "SearchResult", "Version",
            "read", "read_version", "lock", "search", "search_page", "history", "included", "revincluded",
-           "compartment_page"]
+           "visible", "compartment_page"]
 
 
 def read(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
@@ -95,6 +95,11 @@ def revincluded(ctx: RequestContext, conn, targets: list[tuple[str, str]], sourc
 
 def _visible(ctx: RequestContext) -> _include.Visible:
     return ctx.guard.visible(ctx.services.registry.types)
+
+
+def visible(ctx: RequestContext, conn, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (type, id) the token may read (type and compartment), e.g. to name them in an error."""
+    return _include.visible_keys(conn, keys, _visible(ctx))
 
 
 def compartment_page(ctx: RequestContext, conn, patient_id: str, plan: SearchPlan) -> SearchResult:
