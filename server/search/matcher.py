@@ -45,7 +45,7 @@ def criterion_matches(criterion, resource: dict, rows: dict[str, list]) -> bool:
                       for row in rows.get(criterion.search_type, ()))
         return present != criterion.missing
     if isinstance(criterion, AnyOfCriterion):
-        return any(all(criterion_matches(c, resource, rows) for c in group) for group in criterion.groups)
+        return any(all(criterion_matches(c, resource, rows) for c in group) for group in criterion.alternatives)
     if isinstance(criterion, CompartmentCriterion):
         return (criterion.is_owner and resource.get("id") == criterion.target_id) or any(
             param in criterion.params and (target_type, target_id) == (criterion.target_type, criterion.target_id)

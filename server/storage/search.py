@@ -47,12 +47,6 @@ class HasCriterion:
 
 
 @dataclass(frozen=True)
-class AnyOfCriterion:
-    """Any of several groups of criteria (each AND-ed): what several granular scopes grant together."""
-    groups: tuple[tuple, ...]
-
-
-@dataclass(frozen=True)
 class CompartmentCriterion:
     """In the compartment of target_type/target_id through any of params (R4 compartmentdefinition.html)."""
     target_type: str
@@ -63,7 +57,8 @@ class CompartmentCriterion:
 
 @dataclass(frozen=True)
 class AnyOfCriterion:
-    """Matches when any alternative (each a tuple of AND-ed criteria) matches: Bulk Data _typeFilter ORs."""
+    """Matches when any alternative (each a tuple of AND-ed criteria) matches: Bulk Data _typeFilter ORs,
+    several granular scopes of one type."""
     alternatives: tuple[tuple, ...]
 
 
@@ -118,8 +113,6 @@ def _criterion_condition(criterion, types: list[str], alias: str, depth: int) ->
         return _chain_condition(criterion, types, row, depth)
     if isinstance(criterion, HasCriterion):
         return _has_condition(criterion, types, row, depth)
-    if isinstance(criterion, AnyOfCriterion):
-        return _any_of_condition(criterion, types, alias, depth)
     if isinstance(criterion, CompartmentCriterion):
         return _compartment_condition(criterion, types, row)
     if isinstance(criterion, PatientsCriterion):
@@ -147,15 +140,6 @@ def _all_of(criteria, types: list[str], alias: str, depth: int) -> tuple[sql.Com
         parts.append(part)
         args += part_args
     return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true"), args
-
-
-def _any_of_condition(criterion: AnyOfCriterion, types, alias: str, depth: int) -> tuple[sql.Composable, list]:
-    parts, args = [], []
-    for group in criterion.groups:
-        part, part_args = _all_of(group, types, alias, depth)
-        parts.append(sql.SQL("({})").format(part))
-        args += part_args
-    return sql.SQL("({})").format(sql.SQL(" OR ").join(parts)), args
 
 
 def _chain_condition(criterion: ChainCriterion, types, row, depth) -> tuple[sql.Composable, list]:
