@@ -8,7 +8,9 @@ from .auth.keys import ensure_signing_keys
 from .auth.tokens import TokenService
 from .clinical.knowledge import load as load_knowledge
 from .config import Settings
+from .http import request_metrics
 from .http.access_log import AccessLog
+from .http.metrics_route import TOKEN as METRICS_TOKEN, metrics
 from .http.base_slash import BaseSlash
 from .http.cors import Cors
 from .http.errors import register_error_handlers
@@ -72,5 +74,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     register_smart(app, database, settings.base_url)
     app.register_blueprint(discovery)
     register_error_handlers(app)
-    app.wsgi_app = AccessLog(Cors(BaseSlash(app.wsgi_app), settings.cors_origins))
+    app.register_blueprint(metrics)
+    app.extensions[METRICS_TOKEN] = settings.metrics_token
+    request_metrics.install(app, database.pool)
+    app.wsgi_app = AccessLog(Cors(BaseSlash(app.wsgi_app), settings.cors_origins), frozenset(services.registry.types))
     return app

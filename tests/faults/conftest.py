@@ -49,7 +49,8 @@ def read_answer(sock: socket.socket, timeout: float) -> tuple[int, bytes]:
             break
         data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
-        length = [int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+        length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:")]
         if length and len(body) >= length[0]:
             break
     assert data.startswith(b"HTTP/1."), data[:200]

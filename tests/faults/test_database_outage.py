@@ -136,7 +136,8 @@ def test_database_outage_gives_503_with_retry_after_fast_and_recovers_by_itself(
         created = [o.created_id for o in outcomes if o.created_id]
         with requests.Session() as session:
             session.headers["Authorization"] = f"Bearer {token}"
-            lost = [id for id in created if session.get(f"{server.base_url}/Patient/{id}", timeout=10).status_code != 200]
+            lost = [id for id in created
+                    if session.get(f"{server.base_url}/Patient/{id}", timeout=10).status_code != 200]
         assert lost == [], f"{len(lost)} of {len(created)} acknowledged creates are missing"
         print(f"outage {up_at - down_at:.1f} s; {len(outcomes)} requests, {len(unavailable)} x 503 (slowest "
               f"{max(o.seconds for o in unavailable):.2f} s); recovered {recovery:.2f} s after PostgreSQL was back; "
