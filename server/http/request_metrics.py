@@ -10,30 +10,30 @@ from functools import lru_cache
 
 from flask import Flask, request
 
+from ..fhir.interactions import Interaction
 from ..metrics import registry as metrics
 
 ROUTE = "fhir.route"  # the environ key where the matched route's template is left for the middleware
 POOL_SAMPLE_SECONDS = 1.0
 
-_FHIR_ROUTES = {  # R4 http.html names, by (method, route shape with the type as {type})
-    ("GET", "/fhir/metadata"): "capabilities",
-    ("GET", "/fhir"): "search-system",
-    ("POST", "/fhir"): "batch-transaction",
-    ("GET", "/fhir/_history"): "history-system",
-    ("GET", "/fhir/{type}"): "search-type",
-    ("POST", "/fhir/{type}"): "create",
-    ("PUT", "/fhir/{type}"): "update",
-    ("PATCH", "/fhir/{type}"): "patch",
-    ("DELETE", "/fhir/{type}"): "delete",
-    ("POST", "/fhir/{type}/_search"): "search-type",
-    ("GET", "/fhir/{type}/_history"): "history-type",
-    ("GET", "/fhir/{type}/<id>"): "read",
-    ("HEAD", "/fhir/{type}/<id>"): "read",
-    ("PUT", "/fhir/{type}/<id>"): "update",
-    ("PATCH", "/fhir/{type}/<id>"): "patch",
-    ("DELETE", "/fhir/{type}/<id>"): "delete",
-    ("GET", "/fhir/{type}/<id>/_history"): "history-instance",
-    ("GET", "/fhir/{type}/<id>/_history/<version_id>"): "vread",
+_FHIR_ROUTES = {  # R4 http.html's interaction names (the guard's Interaction), by (method, route with {type})
+    ("GET", "/fhir/metadata"): Interaction.CAPABILITIES,
+    ("GET", "/fhir"): Interaction.SEARCH_SYSTEM,
+    ("POST", "/fhir"): "batch-transaction",  # which of the two is in the body, not the route
+    ("GET", "/fhir/_history"): Interaction.HISTORY_SYSTEM,
+    ("GET", "/fhir/{type}"): Interaction.SEARCH_TYPE,
+    ("POST", "/fhir/{type}"): Interaction.CREATE,
+    ("PUT", "/fhir/{type}"): Interaction.UPDATE,
+    ("PATCH", "/fhir/{type}"): Interaction.PATCH,
+    ("DELETE", "/fhir/{type}"): Interaction.DELETE,
+    ("POST", "/fhir/{type}/_search"): Interaction.SEARCH_TYPE,
+    ("GET", "/fhir/{type}/_history"): Interaction.HISTORY_TYPE,
+    ("GET", "/fhir/{type}/<id>"): Interaction.READ,
+    ("PUT", "/fhir/{type}/<id>"): Interaction.UPDATE,
+    ("PATCH", "/fhir/{type}/<id>"): Interaction.PATCH,
+    ("DELETE", "/fhir/{type}/<id>"): Interaction.DELETE,
+    ("GET", "/fhir/{type}/<id>/_history"): Interaction.HISTORY_INSTANCE,
+    ("GET", "/fhir/{type}/<id>/_history/<version_id>"): Interaction.VREAD,
 }
 
 
@@ -47,10 +47,10 @@ def _interaction(method: str, route: str | None) -> str:
     if route is None:
         return "unmatched"
     if _COMPARTMENT.match(route):
-        return "search-compartment"
+        return Interaction.SEARCH_TYPE.value  # R4 search.html#compartments: a type search within a compartment
     shape = _TYPE_ARGUMENT.sub("{type}", route)
     operation = next((part for part in shape.split("/") if part.startswith("$")), None)
-    return operation or _FHIR_ROUTES.get((method, shape), shape)
+    return operation or str(_FHIR_ROUTES.get((method, shape), shape))  # operations by name: $everything
 
 
 def observe(environ: dict, status: int, seconds: float, types: frozenset[str]) -> None:
