@@ -9,7 +9,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests import factories
-from tests.server_process import mint_token, start_server
+from tests.server_process import start_server, token_for
 
 METRICS_TOKEN = "operators-" + uuid.uuid4().hex
 
@@ -34,7 +34,7 @@ def scrape(server) -> requests.Response:
 
 
 def test_metrics_count_every_workers_requests_by_interaction_type_and_status(server):
-    token = mint_token(server, "system/*.cruds")
+    token = token_for(server)
     auth = {"Authorization": f"Bearer {token}"}
     mrn, family = uuid.uuid4().hex, "Metricsfamily" + uuid.uuid4().hex[:6]
     created = requests.post(f"{server.base_url}/Patient", json=factories.patient(mrn=mrn, family=family),

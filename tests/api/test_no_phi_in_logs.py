@@ -7,13 +7,13 @@ import uuid
 import requests
 
 from tests import factories
-from tests.server_process import mint_token, start_server
+from tests.server_process import start_server, token_for
 
 
 def test_the_servers_logs_hold_no_names_mrns_or_birth_dates(database_url):
     server = start_server(database_url, workers=1, threads=2, env={"FHIR_LOG_LEVEL": "DEBUG"})
     try:
-        auth = {"Authorization": f"Bearer {mint_token(server, 'system/*.cruds')}"}
+        auth = {"Authorization": f"Bearer {token_for(server)}"}
         base = server.base_url
         secrets_written = []
         for n in range(3):

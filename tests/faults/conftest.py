@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.server_process import mint_token, start_server
+from tests.server_process import start_server, token_for
 
 BODY_LIMIT = 1024 * 1024
 BODY_TIMEOUT = 3
@@ -27,7 +27,7 @@ def edge_server(database_url):
 
 @pytest.fixture(scope="module")
 def edge_token(edge_server) -> str:
-    return mint_token(edge_server, "system/*.cruds")
+    return token_for(edge_server)
 
 
 def raw_exchange(port: int, request: bytes, timeout: float = 10) -> tuple[int, bytes]:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests import factories
-from tests.server_process import STOP_TIMEOUT, mint_token, start_server
+from tests.server_process import STOP_TIMEOUT, start_server, token_for
 
 pytestmark = pytest.mark.fault
 
@@ -61,7 +61,7 @@ def load(base_url: str, stop: threading.Event, outcomes: list) -> None:
 def test_sigterm_finishes_requests_in_flight_then_exits_0(database_url):
     server = start_server(database_url, workers=1, threads=2)
     try:
-        token = mint_token(server, "system/*.cruds")
+        token = token_for(server)
         results: dict = {}
         heads = [threading.Event() for _ in range(SLOW_BODIES)]
         mrns = [uuid.uuid4().hex for _ in range(SLOW_BODIES)]
@@ -96,7 +96,7 @@ def test_sigterm_finishes_requests_in_flight_then_exits_0(database_url):
     # each slow create was committed before the server stopped
     later = start_server(database_url, workers=1, threads=2)
     try:
-        auth = {"Authorization": f"Bearer {mint_token(later, 'system/*.cruds')}"}
+        auth = {"Authorization": f"Bearer {token_for(later)}"}
         for mrn in mrns:
             found = requests.get(f"{later.base_url}/Patient", params={"identifier": f"{factories.MRN}|{mrn}"},
                                  headers=auth, timeout=15).json()
