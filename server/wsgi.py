@@ -1,8 +1,9 @@
 """The production server: granian (HTTP in Rust), several worker processes, each with its own app and
 connection pool, each running the app in a few threads.
 
-granian serves the RSGI edge (server/edge/bridge.py), which reads each body on the worker's event loop and
-hands only complete requests to the app's threads; under granian's WSGI interface a slow client held a thread.
+granian serves the RSGI edge (server/edge/bridge.py), which reads each body on the worker's event loop (uvloop,
+which granian picks when installed) and hands only complete requests to the app's threads; under granian's WSGI
+interface a slow client held a thread. The hop costs CPU per request (bench/README.md, "The RSGI edge").
 
 Why granian and not gunicorn: with gunicorn's gthread worker, HTTP parsing and its thread pool cost
 more CPU per read than the whole Flask app (bench/README.md, "The HTTP server")."""
