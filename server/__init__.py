@@ -19,6 +19,9 @@ from .http.health import health
 from .http.auth_routes import register_smart
 from .http.keys import keys
 from .http.smart_configuration import discovery
+from .bulk.jobs import Exports, ExportSettings
+from .bulk.worker import ExportWorker
+from .http.bulk_routes import bulk_blueprint
 from .http.bundle_routes import bundle_blueprint
 from .http.cds_routes import cds
 from .http.operations import operations_blueprint
@@ -42,6 +45,13 @@ def build_services(settings: Settings, database: Database) -> Services:
                     allow_cascade_delete=settings.allow_cascade_delete,
                     allow_multiple_delete=settings.allow_multiple_delete,
                     practitioner_access=settings.practitioner_access)
+
+
+def build_exports(settings: Settings) -> Exports:
+    return Exports.local(ExportSettings(
+        directory=settings.export_dir or settings.data_dir / "exports", ttl_seconds=settings.export_ttl_seconds,
+        max_jobs_per_client=settings.export_max_jobs_per_client, file_resources=settings.export_file_resources,
+        workers=settings.export_workers, lease_seconds=settings.export_lease_seconds))
 
 
 def _openapi_config(app: Flask) -> None:
@@ -68,6 +78,11 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     api.register_blueprint(fhir_blueprint(services.registry.types))
     api.register_blueprint(operations_blueprint(services.registry.types))
     api.register_blueprint(bundle_blueprint())
+    api.register_blueprint(bulk_blueprint())
+    exports = app.extensions["fhir.exports"] = build_exports(settings)
+    # every server process works the shared export queue (jobs claimed with SKIP LOCKED)
+    app.extensions["fhir.export_workers"] = [ExportWorker(services, exports).start()
+                                             for _ in range(settings.export_workers)]
     app.register_blueprint(health)
     app.register_blueprint(cds)
     app.register_blueprint(keys)
