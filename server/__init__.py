@@ -8,7 +8,10 @@ from .auth.keys import ensure_signing_keys
 from .auth.tokens import TokenService
 from .clinical.knowledge import load as load_knowledge
 from .config import Settings
+from .http import request_metrics
 from .http.access_log import AccessLog
+from .http.metrics_route import TOKEN as METRICS_TOKEN, metrics
+from .http.openapi_routes import openapi
 from .http.base_slash import BaseSlash
 from .http.cors import Cors
 from .http.errors import register_error_handlers
@@ -52,10 +55,9 @@ def build_exports(settings: Settings) -> Exports:
 
 
 def _openapi_config(app: Flask) -> None:
-    app.config.update(
-        API_TITLE="FHIR medication server", API_VERSION=SOFTWARE_VERSION, OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    # flask-smorest's own document would say nothing of FHIR: http/openapi.py writes the one served
+    app.config.update(API_TITLE="FHIR medication server", API_VERSION=SOFTWARE_VERSION, OPENAPI_VERSION="3.0.3",
+                      OPENAPI_URL_PREFIX=None)
 
 
 def create_app(settings: Settings, database: Database | None = None) -> Flask:
@@ -87,5 +89,9 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     register_smart(app, database, settings.base_url)
     app.register_blueprint(discovery)
     register_error_handlers(app)
-    app.wsgi_app = AccessLog(Cors(BaseSlash(app.wsgi_app), settings.cors_origins))
+    app.register_blueprint(metrics)
+    app.register_blueprint(openapi)
+    app.extensions[METRICS_TOKEN] = settings.metrics_token
+    request_metrics.install(app, database.pool)
+    app.wsgi_app = AccessLog(Cors(BaseSlash(app.wsgi_app), settings.cors_origins), frozenset(services.registry.types))
     return app

@@ -77,6 +77,7 @@ class Settings:
     pool_timeout_seconds: float = 1.5  # the longest a request waits for a database connection (then 503)
     header_timeout_seconds: float = 10.0  # to receive a request's head (then the connection is closed)
     body_timeout_seconds: float = 10.0  # to receive its whole body (then 408)
+    metrics_token: str = ""  # GET /metrics needs it as a Bearer token; unset: loopback callers only
     shutdown_grace_seconds: float = 20.0  # SIGTERM: requests in flight may finish within this (CONTRACT: 30 s)
     allow_dangling_references: bool = False  # referential integrity (issue 5): off only on purpose
     allow_cascade_delete: bool = False  # DELETE ?_cascade=delete
@@ -110,6 +111,7 @@ class Settings:
             pool_timeout_seconds=float(env.get("FHIR_DB_POOL_TIMEOUT", 1.5)),
             header_timeout_seconds=float(env.get("FHIR_HEADER_TIMEOUT", 10)),
             body_timeout_seconds=float(env.get("FHIR_BODY_TIMEOUT", 10)),
+            metrics_token=env.get("FHIR_METRICS_TOKEN", ""),
             shutdown_grace_seconds=min(float(env.get("FHIR_SHUTDOWN_GRACE", 20)), 24.0),
             allow_dangling_references=_flag(env, "FHIR_ALLOW_DANGLING_REFERENCES"),
             allow_cascade_delete=_flag(env, "FHIR_ALLOW_CASCADE_DELETE"),
