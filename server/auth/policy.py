@@ -13,10 +13,6 @@ from ..storage.patient_filter import AssignedPatients, PatientFilter
 from .granular import resource_matches, union_criteria
 from .scopes import ResourceScope, parse_scopes
 
-# The security log is granted only by a system/ or user/ scope naming it (system/AuditEvent.rs): a
-# wildcard (system/*.cruds, patient/*.rs) never reaches it.
-NAMED_ONLY = frozenset({"AuditEvent"})
-
 
 @dataclass(frozen=True)
 class AccessPolicy:
@@ -33,9 +29,6 @@ class AccessPolicy:
                    claims.get("sub"), claims.get("client_id"), practitioner_access)
 
     def _granting(self, permission: str, resource_type: str) -> list[ResourceScope]:
-        if resource_type in NAMED_ONLY:
-            return [s for s in self.scopes if s.resource_type == resource_type and s.context != "patient"
-                    and s.covers(permission, resource_type)]
         return [s for s in self.scopes if s.covers(permission, resource_type)]
 
     def allows(self, interaction: Interaction, resource_type: str) -> bool:
