@@ -123,14 +123,16 @@ def cmd_user_create(args) -> None:
 def _write_practitioner(database, id: str, resource: dict) -> dict:
     """Create (or update) Practitioner/ID through the update interaction, as `PUT /fhir/Practitioner/ID` would."""
     from . import build_services
+    from .auth.guard import Guard
     from .auth.policy import AccessPolicy
     from .auth.scopes import parse_scopes
     from .fhir.outcomes import FhirError
     from .interactions.context import RequestContext
     from .interactions.write import update
 
-    ctx = RequestContext(build_services(Settings.from_env(), database),
-                         AccessPolicy(tuple(parse_scopes("system/Practitioner.cu")), subject="fhir-server-cli"))
+    services = build_services(Settings.from_env(), database)
+    policy = AccessPolicy(tuple(parse_scopes("system/Practitioner.cu")), subject="fhir-server-cli")
+    ctx = RequestContext(services, Guard(policy, services.base_url))
     try:
         version, created = update(ctx, "Practitioner", id, {**resource, "id": id}, None)
     except FhirError as error:
