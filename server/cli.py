@@ -203,6 +203,49 @@ def cmd_import(args) -> None:
         sys.exit(1)
 
 
+def cmd_export(args) -> None:
+    """A Bulk Data export run here, as a worker runs one (system/*.rs); files in --out, the manifest on stdout."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from . import build_exports, build_services
+    from .bulk.files import FlatDirectoryStore
+    from .bulk.worker import run_here
+    from .fhir.outcomes import FhirError
+    from .interactions.export import ExportRequest
+    from .storage.database import Database
+
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    types = tuple(t.strip() for t in args.type.split(",") if t.strip()) if args.type else None
+    request = ExportRequest("group" if args.group else "system", args.group, types, args.since)
+    claims = {"scope": "system/*.rs", "sub": "operator", "client_id": "fhir-server-cli"}
+    with _database_settings(Settings.from_env()) as settings:
+        _migrate(settings)
+        database = Database(settings.database_url, pool_size=2)
+        database.open()
+        try:
+            exports = build_exports(settings)
+            exports.store = FlatDirectoryStore(out)
+            with tqdm(total=0, unit="res", file=sys.stderr, desc="export") as bar:
+                def progress(done, total):
+                    bar.total = total
+                    bar.update(done - bar.n)
+                status, job = run_here(build_services(settings, database), exports, request, claims, progress)
+        except FhirError as error:
+            sys.exit(f"export refused: {error}")
+        finally:
+            database.close()
+    if status != "completed":
+        _print({"status": status, "error": job.error if job else None})
+        sys.exit(1)
+    manifest = job.manifest
+    for item in manifest["output"] + manifest["error"]:
+        item["url"] = (out / item["url"].rpartition("/")[2]).as_uri()
+    _print({**manifest, "requiresAccessToken": False})
+
+
 def cmd_serve(args) -> None:
     from .wsgi import serve
     with _database_settings(Settings.from_env(args.host, args.port)) as settings:
@@ -248,6 +291,13 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("paths", nargs="+", metavar="PATH", help="*.ndjson (one resource a line) or *.json")
     load.add_argument("--workers", type=int, default=None, help="validating processes (default: one per core)")
     load.set_defaults(handler=cmd_import)
+
+    export = commands.add_parser("export", help="run a Bulk Data export into a folder; prints its manifest")
+    export.add_argument("--type", help="resource types, comma-separated (default: every type)")
+    export.add_argument("--since", help="only resources changed after this instant, e.g. 2026-01-01T00:00:00Z")
+    export.add_argument("--group", help="a Group id: export its members' compartments")
+    export.add_argument("--out", required=True, help="folder for the NDJSON files")
+    export.set_defaults(handler=cmd_export)
     return parser
 
 
