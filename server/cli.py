@@ -96,14 +96,49 @@ def cmd_client_create(args) -> None:
     _print(registered)
 
 
+def practitioner_named(name: str) -> dict:
+    """A Practitioner for `--name "Ada Lovelace"`: the last word is the family name (R4 HumanName)."""
+    words = name.split()
+    human = {"use": "official", "text": " ".join(words), "family": words[-1]}
+    if len(words) > 1:
+        human["given"] = words[:-1]
+    return {"resourceType": "Practitioner", "active": True, "name": [human]}
+
+
 def cmd_user_create(args) -> None:
     from .auth.users import create_user
+    kind, _, practitioner_id = args.fhir_user.partition("/")
+    if args.name is not None and (kind != "Practitioner" or not args.name.split()):
+        sys.exit("--name creates the Practitioner the user is: give --fhir-user Practitioner/ID and a name")
     with _open_database() as database:
         try:
             user = create_user(database, args.username, args.password, args.fhir_user)
         except ValueError as error:
             sys.exit(str(error))
-    _print({"username": user.username, "fhir_user": user.fhir_user})
+        printed = {"username": user.username, "fhir_user": user.fhir_user}
+        if args.name is not None:
+            printed["practitioner"] = _write_practitioner(database, practitioner_id, practitioner_named(args.name))
+    _print(printed)
+
+
+def _write_practitioner(database, id: str, resource: dict) -> dict:
+    """Create (or update) Practitioner/ID through the update interaction, as `PUT /fhir/Practitioner/ID` would."""
+    from . import build_services
+    from .auth.guard import Guard
+    from .auth.policy import AccessPolicy
+    from .auth.scopes import parse_scopes
+    from .fhir.outcomes import FhirError
+    from .interactions.context import RequestContext
+    from .interactions.write import update
+
+    services = build_services(Settings.from_env(), database)
+    policy = AccessPolicy(tuple(parse_scopes("system/Practitioner.cu")), subject="fhir-server-cli")
+    ctx = RequestContext(services, Guard(policy, services.base_url))
+    try:
+        version, created = update(ctx, "Practitioner", id, {**resource, "id": id}, None)
+    except FhirError as error:
+        sys.exit("; ".join(issue.diagnostics for issue in error.issues))
+    return {"id": id, "version": version.version_id, "created": created}
 
 
 def cmd_launch_create(args) -> None:
@@ -326,6 +361,7 @@ def _admin_parsers(commands) -> None:
     create.add_argument("--username", required=True)
     create.add_argument("--password", required=True)
     create.add_argument("--fhir-user", required=True, help="Practitioner/ID or Patient/ID")
+    create.add_argument("--name", help='also create (or update) the Practitioner the user is, e.g. "Ada Lovelace"')
     create.set_defaults(handler=cmd_user_create)
 
     launch = commands.add_parser("launch", help="EHR launch contexts").add_subparsers(dest="action", required=True)
