@@ -18,6 +18,7 @@ from .http.keys import keys
 from .http.smart_configuration import discovery
 from .http.bundle_routes import bundle_blueprint
 from .http.cds_routes import cds
+from .http.clinical_routes import clinical_blueprint
 from .http.operations import operations_blueprint
 from .http.routes import fhir_blueprint
 from .interactions.capabilities import IMPLEMENTED_INTERACTIONS, SOFTWARE_VERSION
@@ -64,6 +65,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     api = Api(app)
     api.register_blueprint(fhir_blueprint(services.registry.types))
     api.register_blueprint(operations_blueprint(services.registry.types))
+    api.register_blueprint(clinical_blueprint())
     api.register_blueprint(bundle_blueprint())
     app.register_blueprint(health)
     app.register_blueprint(cds)

@@ -14,7 +14,9 @@ IMPLEMENTED_INTERACTIONS = frozenset({
 SYSTEM_INTERACTIONS = ("history-system", "search-system", "transaction", "batch")
 # Operations (R4 operations.html), each declared with the canonical OperationDefinition it implements.
 TYPE_OPERATIONS = ({"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},)
-PATIENT_OPERATIONS = ({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},)
+PATIENT_OPERATIONS = ({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
+                      {"name": "medication-review",
+                       "definition": "https://github.com/fhir-medication-server/OperationDefinition/Patient-medication-review"})
 SOFTWARE_VERSION = "0.1.0"
 
 
