@@ -59,6 +59,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     _openapi_config(app)
     services = build_services(settings, database)
     app.extensions["fhir.services"] = services
+    app.extensions["fhir.on_shutdown"] = []  # callables run once a server worker's requests are done (SIGTERM)
     app.extensions["fhir.knowledge"] = load_knowledge(settings.resources_dir / "clinical")
     app.extensions["fhir.tokens"] = TokenService(ensure_signing_keys(database), settings.base_url,
                                                  settings.base_url, settings.token_leeway_seconds)

@@ -13,10 +13,10 @@ from ..auth.launch import create_launch
 from ..auth.ratelimit import RateLimiter
 from ..auth.revocation import RevocationList
 from ..auth.tokens import TokenService
-from ..fhir.outcomes import BadRequest, Forbidden
+from ..fhir.outcomes import BadRequest
 from ..interactions.launch_context import PatientDirectory
 from ..storage.database import Database
-from .security import bearer_policy
+from .security import bearer_guard
 
 auth = Blueprint("auth", __name__, url_prefix="/auth", template_folder="templates", static_folder="static")
 # The pages load nothing but their own stylesheet, run no script and are never framed.
@@ -163,9 +163,7 @@ def revoke():
 @auth.post("/launch")
 def launch():
     """An EHR (a client with a system/ scope) creates an opaque, single-use launch id for an app."""
-    policy = bearer_policy("Creating a launch")
-    if not any(scope.context == "system" for scope in policy.scopes):
-        raise Forbidden("Creating a launch needs a system/ scope (an EHR's token)")
+    bearer_guard("Creating a launch").require_system_scope("Creating a launch")
     body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     body = body if isinstance(body, dict) else {}
     if not body.get("patient"):

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..auth.cds_clients import verify_cds_jwt
 from ..auth.clients import ClientRegistry
-from ..auth.policy import AccessPolicy
+from ..auth.guard import Guard
 from ..auth.tokens import TokenService, bearer_challenge
 from ..clinical import cds_hooks
 from ..fhir.outcomes import BadRequest, FhirError, Unauthorized
@@ -42,19 +42,19 @@ def _root_url() -> str:
     return _services().base_url.rstrip("/").removesuffix("/fhir")
 
 
-def _policy(claims: dict) -> AccessPolicy:
-    return AccessPolicy.from_claims(claims, practitioner_access=_services().practitioner_access)
+def _guard(claims: dict) -> Guard:
+    return Guard.from_claims(claims, _services().base_url, _services().practitioner_access)
 
 
-def _caller() -> AccessPolicy | None:
-    """The caller: one of this server's access tokens (its policy), or a registered CDS client's JWT (None)."""
+def _caller() -> Guard | None:
+    """The caller: one of this server's access tokens (its guard), or a registered CDS client's JWT (None)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("CDS Hooks calls need a Bearer access token or a CDS client JWT", headers=bearer_challenge())
     tokens: TokenService = current_app.extensions["fhir.tokens"]
     if _issuer(token) == tokens.issuer:
-        return _policy(tokens.verify(token))
+        return _guard(tokens.verify(token))
     clients = current_app.extensions.setdefault("fhir.cds_clients", ClientRegistry(_services().database))
     verify_cds_jwt(_services().database, clients, token, _root_url() + request.path)
     return None
@@ -69,19 +69,19 @@ def _issuer(token: str) -> str | None:
     return claims.get("iss") if isinstance(claims, dict) else None
 
 
-def _data_context(body: object, caller: AccessPolicy | None) -> RequestContext | None:
+def _data_context(body: object, caller: Guard | None) -> RequestContext | None:
     """fhirAuthorization's token when it is for this server, else the caller's own token (if it is ours)."""
-    policy = caller
+    guard = caller
     if isinstance(body, dict) and isinstance(body.get("fhirAuthorization"), dict):
         token = body["fhirAuthorization"].get("access_token")
         server = str(body.get("fhirServer", "")).rstrip("/")
         if not isinstance(token, str) or not token:
             raise BadRequest("fhirAuthorization.access_token is required")
         if server == _services().base_url.rstrip("/"):
-            policy = _policy(current_app.extensions["fhir.tokens"].verify(token))
-    if policy is None:
+            guard = _guard(current_app.extensions["fhir.tokens"].verify(token))
+    if guard is None:
         return None
-    return RequestContext(_services(), policy, request_id(request.environ))
+    return RequestContext(_services(), guard, request_id(request.environ))
 
 
 def _body() -> object:

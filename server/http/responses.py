@@ -8,7 +8,7 @@ import orjson
 from flask import Response, request
 
 from ..fhir.outcomes import Issue, operation_outcome
-from ..storage.resources import Version
+from ..interactions.repository import Version
 from .negotiation import FHIR_JSON, response_content_type
 
 

@@ -18,6 +18,7 @@ from ..fhir.outcomes import BadRequest, Conflict, FhirError, Issue, operation_ou
 from ..storage.database import DatabaseUnavailable, TransactionConflict
 from ..storage.pipeline import pipelined
 from ..storage.resources import lock_resources
+from . import write_path
 from .bulk_create import CreateFailed, NewResource, create_many_in
 from .bundle_entries import (PROCESSING_ORDER, Entry, parse_entry, prepare, resolve_identity, run,
                              unresolved_placeholders, written)
@@ -103,7 +104,7 @@ def transaction(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
         entries.append(entry)
     _no_duplicate_targets(entries)
     ordered = sorted(entries, key=lambda e: (PROCESSING_ORDER[e.method], e.index))
-    with ctx.services.database.transaction() as conn:
+    with write_path.transaction(ctx) as conn:
         lock_resources(conn, [(e.resource_type, e.id) for e in entries if e.id and e.method in WRITES])
         with pipelined(conn):
             for entry in (e for e in ordered if e.method == "DELETE"):
@@ -158,7 +159,7 @@ def batch(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
         try:
             prepare(ctx, entry)
             unresolved_placeholders(entry)
-            with ctx.services.database.transaction() as conn:
+            with write_path.transaction(ctx) as conn:
                 run(ctx, conn, entry)
             results.append(entry)
         except FhirError as error:

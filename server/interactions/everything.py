@@ -3,15 +3,15 @@ searchset, with _since, _type and _count, keyset-paged like a search."""
 from __future__ import annotations
 
 from ..fhir.bundles import Bundle, BundleEntry
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, Gone, NotFound
 from ..fhir.references import require_valid_id
 from ..search.query import parse_count, parse_cursor, parse_since
 from ..storage.index.date import DateCriterion, DateValue
-from ..storage.search import SearchPlan, search_page
-from ..storage.resources import read_current
+from . import repository
 from .context import RequestContext
 from .links import page_url, resource_url
-from .versions import in_patient_scope
+from .repository import SearchPlan
 
 _PARAMS = ("_since", "_type", "_count", "_cursor")
 
@@ -19,18 +19,16 @@ _PARAMS = ("_since", "_type", "_count", "_cursor")
 def patient_everything(ctx: RequestContext, id: str, pairs: list[tuple[str, str]]) -> Bundle:
     """Only the types the token may read without a granular (v2 query) restriction; a patient/
     token only its own patient (SMART scopes)."""
-    ctx.definition("Patient", "read")
+    definition = ctx.definition("Patient", Interaction.READ)
     require_valid_id("Patient", id)
-    if not in_patient_scope(ctx, ctx.policy.compartment_patient("read", "Patient"), id):
-        raise NotFound(f"Patient/{id} is not known")
-    query = _query(ctx, id, pairs)
+    query = _query(ctx, pairs)
     with ctx.services.database.connection() as conn:
-        patient = read_current(conn, "Patient", id)
+        patient = repository.read(ctx, conn, definition, id)
         if patient is None:
             raise NotFound(f"Patient/{id} is not known")
         if patient.deleted:
             raise Gone(f"Patient/{id} was deleted")
-        result = search_page(conn, query)
+        result = repository.compartment_page(ctx, conn, id, query)
     page = result.matches
     path = f"/Patient/{id}/$everything"
     kept = [(k, v) for k, v in pairs if k in _PARAMS and k != "_cursor"]
@@ -41,19 +39,9 @@ def patient_everything(ctx: RequestContext, id: str, pairs: list[tuple[str, str]
     return Bundle("searchset", entries, links, result.total)
 
 
-def _readable_types(ctx: RequestContext, patient_id: str) -> tuple[str, ...]:
-    types = []
-    for resource_type in ctx.services.registry.types:
-        if ctx.policy.allows("read", resource_type) and ctx.policy.granular_queries("read", resource_type) is None \
-                and in_patient_scope(ctx, ctx.policy.compartment_patient("read", resource_type), patient_id):
-            types.append(resource_type)
-    return tuple(types)
-
-
-def _query(ctx: RequestContext, patient_id: str, pairs) -> SearchPlan:
-    """The compartment as a search of the readable types confined to the patient, in seq order."""
-    plan = SearchPlan(_readable_types(ctx, patient_id), compartment_patient=patient_id,
-                      count=ctx.services.default_page_size)
+def _query(ctx: RequestContext, pairs) -> SearchPlan:
+    """The compartment as a search of the wanted types (the repository keeps the readable ones), in seq order."""
+    plan = SearchPlan(ctx.services.registry.types, count=ctx.services.default_page_size)
     for name, value in pairs:
         if name == "_since":
             since = parse_since(value)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from ..auth.guard import Guard
 from ..auth.policy import AccessPolicy
 from ..auth.scopes import parse_scopes
 from ..fhir.outcomes import FhirError
@@ -62,7 +63,7 @@ class PatientDirectory:
     def _ctx(self, username: str, fhir_user: str) -> RequestContext:
         policy = AccessPolicy(tuple(parse_scopes("user/Patient.rs")), fhir_user=fhir_user, subject=username,
                               practitioner_access=self.services.practitioner_access)
-        return RequestContext(self.services, policy)
+        return RequestContext(self.services, Guard(policy, self.services.base_url))
 
     def get(self, username: str, fhir_user: str, patient_id: str) -> PatientSummary | None:
         """The patient, when this user may read it; None when a read would answer 403, 404 or 410."""
@@ -77,7 +78,8 @@ class PatientDirectory:
         kind, _, id = fhir_user.partition("/")
         if kind not in self.services.registry.types:
             return None
-        ctx = RequestContext(self.services, AccessPolicy(tuple(parse_scopes(f"system/{kind}.r"))))
+        ctx = RequestContext(self.services, Guard(AccessPolicy(tuple(parse_scopes(f"system/{kind}.r"))),
+                                                  self.services.base_url))
         try:
             return display_name(orjson.loads(read(ctx, kind, id).content))
         except FhirError:

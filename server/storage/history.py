@@ -7,7 +7,7 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
-from .patient_scope import PatientScope, patient_condition
+from .patient_filter import PatientFilter, patient_condition
 from .resources import Version
 
 
@@ -18,7 +18,7 @@ class HistoryQuery:
     since: datetime | None = None
     before_seq: int | None = None  # paging cursor
     count: int = 20
-    compartment_patient: PatientScope = None
+    compartment_patient: PatientFilter = None
 
 
 def history(conn: psycopg.Connection, query: HistoryQuery) -> tuple[list[tuple[int, Version, bool]], int]:
