@@ -131,6 +131,7 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=10000)
     parser.add_argument("--calls", type=int, default=100, help="CDS Hooks calls per variant")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each population operation")
+    parser.add_argument("--keep", action="store_true", help="keep the database (its name goes to stderr)")
     args = parser.parse_args()
     server_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     name = f"bench_clinical_{os.getpid()}"
@@ -170,6 +171,9 @@ def main() -> None:
             print(f"{label:52} {len(times):5d} {statistics.median(times):9.1f} {p95:9.1f}")
         services.database.close()
     finally:
+        if args.keep:
+            print(f"kept database {name}", file=sys.stderr)
+            return
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 

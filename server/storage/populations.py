@@ -16,6 +16,13 @@ def _patients(patients: PatientFilter, column: str) -> tuple[sql.Composable, lis
     return patient_condition(patients, sql.SQL(column))
 
 
+def _hash_joins(conn: psycopg.Connection) -> None:
+    """The index tables' columns are correlated (a code's rows all have one param and type), so the planner
+    estimates these joins at a row or two and picks nested loops over thousands; for this transaction only,
+    let it hash instead."""
+    conn.execute("SET LOCAL enable_nestloop = off")
+
+
 def follow_up_gaps(conn: psycopg.Connection, *, rxnorm: str, codes: list[str], statuses: list[str],
                    started_after: datetime, now: datetime, follow_up_days: int, appointment_statuses: list[str],
                    patients: PatientFilter, limit: int) -> tuple[int, list[tuple[str, datetime]]]:
@@ -33,19 +40,25 @@ def follow_up_gaps(conn: psycopg.Connection, *, rxnorm: str, codes: list[str], s
             WHERE t.resource_type = 'MedicationRequest' AND t.param = 'code' AND t.system = %s AND t.code = ANY(%s)
               AND d.low >= %s AND d.low <= %s AND t.patient_id IS NOT NULL AND {condition}
             GROUP BY t.patient_id
+        ), visits AS MATERIALIZED (
+            -- the appointments that could close a gap: starting on or after the window's first day
+            SELECT ad.patient_id, ad.low
+            FROM search_date ad
+            JOIN search_token ast ON ast.resource_seq = ad.resource_seq AND ast.resource_type = 'Appointment'
+                                 AND ast.param = 'status' AND ast.code = ANY(%s)
+            WHERE ad.resource_type = 'Appointment' AND ad.param = 'date' AND ad.low >= date_trunc('day', %s::timestamptz)
         ), gaps AS (
             SELECT s.patient_id, s.started FROM starts s
-            WHERE NOT EXISTS (
-                SELECT 1 FROM search_date ad
-                JOIN search_token ast ON ast.resource_seq = ad.resource_seq AND ast.resource_type = 'Appointment'
-                                     AND ast.param = 'status' AND ast.code = ANY(%s)
-                WHERE ad.resource_type = 'Appointment' AND ad.param = 'date' AND ad.patient_id = s.patient_id
-                  AND ad.low >= date_trunc('day', s.started) AND ad.low < s.started + make_interval(days => %s))
+            WHERE NOT EXISTS (SELECT 1 FROM visits v WHERE v.patient_id = s.patient_id
+                              AND v.low >= date_trunc('day', s.started)
+                              AND v.low < s.started + make_interval(days => %s))
         )
         SELECT count(*) OVER (), patient_id, started FROM gaps ORDER BY started, patient_id LIMIT %s
     """).format(condition=condition)
-    rows = conn.execute(query, [statuses, rxnorm, codes, started_after, now, *params, appointment_statuses,
-                                follow_up_days, limit]).fetchall()
+    with conn.transaction():
+        _hash_joins(conn)
+        rows = conn.execute(query, [statuses, rxnorm, codes, started_after, now, *params, appointment_statuses,
+                                    started_after, follow_up_days, limit]).fetchall()
     return (rows[0][0] if rows else 0), [(r[1], r[2]) for r in rows]
 
 
@@ -101,5 +114,7 @@ def group_pdc(conn: psycopg.Connection, *, members: list[str], rxnorm: str, code
         FROM m LEFT JOIN per_patient p ON p.patient_id = m.patient_id
         ORDER BY m.patient_id
     """).format(condition=condition)
-    return conn.execute(query, [members, *params, codes, drugs, rxnorm, period_end, period_start, period_start,
-                                period_end, period_end]).fetchall()
+    with conn.transaction():
+        _hash_joins(conn)
+        return conn.execute(query, [members, *params, codes, drugs, rxnorm, period_end, period_start, period_start,
+                                    period_end, period_end]).fetchall()
