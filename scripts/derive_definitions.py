@@ -33,7 +33,7 @@ FHIR_VERSION = "4.0.1"
 BASE = "http://hl7.org/fhir"
 
 RESOURCE_TYPES = ("Patient", "Condition", "MedicationRequest", "MedicationStatement", "Appointment", "MedicationDispense",
-                  "Group")
+                  "Group", "Practitioner", "PractitionerRole")
 
 INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type",
                 "create", "search-type")

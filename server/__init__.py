@@ -8,7 +8,10 @@ from .auth.keys import ensure_signing_keys
 from .auth.tokens import TokenService
 from .clinical.knowledge import load as load_knowledge
 from .config import Settings
+from .http import request_metrics
 from .http.access_log import AccessLog
+from .http.metrics_route import TOKEN as METRICS_TOKEN, metrics
+from .http.openapi_routes import openapi
 from .http.base_slash import BaseSlash
 from .http.cors import Cors
 from .http.errors import register_error_handlers
@@ -16,6 +19,9 @@ from .http.health import health
 from .http.auth_routes import register_smart
 from .http.keys import keys
 from .http.smart_configuration import discovery
+from .bulk.jobs import Exports, ExportSettings
+from .bulk.worker import ExportWorker
+from .http.bulk_routes import bulk_blueprint
 from .http.bundle_routes import bundle_blueprint
 from .http.cds_routes import cds
 from .http.clinical_routes import clinical_blueprint
@@ -42,11 +48,17 @@ def build_services(settings: Settings, database: Database) -> Services:
                     practitioner_access=settings.practitioner_access)
 
 
+def build_exports(settings: Settings) -> Exports:
+    return Exports.local(ExportSettings(
+        directory=settings.export_dir or settings.data_dir / "exports", ttl_seconds=settings.export_ttl_seconds,
+        max_jobs_per_client=settings.export_max_jobs_per_client, file_resources=settings.export_file_resources,
+        workers=settings.export_workers, lease_seconds=settings.export_lease_seconds))
+
+
 def _openapi_config(app: Flask) -> None:
-    app.config.update(
-        API_TITLE="FHIR medication server", API_VERSION=SOFTWARE_VERSION, OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    # flask-smorest's own document would say nothing of FHIR: http/openapi.py writes the one served
+    app.config.update(API_TITLE="FHIR medication server", API_VERSION=SOFTWARE_VERSION, OPENAPI_VERSION="3.0.3",
+                      OPENAPI_URL_PREFIX=None)
 
 
 def create_app(settings: Settings, database: Database | None = None) -> Flask:
@@ -68,11 +80,20 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     api.register_blueprint(operations_blueprint(services.registry.types))
     api.register_blueprint(clinical_blueprint())
     api.register_blueprint(bundle_blueprint())
+    api.register_blueprint(bulk_blueprint())
+    exports = app.extensions["fhir.exports"] = build_exports(settings)
+    # every server process works the shared export queue (jobs claimed with SKIP LOCKED)
+    app.extensions["fhir.export_workers"] = [ExportWorker(services, exports).start()
+                                             for _ in range(settings.export_workers)]
     app.register_blueprint(health)
     app.register_blueprint(cds)
     app.register_blueprint(keys)
     register_smart(app, database, settings.base_url)
     app.register_blueprint(discovery)
     register_error_handlers(app)
-    app.wsgi_app = AccessLog(Cors(BaseSlash(app.wsgi_app), settings.cors_origins))
+    app.register_blueprint(metrics)
+    app.register_blueprint(openapi)
+    app.extensions[METRICS_TOKEN] = settings.metrics_token
+    request_metrics.install(app, database.pool)
+    app.wsgi_app = AccessLog(Cors(BaseSlash(app.wsgi_app), settings.cors_origins), frozenset(services.registry.types))
     return app

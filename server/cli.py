@@ -95,14 +95,49 @@ def cmd_client_create(args) -> None:
     _print(registered)
 
 
+def practitioner_named(name: str) -> dict:
+    """A Practitioner for `--name "Ada Lovelace"`: the last word is the family name (R4 HumanName)."""
+    words = name.split()
+    human = {"use": "official", "text": " ".join(words), "family": words[-1]}
+    if len(words) > 1:
+        human["given"] = words[:-1]
+    return {"resourceType": "Practitioner", "active": True, "name": [human]}
+
+
 def cmd_user_create(args) -> None:
     from .auth.users import create_user
+    kind, _, practitioner_id = args.fhir_user.partition("/")
+    if args.name is not None and (kind != "Practitioner" or not args.name.split()):
+        sys.exit("--name creates the Practitioner the user is: give --fhir-user Practitioner/ID and a name")
     with _open_database() as database:
         try:
             user = create_user(database, args.username, args.password, args.fhir_user)
         except ValueError as error:
             sys.exit(str(error))
-    _print({"username": user.username, "fhir_user": user.fhir_user})
+        printed = {"username": user.username, "fhir_user": user.fhir_user}
+        if args.name is not None:
+            printed["practitioner"] = _write_practitioner(database, practitioner_id, practitioner_named(args.name))
+    _print(printed)
+
+
+def _write_practitioner(database, id: str, resource: dict) -> dict:
+    """Create (or update) Practitioner/ID through the update interaction, as `PUT /fhir/Practitioner/ID` would."""
+    from . import build_services
+    from .auth.guard import Guard
+    from .auth.policy import AccessPolicy
+    from .auth.scopes import parse_scopes
+    from .fhir.outcomes import FhirError
+    from .interactions.context import RequestContext
+    from .interactions.write import update
+
+    services = build_services(Settings.from_env(), database)
+    policy = AccessPolicy(tuple(parse_scopes("system/Practitioner.cu")), subject="fhir-server-cli")
+    ctx = RequestContext(services, Guard(policy, services.base_url))
+    try:
+        version, created = update(ctx, "Practitioner", id, {**resource, "id": id}, None)
+    except FhirError as error:
+        sys.exit("; ".join(issue.diagnostics for issue in error.issues))
+    return {"id": id, "version": version.version_id, "created": created}
 
 
 def cmd_launch_create(args) -> None:
@@ -168,6 +203,49 @@ def cmd_import(args) -> None:
         sys.exit(1)
 
 
+def cmd_export(args) -> None:
+    """A Bulk Data export run here, as a worker runs one (system/*.rs); files in --out, the manifest on stdout."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from . import build_exports, build_services
+    from .bulk.files import FlatDirectoryStore
+    from .bulk.worker import run_here
+    from .fhir.outcomes import FhirError
+    from .interactions.export import ExportRequest
+    from .storage.database import Database
+
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    types = tuple(t.strip() for t in args.type.split(",") if t.strip()) if args.type else None
+    request = ExportRequest("group" if args.group else "system", args.group, types, args.since)
+    claims = {"scope": "system/*.rs", "sub": "operator", "client_id": "fhir-server-cli"}
+    with _database_settings(Settings.from_env()) as settings:
+        _migrate(settings)
+        database = Database(settings.database_url, pool_size=2)
+        database.open()
+        try:
+            exports = build_exports(settings)
+            exports.store = FlatDirectoryStore(out)
+            with tqdm(total=0, unit="res", file=sys.stderr, desc="export") as bar:
+                def progress(done, total):
+                    bar.total = total
+                    bar.update(done - bar.n)
+                status, job = run_here(build_services(settings, database), exports, request, claims, progress)
+        except FhirError as error:
+            sys.exit(f"export refused: {error}")
+        finally:
+            database.close()
+    if status != "completed":
+        _print({"status": status, "error": job.error if job else None})
+        sys.exit(1)
+    manifest = job.manifest
+    for item in manifest["output"] + manifest["error"]:
+        item["url"] = (out / item["url"].rpartition("/")[2]).as_uri()
+    _print({**manifest, "requiresAccessToken": False})
+
+
 def cmd_serve(args) -> None:
     from .wsgi import serve
     with _database_settings(Settings.from_env(args.host, args.port)) as settings:
@@ -213,6 +291,13 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("paths", nargs="+", metavar="PATH", help="*.ndjson (one resource a line) or *.json")
     load.add_argument("--workers", type=int, default=None, help="validating processes (default: one per core)")
     load.set_defaults(handler=cmd_import)
+
+    export = commands.add_parser("export", help="run a Bulk Data export into a folder; prints its manifest")
+    export.add_argument("--type", help="resource types, comma-separated (default: every type)")
+    export.add_argument("--since", help="only resources changed after this instant, e.g. 2026-01-01T00:00:00Z")
+    export.add_argument("--group", help="a Group id: export its members' compartments")
+    export.add_argument("--out", required=True, help="folder for the NDJSON files")
+    export.set_defaults(handler=cmd_export)
     return parser
 
 
@@ -237,6 +322,7 @@ def _admin_parsers(commands) -> None:
     create.add_argument("--username", required=True)
     create.add_argument("--password", required=True)
     create.add_argument("--fhir-user", required=True, help="Practitioner/ID or Patient/ID")
+    create.add_argument("--name", help='also create (or update) the Practitioner the user is, e.g. "Ada Lovelace"')
     create.set_defaults(handler=cmd_user_create)
 
     launch = commands.add_parser("launch", help="EHR launch contexts").add_subparsers(dest="action", required=True)

@@ -77,11 +77,18 @@ class Settings:
     pool_timeout_seconds: float = 1.5  # the longest a request waits for a database connection (then 503)
     header_timeout_seconds: float = 10.0  # to receive a request's head (then the connection is closed)
     body_timeout_seconds: float = 10.0  # to receive its whole body (then 408)
+    metrics_token: str = ""  # GET /metrics needs it as a Bearer token; unset: loopback callers only
     shutdown_grace_seconds: float = 20.0  # SIGTERM: requests in flight may finish within this (CONTRACT: 30 s)
     allow_dangling_references: bool = False  # referential integrity (issue 5): off only on purpose
     allow_cascade_delete: bool = False  # DELETE ?_cascade=delete
     allow_multiple_delete: bool = False  # conditional delete of several matches
     practitioner_access: str = "all"  # a Practitioner's user/ scopes reach: all | assigned patients
+    export_dir: Path | None = None  # Bulk Data export files; None: <data dir>/exports
+    export_ttl_seconds: int = 24 * 3600  # a completed export's files and manifest, then 404
+    export_max_jobs_per_client: int = 3  # running or queued exports per client (429 above)
+    export_file_resources: int = 100_000  # resources per NDJSON file
+    export_workers: int = 1  # export worker threads per server process
+    export_lease_seconds: float = 30.0  # a job whose worker stops renewing for this long is restarted
     required_profiles: tuple[tuple[str, str], ...] = ()  # FHIR_REQUIRED_PROFILES: (type, profile) pairs
     validation_strict: bool = False  # FHIR_VALIDATION=strict: an unknown meta.profile is an error
     cors_origins: tuple[str, ...] = ("*",)  # origins browser apps may call from; ("*",) any, () none
@@ -104,11 +111,18 @@ class Settings:
             pool_timeout_seconds=float(env.get("FHIR_DB_POOL_TIMEOUT", 1.5)),
             header_timeout_seconds=float(env.get("FHIR_HEADER_TIMEOUT", 10)),
             body_timeout_seconds=float(env.get("FHIR_BODY_TIMEOUT", 10)),
+            metrics_token=env.get("FHIR_METRICS_TOKEN", ""),
             shutdown_grace_seconds=min(float(env.get("FHIR_SHUTDOWN_GRACE", 20)), 24.0),
             allow_dangling_references=_flag(env, "FHIR_ALLOW_DANGLING_REFERENCES"),
             allow_cascade_delete=_flag(env, "FHIR_ALLOW_CASCADE_DELETE"),
             allow_multiple_delete=_flag(env, "FHIR_ALLOW_MULTIPLE_DELETE"),
             practitioner_access=_practitioner_access(env),
+            export_dir=Path(env["FHIR_EXPORT_DIR"]).resolve() if env.get("FHIR_EXPORT_DIR") else None,
+            export_ttl_seconds=int(env.get("FHIR_EXPORT_TTL_SECONDS", 24 * 3600)),
+            export_max_jobs_per_client=int(env.get("FHIR_EXPORT_MAX_JOBS_PER_CLIENT", 3)),
+            export_file_resources=int(env.get("FHIR_EXPORT_FILE_RESOURCES", 100_000)),
+            export_workers=int(env.get("FHIR_EXPORT_WORKERS", 1)),
+            export_lease_seconds=float(env.get("FHIR_EXPORT_LEASE_SECONDS", 30)),
             required_profiles=_required_profiles(env),
             validation_strict=_validation_mode(env),
             cors_origins=_cors_origins(env),

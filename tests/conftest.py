@@ -87,12 +87,22 @@ class LiveServer:
 
     def stop(self):
         self.httpd.shutdown()
+        for worker in self.app.extensions["fhir.export_workers"]:
+            worker.stop()
         self.app.extensions["fhir.services"].database.close()
 
 
 @pytest.fixture(scope="session")
-def settings(database_url) -> Settings:
-    return dataclasses.replace(Settings.from_env(env={}), database_url=database_url, max_body_bytes=4 * 1024 * 1024)
+def export_dir():
+    directory = Path(tempfile.mkdtemp(prefix="fhirx-", dir="/tmp"))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, export_dir) -> Settings:
+    return dataclasses.replace(Settings.from_env(env={}), database_url=database_url, max_body_bytes=4 * 1024 * 1024,
+                               export_dir=export_dir)
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,14 @@
 """The layer direction of DESIGN.md, kept honest by import-linter's contracts in pyproject.toml."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
 
 
 def test_each_layer_imports_only_those_below_it_and_only_models_imports_fhir_resources():
@@ -13,14 +16,20 @@ def test_each_layer_imports_only_those_below_it_and_only_models_imports_fhir_res
     result = subprocess.run([str(Path(sys.executable).parent / "lint-imports"), "--no-cache"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "5 kept, 0 broken" in result.stdout
+    assert f"{len(CONTRACTS)} kept, 0 broken" in result.stdout
+
+
+def test_the_readme_layer_picture_is_the_import_linter_contract():
+    """README's Layout shows `server/  http/ -> ... -> fhir/`: the layers contract, top to bottom (below cli)."""
+    layers = next(c["layers"] for c in CONTRACTS if c["type"] == "layers")
+    picture = re.search(r"^server/\s+(.+)$", (ROOT / "README.md").read_text(), re.MULTILINE).group(1)
+    drawn = [part.strip().rstrip("/") for part in picture.split("->")]
+    assert drawn == [layer.removeprefix("server.") for layer in layers if layer != "server.cli"]
 
 
 def test_the_write_path_contract_names_every_module_that_could_store_around_it():
     """A new module must be in the contract's source list, or it could import storage's writes unnoticed."""
-    import tomllib
-    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
-    contract = next(c for c in contracts if c["name"].startswith("Only the write path module"))
+    contract = next(c for c in CONTRACTS if c["name"].startswith("Only the write path module"))
     modules = {f"server.{p.stem}" for p in (ROOT / "server").iterdir() if p.suffix == ".py" and p.stem != "__init__"}
     modules |= {f"server.{p.name}" for p in (ROOT / "server").iterdir() if (p / "__init__.py").exists()}
     modules -= {"server.storage"}

@@ -75,10 +75,12 @@ class SmartAuthorizationServer(AuthorizationServer):
         if "refresh_token" not in token:
             return
         context: GrantContext = request.user
-        lifetime = OFFLINE_REFRESH_LIFETIME if "offline_access" in token["scope"].split() else ONLINE_REFRESH_LIFETIME
+        replaced = request.refresh_token  # a rotation: the successor keeps the scope and expiry of its family
+        scope = replaced.row.scope if replaced else token["scope"]
+        lifetime = OFFLINE_REFRESH_LIFETIME if "offline_access" in scope.split() else ONLINE_REFRESH_LIFETIME
         with self.database.connection() as conn:
             insert_refresh_token(conn, secret_hash(token["refresh_token"]), context.grant_id, request.client.client_id,
-                                 token["scope"], context.as_json(), lifetime)
+                                 scope, context.as_json(), lifetime, replaced.row.expires_at if replaced else None)
 
     def revoke_grant(self, grant_id: str) -> None:
         """Ends a grant: its refresh tokens, and every access token issued under it."""
@@ -93,7 +95,7 @@ class SmartAuthorizationServer(AuthorizationServer):
                 return None
         with self.database.connection() as conn:
             row = load_refresh_token(conn, secret_hash(token_string))
-        return IssuedRefreshToken(row) if row else None
+        return IssuedRefreshToken(row, secret_hash(token_string)) if row else None
 
 
 class IssuedAccessToken:

@@ -6,14 +6,15 @@ from __future__ import annotations
 import time
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import (InvalidClientError, InvalidGrantError, InvalidRequestError,
+                                           InvalidScopeError, UnauthorizedClientError)
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from joserfc import jwt
 from joserfc.errors import JoseError
 
 from ..storage.auth_tokens import (CodeRow, RefreshRow, consume_code, insert_code, load_refresh_token,
-                                   record_assertion_jti, used_code_grant)
+                                   record_assertion_jti, rotate_refresh_token, used_code_grant)
 from .endpoints import ASSERTION_ALGORITHMS
 from .launch import GrantContext
 from .passwords import new_secret, secret_hash
@@ -89,8 +90,8 @@ class SmartAuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshToken:
-    def __init__(self, row: RefreshRow):
-        self.row = row
+    def __init__(self, row: RefreshRow, token_hash: str | None = None):
+        self.row, self.token_hash = row, token_hash
 
     def check_client(self, client):
         return client.client_id == self.row.client_id
@@ -101,14 +102,35 @@ class RefreshToken:
 
 class SmartRefreshTokenGrant(grants.RefreshTokenGrant):
     """Refresh keeps the launch context; the new access token carries the same grant id, so revoking
-    the refresh token also ends it. The refresh token itself is not rotated."""
+    the refresh token also ends it. A public client's refresh token is rotated on every use and the reuse
+    of a rotated one revokes the whole grant (RFC 9700 4.14.2); a confidential client's is not rotated."""
     TOKEN_ENDPOINT_AUTH_METHODS = USER_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = False
 
-    def authenticate_refresh_token(self, refresh_token):
+    def _validate_request_client(self):
+        form, headers = self.request.payload.data, self.request.headers
+        if form.get("client_id") or form.get("client_assertion") or headers.get("Authorization"):
+            return super()._validate_request_client()
+        # app-launch.html#refresh-access-token: a public app sends only grant_type, refresh_token and scope;
+        # the refresh token names its client, which must be public (others authenticate)
+        presented = form.get("refresh_token")
         with self.server.database.connection() as conn:
-            row = load_refresh_token(conn, secret_hash(refresh_token))
-        return RefreshToken(row) if row and row.active else None
+            row = load_refresh_token(conn, secret_hash(presented)) if presented else None
+        client = self.server.query_client(row.client_id) if row else None
+        if client is None or not client.is_public:
+            raise InvalidClientError(description="Client authentication is required for this refresh token")
+        if not client.check_grant_type(self.GRANT_TYPE):
+            raise UnauthorizedClientError(f"The client is not authorized to use 'grant_type={self.GRANT_TYPE}'")
+        return client
+
+    def authenticate_refresh_token(self, refresh_token):
+        token_hash = secret_hash(refresh_token)
+        with self.server.database.connection() as conn:
+            row = load_refresh_token(conn, token_hash)
+        if row is not None and row.rotated:
+            self.server.revoke_grant(row.grant_id)  # a rotated token used again: stolen, or a replay
+            return None
+        return RefreshToken(row, token_hash) if row and row.active else None
 
     def _validate_token_scope(self, token):
         """A narrower scope is fine, a wider one is not (compared as SMART scopes, not strings)."""
@@ -119,8 +141,21 @@ class SmartRefreshTokenGrant(grants.RefreshTokenGrant):
     def authenticate_user(self, refresh_token):
         return GrantContext.from_json(refresh_token.row.context, grant_id=refresh_token.row.grant_id)
 
+    def issue_token(self, user, refresh_token):
+        token = self.generate_token(user=user, scope=self.request.payload.scope or refresh_token.get_scope(),
+                                    include_refresh_token=False)
+        if self.request.client.is_public:
+            with self.server.database.connection() as conn:
+                rotated = rotate_refresh_token(conn, refresh_token.token_hash)
+            if not rotated:  # a parallel use of the same token won the rotation
+                self.server.revoke_grant(refresh_token.row.grant_id)
+                raise InvalidGrantError("The refresh token was already used")
+            # RFC 6749 section 6: the new refresh token has the scope of the one it replaces
+            token["refresh_token"] = new_secret()
+        return token
+
     def revoke_old_credential(self, refresh_token):
-        pass
+        pass  # rotated in issue_token (public clients); a confidential client's token stays
 
 
 class BackendServicesGrant(grants.ClientCredentialsGrant):

@@ -57,6 +57,17 @@ class Guard:
         if not any(scope.context == "system" for scope in self.policy.scopes):
             raise Forbidden(f"{purpose} needs a system/ scope (an EHR's token)")
 
+    def population_types(self, interaction: Interaction, types) -> tuple[str, ...]:
+        """Bulk Data export reads many patients at once: the types a system/ or user/ scope grants
+        (export.html#authorization: patient/ scopes never start an export)."""
+        permission = interaction.permission
+        return tuple(t for t in types if any(s.context in ("system", "user") and s.covers(permission, t)
+                                             for s in self.policy.scopes))
+
+    def require_population_scope(self) -> None:
+        if not any(scope.context in ("system", "user") for scope in self.policy.scopes):
+            raise Forbidden("Bulk Data export needs system/ or user/ scopes; patient/ scopes cannot start an export")
+
     # -- one resource
 
     def check_stored(self, conn, interaction: Interaction, definition: ResourceDefinition, version) -> None:
@@ -65,8 +76,9 @@ class Guard:
         self._check_compartment(conn, interaction, definition.type, version.patient_id)
         if interaction in _UNGRANULAR:
             self.policy.require_ungranular(interaction, definition.type)
-        elif not version.deleted:
-            self.policy.require_granular(interaction, definition, version.content, self.base_url)
+        elif not version.deleted:  # all but vread see the current version, which a search can check
+            self.policy.require_granular(interaction, definition, version.content, self.base_url,
+                                         conn if interaction is not Interaction.VREAD else None)
 
     def check_new(self, conn, interaction: Interaction, definition: ResourceDefinition, patient_id: str | None,
                   resource: dict) -> None:

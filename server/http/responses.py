@@ -1,11 +1,12 @@
 """FHIR responses: the stored JSON text as the body, with ETag, Last-Modified, Location and Prefer."""
 from __future__ import annotations
 
-from email.utils import format_datetime
 from datetime import timezone
+from email.utils import format_datetime
 
 import orjson
 from flask import Response, request
+from werkzeug.http import parse_date
 
 from ..fhir.outcomes import Issue, operation_outcome
 from ..interactions.repository import Version
@@ -56,6 +57,16 @@ def resource_response(version: Version, base_url: str, status: int = 200, locati
                                            f" {version.version_id}", "informational", "information")])
         return fhir_response(outcome, status, headers)
     return fhir_response(version.content, status, headers)
+
+
+def not_modified(version: Version) -> bool:
+    """Conditional read (R4 http.html#cread): If-None-Match, else If-Modified-Since (RFC 9110 13.1.3:
+    If-None-Match wins when both are sent); HTTP dates have whole seconds."""
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        return parse_etag(if_none_match) == str(version.version_id)
+    since = parse_date(request.headers.get("If-Modified-Since"))
+    return since is not None and version.last_updated.replace(microsecond=0) <= since
 
 
 def parse_etag(value: str | None) -> str | None:

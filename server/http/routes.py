@@ -11,7 +11,7 @@ from ..fhir.outcomes import Issue, operation_outcome
 from .access_log import request_id
 from .cascade import cascade_requested
 from .negotiation import read_json_body
-from .responses import etag, fhir_response, parse_etag, prefer, resource_response
+from .responses import etag, fhir_response, not_modified, parse_etag, prefer, resource_response
 from .security import authenticate
 
 
@@ -90,7 +90,7 @@ def fhir_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
         """read (GET), update (PUT), delete (DELETE)"""
         if request.method == "GET":
             version = read.read(_ctx(), resource_type, id)
-            if parse_etag(request.headers.get("If-None-Match")) == str(version.version_id):
+            if not_modified(version):
                 return Response(status=304, headers={"ETag": etag(version.version_id)})
             return resource_response(version, _base())
         if request.method == "PUT":

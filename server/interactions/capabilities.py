@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from ..auth.endpoints import AuthEndpoints, oauth_uris_extension
 from ..fhir.interactions import Interaction
+from ..search.includes import common_params, include_values, revinclude_values
 from ..search.registry import Registry
 
 # What the interactions package implements; a type offers the intersection with its definition file.
@@ -25,7 +26,12 @@ GROUP_OPERATIONS = ({"name": "pdc", "definition": "https://github.com/fhir-medic
 SOFTWARE_VERSION = "0.1.0"
 
 
-def _resource(definition, multiple_delete: bool, references_enforced: bool) -> dict:
+def _search_param(p) -> dict:
+    declared = {"name": p.name, "definition": p.definition, "type": p.type, "documentation": p.documentation}
+    return {k: v for k, v in declared.items() if v}
+
+
+def _resource(registry: Registry, definition, multiple_delete: bool, references_enforced: bool) -> dict:
     operations = list(TYPE_OPERATIONS) + (list(PATIENT_OPERATIONS) if definition.type == "Patient" else [])
     operations += list(GROUP_OPERATIONS) if definition.type == "Group" else []
     return {
@@ -36,15 +42,13 @@ def _resource(definition, multiple_delete: bool, references_enforced: bool) -> d
         "readHistory": True,
         "updateCreate": True,
         "conditionalCreate": True,
-        "conditionalRead": "not-supported",
+        "conditionalRead": "full-support",  # If-None-Match and If-Modified-Since (http/responses.not_modified)
         "conditionalUpdate": True,
         "conditionalDelete": "multiple" if multiple_delete else "single",
         "referencePolicy": ["literal", "local"] + (["enforced"] if references_enforced else []),
-        "searchParam": [
-            {"name": p.name, "definition": p.definition, "type": p.type, "documentation": p.documentation}
-            if p.definition else {"name": p.name, "type": p.type, "documentation": p.documentation}
-            for p in sorted(definition.params.values(), key=lambda p: p.name)
-        ],
+        "searchInclude": list(include_values(registry, definition.type)),
+        "searchRevInclude": list(revinclude_values(registry, definition.type)),
+        "searchParam": [_search_param(p) for p in sorted(definition.params.values(), key=lambda p: p.name)],
         "operation": operations,
     }
 
@@ -71,7 +75,9 @@ def capability_statement(registry: Registry, base_url: str, multiple_delete: boo
                 "description": "Every request except metadata needs a Bearer access token with SMART scopes"
                                " (SMART App Launch 2.x; see .well-known/smart-configuration).",
             },
-            "resource": [_resource(definition, multiple_delete, references_enforced) for definition in registry.definitions.values()],
+            "resource": [_resource(registry, definition, multiple_delete, references_enforced)
+                         for definition in registry.definitions.values()],
             "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
+            "searchParam": [_search_param(p) for p in common_params(registry)],
         }],
     }

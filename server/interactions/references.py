@@ -6,6 +6,7 @@ from ..fhir.interactions import Interaction
 from ..fhir.outcomes import Conflict, Issue, Unprocessable
 from ..fhir.references import parse_reference
 from ..storage.references import lock_for_delete, lock_live_targets, referrers
+from . import repository
 from .context import RequestContext, Services
 from .matching import matching_ids
 
@@ -114,11 +115,16 @@ def referrers_blocking_delete(ctx: RequestContext, conn, resource_type: str, id:
     lock_for_delete(conn, resource_type, id)
     found = referrers(conn, resource_type, id, limit=10_000 if cascade else MAX_NAMED_REFERRERS + 1)
     if found and not cascade:
-        named = ", ".join(f"{t}/{i}" for t, i in found[:MAX_NAMED_REFERRERS])
+        # only what the token may read is named: another patient's referrer is counted, not identified
+        listed = found[:MAX_NAMED_REFERRERS]
+        seen = repository.visible(ctx, conn, listed)
+        shown = [(t, i) for t, i in listed if (t, i) in seen]
+        parts = [f"{t}/{i}" for t, i in shown]
+        if len(shown) < len(listed):
+            parts.append(f"{len(listed) - len(shown)} resource(s) the granted scopes do not reach")
         more = " and more" if len(found) > MAX_NAMED_REFERRERS else ""
-        message = (f"{resource_type}/{id} is still referenced by {named}{more}; delete those first"
+        message = (f"{resource_type}/{id} is still referenced by {', '.join(parts)}{more}; delete those first"
                    " or use _cascade=delete where the server allows it")
         raise Conflict(message, issues=[Issue(message, "conflict")] + [
-            Issue(f"{resource_type}/{id} is referenced by {t}/{i}", "conflict", "information")
-            for t, i in found[:MAX_NAMED_REFERRERS]])
+            Issue(f"{resource_type}/{id} is referenced by {t}/{i}", "conflict", "information") for t, i in shown])
     return found

@@ -8,18 +8,21 @@ from dataclasses import replace
 
 from ..fhir.interactions import Interaction
 from ..search.registry import ResourceDefinition
+from ..storage import export as _export
 from ..storage import history as _history
 from ..storage import include as _include
 from ..storage import resources as _resources
 from ..storage import search as _search
 from ..storage.history import HistoryQuery
 from ..storage.resources import Version
-from ..storage.search import CompartmentCriterion, Match, SearchPlan, SearchResult
+from ..storage.search import (AnyOfCriterion, CompartmentCriterion, Match, PatientsCriterion, SearchPlan,
+                              SearchResult)
 from .context import RequestContext
 
-__all__ = ["CompartmentCriterion", "HistoryQuery", "Match", "SearchPlan", "SearchResult", "Version",
+__all__ = ["AnyOfCriterion", "PatientsCriterion", "export_snapshot", "export_count", "export_stream",
+           "CompartmentCriterion", "HistoryQuery", "Match", "SearchPlan", "SearchResult", "Version",
            "read", "read_version", "lock", "search", "search_page", "history", "included", "revincluded",
-           "compartment_page"]
+           "visible", "compartment_page"]
 
 
 def read(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
@@ -94,9 +97,30 @@ def _visible(ctx: RequestContext) -> _include.Visible:
     return ctx.guard.visible(ctx.services.registry.types)
 
 
+def visible(ctx: RequestContext, conn, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (type, id) the token may read (type and compartment), e.g. to name them in an error."""
+    return _include.visible_keys(conn, keys, _visible(ctx))
+
+
 def compartment_page(ctx: RequestContext, conn, patient_id: str, plan: SearchPlan) -> SearchResult:
     """Patient/$everything: the patient's compartment, of the types the guard lets the token read there
     (plan.resource_types: those wanted); 404 when the token does not reach the patient."""
     plan.resource_types = ctx.guard.compartment_types(conn, patient_id, plan.resource_types)
     plan.compartment_patient = patient_id
     return _search.search_page(conn, plan)
+
+
+def export_snapshot(ctx: RequestContext):
+    """A Bulk Data export's one consistent read of the database, with its transactionTime."""
+    return _export.snapshot(ctx.services.database.url)
+
+
+def export_count(ctx: RequestContext, conn, plan: SearchPlan) -> int:
+    """How many resources an export's plan yields, narrowed like a search by the guard."""
+    return _export.count(conn, _scoped(ctx, replace(plan, criteria=list(plan.criteria)), Interaction.SEARCH_TYPE))
+
+
+def export_stream(ctx: RequestContext, conn, plan: SearchPlan, batch_size: int):
+    """An export's matches as stored JSON text, in batches, narrowed like a search by the guard."""
+    return _export.stream(conn, _scoped(ctx, replace(plan, criteria=list(plan.criteria)), Interaction.SEARCH_TYPE),
+                          batch_size)

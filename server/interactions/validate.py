@@ -7,6 +7,7 @@ import orjson
 from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, FhirError, Forbidden, Gone, Issue, NotFound, operation_outcome
 from ..fhir.references import is_valid_id
+from ..search.extract import patient_compartment
 from . import repository
 from .context import RequestContext
 from .references import check_references, referrers_blocking_delete
@@ -74,10 +75,14 @@ def _check_content(ctx: RequestContext, resource_type: str, id: str | None, reso
     if mode == "update" and resource.get("id") != id:
         raise BadRequest(f"The resource id ({resource.get('id')!r}) must equal {id!r}", expression=f"{resource_type}.id")
     if mode in ("create", "update"):
+        definition, interaction = ctx.services.registry.get(resource_type), Interaction(mode)
         with ctx.services.database.transaction() as conn:  # rolled back or not, it writes nothing
             if mode == "update":
-                repository.read(ctx, conn, ctx.services.registry.get(resource_type), id, Interaction.UPDATE)
+                repository.read(ctx, conn, definition, id, interaction)
             check_references(ctx, conn, resource, (resource_type, id or ""))
+            # the write itself would be refused outside the token's compartment or granular scopes
+            ctx.guard.check_new(conn, interaction, definition, patient_compartment(definition, resource, ctx.base_url),
+                                resource)
     return warnings
 
 

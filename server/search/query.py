@@ -14,6 +14,7 @@ from ..fhir.outcomes import BadRequest, FhirError, Issue
 from ..storage.search import SearchPlan, SortKey
 from .criteria import CriterionBuilder, UnknownParameter
 from .dates import parse_range
+from .includes import include_values, iterate_values, revinclude_values
 from .registry import Registry, ResourceDefinition
 
 MAX_VALUE_LENGTH = 4096
@@ -94,6 +95,7 @@ class SearchParser:
     def __init__(self, definition: ResourceDefinition, base_url: str, default_count: int, max_count: int,
                  registry: Registry | None = None, resource_types: tuple[str, ...] | None = None):
         self.definition = definition
+        registry = registry or definition.registry
         self.registry = registry
         self.resource_types = resource_types or (definition.type,)
         self.max_count = max_count
@@ -189,11 +191,15 @@ class SearchParser:
         parts = value.split(":")
         if len(parts) not in (2, 3) or self.registry is None or self.registry.get(parts[0]) is None:
             raise BadRequest(f"Invalid {name} '{value}': expected Type:parameter[:targetType]", expression=name)
-        param = self.registry.get(parts[0]).params.get(parts[1])
-        if param is None or param.type != "reference":
-            raise BadRequest(f"Invalid {name} '{value}': {parts[1]} is not a reference parameter of {parts[0]}",
-                             expression=name)
-        target = parts[2] if len(parts) == 3 else None
-        if not reverse and not iterate and parts[0] not in self.resource_types:
-            raise BadRequest(f"{name} '{value}' must start with the searched type", expression=name)
-        return Include(parts[0], parts[1], target, reverse, iterate)
+        if value not in self._accepted_includes(reverse, iterate):
+            searched = " or ".join(self.resource_types)
+            raise BadRequest(f"Invalid {name} '{value}': not a reference parameter "
+                             f"{'that can point at ' if reverse else 'of '}{searched} (see searchInclude and"
+                             " searchRevInclude in the CapabilityStatement)", expression=name)
+        return Include(parts[0], parts[1], parts[2] if len(parts) == 3 else None, reverse, iterate)
+
+    def _accepted_includes(self, reverse: bool, iterate: bool):
+        if iterate:
+            return iterate_values(self.registry)
+        values = revinclude_values if reverse else include_values
+        return {value for t in self.resource_types for value in values(self.registry, t)}

@@ -27,7 +27,8 @@ class RefreshRow:
     context: dict
     expires_at: float  # epoch seconds
     issued_at: float
-    active: bool
+    active: bool  # not revoked, rotated or expired
+    rotated: bool = False  # replaced by a successor (public clients, RFC 9700 4.14.2)
 
 
 def insert_code(conn: psycopg.Connection, code_hash: str, code: CodeRow, lifetime: int) -> None:
@@ -56,19 +57,30 @@ def used_code_grant(conn: psycopg.Connection, code_hash: str) -> str | None:
 
 
 def insert_refresh_token(conn: psycopg.Connection, token_hash: str, grant_id: str, client_id: str, scope: str,
-                         context: dict, lifetime: int) -> None:
+                         context: dict, lifetime: int, expires_at: float | None = None) -> None:
+    """A refresh token living `lifetime` seconds, or until `expires_at` (epoch seconds) when given."""
     conn.execute(
         "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scope, context, expires_at)"
-        " VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s))",
-        (token_hash, grant_id, client_id, scope, Jsonb(context), lifetime))
+        " VALUES (%s, %s, %s, %s, %s, coalesce(to_timestamp(%s::float8), now() + make_interval(secs => %s)))",
+        (token_hash, grant_id, client_id, scope, Jsonb(context), expires_at, lifetime))
+
+
+_REFRESH_COLUMNS = ("grant_id, client_id, scope, context, extract(epoch FROM expires_at)::float8,"
+                    " extract(epoch FROM issued_at)::float8,"
+                    " revoked_at IS NULL AND rotated_at IS NULL AND expires_at > now(), rotated_at IS NOT NULL")
 
 
 def load_refresh_token(conn: psycopg.Connection, token_hash: str) -> RefreshRow | None:
-    row = conn.execute(
-        "SELECT grant_id, client_id, scope, context, extract(epoch FROM expires_at)::float8,"
-        " extract(epoch FROM issued_at)::float8, revoked_at IS NULL AND expires_at > now()"
-        " FROM refresh_tokens WHERE token_hash = %s", (token_hash,)).fetchone()
+    row = conn.execute("SELECT " + _REFRESH_COLUMNS + " FROM refresh_tokens WHERE token_hash = %s",
+                       (token_hash,)).fetchone()
     return RefreshRow(*row) if row else None
+
+
+def rotate_refresh_token(conn: psycopg.Connection, token_hash: str) -> bool:
+    """Mark a live refresh token rotated; of two parallel uses exactly one gets True."""
+    row = conn.execute("UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = %s AND rotated_at IS NULL"
+                       " AND revoked_at IS NULL AND expires_at > now() RETURNING 1", (token_hash,)).fetchone()
+    return row is not None
 
 
 def revoke(conn: psycopg.Connection, revoked_id: str, expires_at: float) -> None:

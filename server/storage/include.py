@@ -56,3 +56,14 @@ def revincluded(conn: psycopg.Connection, targets: list[tuple[str, str]], source
     types, ids = [t for t, _ in targets], [i for _, i in targets]
     args = [types, ids, source_type, param, param, target_type, target_type, *visible_args]
     return [Match(*row) for row in conn.execute(query, args).fetchall()]
+
+
+def visible_keys(conn: psycopg.Connection, keys: list[tuple[str, str]], visible: Visible) -> set[tuple[str, str]]:
+    """Which of the (type, id) live resources the reader may see."""
+    if not keys:
+        return set()
+    visible_sql, visible_args = visible.condition("x")
+    query = sql.SQL("SELECT x.resource_type, x.id FROM resources x JOIN unnest(%s::text[], %s::text[]) AS k(type, id)"
+                    " ON x.resource_type = k.type AND x.id = k.id WHERE NOT x.deleted AND ({})").format(visible_sql)
+    rows = conn.execute(query, [[t for t, _ in keys], [i for _, i in keys], *visible_args]).fetchall()
+    return {(row[0], row[1]) for row in rows}

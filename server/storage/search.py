@@ -56,6 +56,19 @@ class CompartmentCriterion:
 
 
 @dataclass(frozen=True)
+class AnyOfCriterion:
+    """Matches when any alternative (each a tuple of AND-ed criteria) matches: Bulk Data _typeFilter ORs,
+    several granular scopes of one type."""
+    alternatives: tuple[tuple, ...]
+
+
+@dataclass(frozen=True)
+class PatientsCriterion:
+    """In the compartment of one of these patients (resources.patient_id; a Patient's own id), or of any."""
+    patient_ids: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
 class SortKey:
     search_type: str  # an index type, or "column"
     param: str
@@ -102,6 +115,17 @@ def _criterion_condition(criterion, types: list[str], alias: str, depth: int) ->
         return _has_condition(criterion, types, row, depth)
     if isinstance(criterion, CompartmentCriterion):
         return _compartment_condition(criterion, types, row)
+    if isinstance(criterion, PatientsCriterion):
+        if criterion.patient_ids is None:
+            return sql.SQL("{}.patient_id IS NOT NULL").format(row), []
+        return sql.SQL("{}.patient_id = ANY(%s)").format(row), [list(criterion.patient_ids)]
+    if isinstance(criterion, AnyOfCriterion):
+        parts, args = [], []
+        for alternative in criterion.alternatives:
+            part, part_args = _all_of(alternative, types, alias, depth)
+            parts.append(sql.SQL("({})").format(part))
+            args += part_args
+        return sql.SQL("({})").format(sql.SQL(" OR ").join(parts) if parts else sql.SQL("false")), args
     search_type = _CRITERION_TYPES[type(criterion)]
     where, where_args = INDEX_TYPES[search_type].condition(criterion)
     seqs, args = matching_seqs(search_type, types, criterion.param, where, where_args, getattr(criterion, "part", None))

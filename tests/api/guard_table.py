@@ -108,6 +108,7 @@ ROUTES: list[Case] = [
          lambda w: ".well-known/smart-configuration", {k: PUBLIC for k in KINDS[:-1]}),
     Case("OpenID discovery", "GET", "/fhir/.well-known/openid-configuration",
          lambda w: ".well-known/openid-configuration", {k: PUBLIC for k in KINDS[:-1]}),
+    Case("OpenAPI document", "GET", "/fhir/openapi.json", lambda w: "openapi.json", {k: PUBLIC for k in KINDS[:-1]}),
     Case("search-system", "GET", "/fhir", lambda w: "",
          SEARCH_OTHER, params=lambda w: {"_type": "MedicationRequest", "_id": f"{w.my_mr},{w.other_mr}"},
          sees_other=sees_other_mr),
@@ -167,8 +168,11 @@ ROUTES: list[Case] = [
     Case("$everything", "GET", "/fhir/Patient/<id>/$everything", lambda w: f"Patient/{w.other}/$everything",
          outcomes(ALLOWED, ALLOWED, HIDDEN, HIDDEN, HIDDEN, FILTERED, DENIED), sees_other=sees_other_mr),
     Case("$validate (type, create)", "POST", "/fhir/<resource_type>/$validate",
-         lambda w: "MedicationRequest/$validate", outcomes(ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, DENIED),
+         lambda w: "MedicationRequest/$validate", outcomes(ALLOWED, ALLOWED, DENIED, DENIED, DENIED, ALLOWED, DENIED),
          json=lambda w: medication_request(w.other), params=lambda w: {"mode": "create"}),
+    Case("$validate (type, no mode)", "POST", "/fhir/<resource_type>/$validate",
+         lambda w: "MedicationRequest/$validate", outcomes(ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, DENIED),
+         json=lambda w: medication_request(w.other)),
     Case("$validate (instance, update)", "POST", "/fhir/<resource_type>/<id>/$validate",
          lambda w: f"MedicationRequest/{w.other_mr}/$validate", WRITE_OTHER,
          json=_other_active, params=lambda w: {"mode": "update"}),
@@ -216,6 +220,7 @@ NOT_DATA: dict[tuple[str, str], str] = {
     ("/readyz", "GET"): "readiness: checks the database, returns no data",
     ("/openapi.json", "GET"): "the OpenAPI document",
     ("/docs", "GET"): "Swagger UI",
+    ("/metrics", "GET"): "operators' Prometheus metrics: counts by route template and type, no data (no PHI)",
     ("/auth/jwks.json", "GET"): "public keys",
     ("/static/<path:filename>", "GET"): "Flask's static files (none are data)",
     ("/auth/authorize", "GET"): "authorization server",
@@ -232,3 +237,43 @@ NOT_DATA: dict[tuple[str, str], str] = {
     ("/auth/patient-search", "POST"): "the patient picker of the signed-in user, searched through the guard as that"
                                       " user (interactions/launch_context.py); no Bearer token",
 }
+
+# Bulk Data $export (server/bulk/): a kick-off answers 202 before any data is read; what the export then
+# holds is narrowed by the same guard as a search (tests/bulk/ checks the files per token kind).
+_ASYNC = {"Prefer": "respond-async"}
+EXPORT_KICKOFF = outcomes(ALLOWED, ALLOWED, ALLOWED, DENIED, DENIED, ALLOWED, DENIED)
+
+
+def _export_parameters(w: World) -> dict:
+    return {"resourceType": "Parameters", "parameter": [{"name": "_type", "valueString": "MedicationRequest"},
+                                                        {"name": "_since", "valueInstant": w.since}]}
+
+
+def _export_query(w: World) -> dict:
+    return {"_type": "MedicationRequest", "_since": w.since}
+
+
+ROUTES += [
+    Case("$export (system)", "GET", "/fhir/$export", lambda w: "$export", EXPORT_KICKOFF,
+         params=_export_query, headers=lambda w: _ASYNC),
+    Case("$export (system, POST)", "POST", "/fhir/$export", lambda w: "$export", EXPORT_KICKOFF,
+         json=_export_parameters, headers=lambda w: _ASYNC),
+    Case("$export (Patient)", "GET", "/fhir/Patient/$export", lambda w: "Patient/$export", EXPORT_KICKOFF,
+         params=_export_query, headers=lambda w: _ASYNC),
+    Case("$export (Patient, POST)", "POST", "/fhir/Patient/$export", lambda w: "Patient/$export", EXPORT_KICKOFF,
+         json=_export_parameters, headers=lambda w: _ASYNC),
+    # an unknown Group: 404 to those who may read Groups, 403 to those who may not export at all
+    Case("$export (Group)", "GET", "/fhir/Group/<group_id>/$export", lambda w: f"Group/g-{w.unique}/$export",
+         outcomes(HIDDEN, HIDDEN, HIDDEN, DENIED, DENIED, DENIED, DENIED), params=_export_query,
+         headers=lambda w: _ASYNC),
+    Case("$export (Group, POST)", "POST", "/fhir/Group/<group_id>/$export", lambda w: f"Group/g-{w.unique}/$export",
+         outcomes(HIDDEN, HIDDEN, HIDDEN, DENIED, DENIED, DENIED, DENIED), json=_export_parameters,
+         headers=lambda w: _ASYNC),
+    # another client's or an unknown job: never told apart from one that does not exist
+    Case("export status", "GET", "/fhir/bulkstatus/<job_id>", lambda w: f"bulkstatus/{w.unique}",
+         outcomes(*[HIDDEN] * 7)),
+    Case("export cancel", "DELETE", "/fhir/bulkstatus/<job_id>", lambda w: f"bulkstatus/{w.unique}",
+         outcomes(*[HIDDEN] * 7)),
+    Case("export file", "GET", "/fhir/bulkfiles/<job_id>/<name>", lambda w: f"bulkfiles/{w.unique}/Patient-1.ndjson",
+         outcomes(*[HIDDEN] * 7)),
+]

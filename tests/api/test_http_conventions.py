@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import requests
 
+from server.interactions import read
+from tests.conftest import FhirClient, LiveServer
 from tests.factories import patient
 
 
@@ -135,6 +137,31 @@ def test_errors_never_leak_a_stack_trace(client):
     response = client.get("Patient", params={"_lastUpdated": "gt" + "9" * 5000})
     assert response.status_code == 400
     assert "Traceback" not in response.text
+
+
+def test_an_unexpected_exception_is_a_500_outcome_without_its_trace(settings, unique, monkeypatch, caplog):
+    """A real bug in an interaction reaches the last error handler: the client sees a plain 500
+    OperationOutcome, the log keeps the trace with the request id."""
+    server = LiveServer(settings)
+    try:
+        with FhirClient(server.base_url, server.token("system/*.cruds")) as session:
+            created = session.create(patient(unique))
+
+            def broken(*args, **kwargs):
+                raise ZeroDivisionError(f"secret-detail-{unique}")
+
+            monkeypatch.setattr(read, "read", broken)
+            response = session.get(f"Patient/{created['id']}", headers={"X-Request-ID": f"req-{unique}"})
+    finally:
+        server.stop()
+    assert response.status_code == 500
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["code"] == "exception"
+    assert "Traceback" not in response.text and "ZeroDivisionError" not in response.text
+    assert f"secret-detail-{unique}" not in response.text
+    logged = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    assert logged and logged[-1].exc_info[0] is ZeroDivisionError
 
 
 def test_every_response_carries_the_clients_request_id_or_a_new_one(client, live_server):

@@ -87,6 +87,31 @@ def test_patient_scope_delete_of_another_patients_deleted_resource_is_not_found(
     assert writer.delete(f"MedicationRequest/{other_request['id']}").status_code == 404
 
 
+def test_validate_create_for_another_patient_is_refused_as_the_create_would_be(client_with, two_patients):
+    """$validate answers whether the write would be accepted (resource-operation-validate.html): for another
+    patient's compartment it would not, so 403 as for the create itself, and 200 for the token's own patient."""
+    mine, other, _, _ = two_patients
+    writer = client_with("patient/*.cruds", patient=mine["id"])
+    refused = writer.post("MedicationRequest/$validate", params={"mode": "create"}, json=medication_request(other["id"]))
+    assert refused.status_code == 403
+    accepted = writer.post("MedicationRequest/$validate", params={"mode": "create"}, json=medication_request(mine["id"]))
+    assert accepted.status_code == 200, accepted.text
+
+
+def test_delete_conflict_names_only_referrers_the_token_may_read(client, client_with, two_patients, unique):
+    """A 409 names the resources still referring to the target (references.html); another patient's
+    referrer is counted, not identified, for a patient/ token."""
+    mine, _, my_request, _ = two_patients
+    linked = client.create(patient(unique + "c", link=[{"other": {"reference": f"Patient/{mine['id']}"},
+                                                        "type": "seealso"}]))
+    writer = client_with("patient/*.cruds", patient=mine["id"])
+    response = writer.delete(f"Patient/{mine['id']}")
+    assert response.status_code == 409
+    assert f"MedicationRequest/{my_request['id']}" in response.text
+    assert linked["id"] not in response.text and "1 resource(s) the granted scopes do not reach" in response.text
+    assert linked["id"] in client.delete(f"Patient/{mine['id']}").text
+
+
 def test_read_only_scope_cannot_write_and_ungranted_type_is_forbidden(client_with, two_patients):
     mine, _, _, _ = two_patients
     reader = client_with("patient/MedicationRequest.read", patient=mine["id"])

@@ -103,7 +103,7 @@ def test_refresh_keeps_context_and_may_narrow(live_server, client, unique):
     assert refreshed.json()["patient"] == me["id"]
     assert _fhir(live_server, refreshed.json()["access_token"], "Condition").status_code == 200
     assert _fhir(live_server, refreshed.json()["access_token"], "Patient").status_code == 403
-    same = app.refresh(token["refresh_token"]).json()
+    same = app.refresh(refreshed.json()["refresh_token"]).json()  # public client: the rotated successor
     assert same["scope"] == SCOPE
 
 
