@@ -26,6 +26,7 @@ from .bulk.worker import ExportWorker
 from .http.bulk_routes import bulk_blueprint
 from .http.bundle_routes import bundle_blueprint
 from .http.cds_routes import cds
+from .http.clinical_routes import clinical_blueprint
 from .http.operations import operations_blueprint
 from .http.routes import fhir_blueprint
 from .interactions.capabilities import IMPLEMENTED_INTERACTIONS, SOFTWARE_VERSION
@@ -85,6 +86,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     api = Api(app)
     api.register_blueprint(fhir_blueprint(services.registry.types))
     api.register_blueprint(operations_blueprint(services.registry.types))
+    api.register_blueprint(clinical_blueprint())
     api.register_blueprint(bundle_blueprint())
     api.register_blueprint(bulk_blueprint())
     exports = app.extensions["fhir.exports"] = build_exports(settings)
