@@ -36,7 +36,8 @@ def read_version(ctx: RequestContext, conn, definition: ResourceDefinition, id: 
                     _resources.read_version(conn, definition.type, id, version_id))
 
 
-def lock(ctx: RequestContext, conn, definition: ResourceDefinition, id: str, interaction: Interaction) -> Version | None:
+def lock(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
+         interaction: Interaction) -> Version | None:
     """The current version, row-locked for an update, patch or delete in conn's transaction, once the
     guard lets the interaction replace it."""
     return _checked(ctx, conn, interaction, definition, _resources.lock_current(conn, definition.type, id))
