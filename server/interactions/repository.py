@@ -48,7 +48,8 @@ def _noted(ctx: RequestContext, interaction: Interaction, version: Version | Non
     return version
 
 
-def lock(ctx: RequestContext, conn, definition: ResourceDefinition, id: str, interaction: Interaction) -> Version | None:
+def lock(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
+         interaction: Interaction) -> Version | None:
     """The current version, row-locked for an update, patch or delete in conn's transaction, once the
     guard lets the interaction replace it."""
     return _checked(ctx, conn, interaction, definition, _resources.lock_current(conn, definition.type, id))

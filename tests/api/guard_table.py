@@ -171,20 +171,24 @@ ROUTES: list[Case] = [
          lambda w: "MedicationRequest/$validate", outcomes(ALLOWED, ALLOWED, DENIED, DENIED, DENIED, ALLOWED, DENIED),
          json=lambda w: medication_request(w.other), params=lambda w: {"mode": "create"}),
     Case("$validate (type, no mode)", "POST", "/fhir/<resource_type>/$validate",
-         lambda w: "MedicationRequest/$validate", outcomes(ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, DENIED),
+         lambda w: "MedicationRequest/$validate",
+         outcomes(ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, DENIED),
          json=lambda w: medication_request(w.other)),
     Case("$validate (instance, update)", "POST", "/fhir/<resource_type>/<id>/$validate",
          lambda w: f"MedicationRequest/{w.other_mr}/$validate", WRITE_OTHER,
          json=_other_active, params=lambda w: {"mode": "update"}),
     Case("$validate (instance, delete)", "POST", "/fhir/<resource_type>/<id>/$validate",
-         lambda w: f"MedicationRequest/{w.other_mr}/$validate", HIDDEN_WRITE_OTHER, params=lambda w: {"mode": "delete"}),
+         lambda w: f"MedicationRequest/{w.other_mr}/$validate", HIDDEN_WRITE_OTHER,
+         params=lambda w: {"mode": "delete"}),
 ]
 
 def _order_select(w: World) -> dict:
     draft = {**medication_request(w.other, status="draft"), "id": "draft-1"}
     return {"hook": "order-select", "hookInstance": f"guard-{w.unique}",
-            "context": {"userId": "Practitioner/example", "patientId": w.other, "selections": ["MedicationRequest/draft-1"],
-                        "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": draft}]}}}
+            "context": {"userId": "Practitioner/example", "patientId": w.other,
+                        "selections": ["MedicationRequest/draft-1"],
+                        "draftOrders": {"resourceType": "Bundle", "type": "collection",
+                                        "entry": [{"resource": draft}]}}}
 
 
 ROUTES += [

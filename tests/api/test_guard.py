@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.api.guard_table import (ALLOWED, DENIED, FILTERED, HIDDEN, KINDS, NOT_DATA, PUBLIC, REJECTED, ROUTES,
-                                   TOKENS, Case, World)
+from tests.api.guard_table import (ALLOWED, DENIED, FILTERED, GRANULAR, HIDDEN, KINDS, NOT_DATA, PUBLIC, REJECTED,
+                                   ROUTES, TOKENS, Case, World)
 from tests.conftest import FhirClient
 from tests.factories import medication_request, patient
 
@@ -104,3 +104,26 @@ def test_the_access_table_names_only_routes_the_app_has(live_server):
     stale += [f"{method} {rule}" for rule, method in NOT_DATA if (rule, method) not in routes]
     assert not stale, "the access table names routes the app does not have: " + ", ".join(stale)
     assert not [rule for rule, _ in NOT_DATA if rule.startswith(DATA_PREFIXES)], "FHIR routes belong in ROUTES"
+
+
+def test_mixed_patient_and_system_grants_are_searched_one_type_at_a_time(live_server, world):
+    """patient/ on one type and system/ on another: a search over both would need two patient filters, so
+    it is refused (403); history-system keeps to the unconfined type (the guard's search and history scopes)."""
+    token = live_server.token("patient/MedicationRequest.rs system/Patient.rs", patient=world.mine)
+    with FhirClient(live_server.base_url, token) as session:
+        both = session.get("", params={"_type": "MedicationRequest,Patient"})
+        assert both.status_code == 403, both.text
+        requests_only = session.get("MedicationRequest", params={"_id": f"{world.my_mr},{world.other_mr}"})
+        assert [e["resource"]["id"] for e in requests_only.json()["entry"]] == [world.my_mr]
+        history = session.get("_history", params={"_since": world.since, "_count": 100})
+        assert history.status_code == 200
+        types = {e["resource"]["resourceType"] for e in history.json().get("entry", []) if "resource" in e}
+        assert types == {"Patient"}
+
+
+def test_a_granular_type_is_searched_alone(live_server, world):
+    """A granular (v2 query) scope's criteria apply to its own type: a search across it and another type is 403."""
+    with FhirClient(live_server.base_url, live_server.token(GRANULAR)) as session:
+        assert session.get("", params={"_type": "MedicationRequest,Patient"}).status_code == 403
+        alone = session.get("", params={"_type": "MedicationRequest", "_id": f"{world.my_mr},{world.other_mr}"})
+        assert [e["resource"]["id"] for e in alone.json()["entry"]] == [world.my_mr]
