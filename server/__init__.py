@@ -19,6 +19,7 @@ from .http.smart_configuration import discovery
 from .http.bundle_routes import bundle_blueprint
 from .http.operations import operations_blueprint
 from .http.routes import fhir_blueprint
+from .http.terminology_routes import terminology_blueprint
 from .interactions.capabilities import IMPLEMENTED_INTERACTIONS, SOFTWARE_VERSION
 from .interactions.context import Services
 from .search.registry import Registry
@@ -64,6 +65,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     api.register_blueprint(fhir_blueprint(services.registry.types))
     api.register_blueprint(operations_blueprint(services.registry.types))
     api.register_blueprint(bundle_blueprint())
+    api.register_blueprint(terminology_blueprint())
     app.register_blueprint(health)
     app.register_blueprint(keys)
     register_smart(app, database, settings.base_url)

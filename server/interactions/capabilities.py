@@ -18,11 +18,12 @@ PATIENT_OPERATIONS = ({"name": "everything", "definition": "http://hl7.org/fhir/
 SOFTWARE_VERSION = "0.1.0"
 
 
-def _resource(definition, multiple_delete: bool, references_enforced: bool) -> dict:
+def _resource(definition, multiple_delete: bool, references_enforced: bool, supported_profiles: dict) -> dict:
     operations = list(TYPE_OPERATIONS) + (list(PATIENT_OPERATIONS) if definition.type == "Patient" else [])
     return {
         "type": definition.type,
         "profile": definition.raw.get("profile", f"http://hl7.org/fhir/StructureDefinition/{definition.type}"),
+        **({"supportedProfile": supported_profiles[definition.type]} if supported_profiles.get(definition.type) else {}),
         "interaction": [{"code": code} for code in definition.interactions],
         "versioning": "versioned-update",
         "readHistory": True,
@@ -42,7 +43,10 @@ def _resource(definition, multiple_delete: bool, references_enforced: bool) -> d
 
 
 def capability_statement(registry: Registry, base_url: str, multiple_delete: bool = False,
-                         references_enforced: bool = True) -> dict:
+                         references_enforced: bool = True, supported_profiles: dict | None = None,
+                         read_only_resources: tuple = ()) -> dict:
+    """supported_profiles: type -> the profile urls the validator enforces; read_only_resources: the
+    rest.resource entries of the shipped conformance resources (conformance_resources.py)."""
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -63,7 +67,8 @@ def capability_statement(registry: Registry, base_url: str, multiple_delete: boo
                 "description": "Every request except metadata needs a Bearer access token with SMART scopes"
                                " (SMART App Launch 2.x; see .well-known/smart-configuration).",
             },
-            "resource": [_resource(definition, multiple_delete, references_enforced) for definition in registry.definitions.values()],
+            "resource": [_resource(definition, multiple_delete, references_enforced, supported_profiles or {})
+                         for definition in registry.definitions.values()] + list(read_only_resources),
             "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
         }],
     }
