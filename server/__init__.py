@@ -17,6 +17,7 @@ from .http.auth_routes import register_smart
 from .http.keys import keys
 from .http.smart_configuration import discovery
 from .http.bundle_routes import bundle_blueprint
+from .http.cds_routes import cds
 from .http.operations import operations_blueprint
 from .http.routes import fhir_blueprint
 from .http.terminology_routes import terminology_blueprint
@@ -58,6 +59,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     _openapi_config(app)
     services = build_services(settings, database)
     app.extensions["fhir.services"] = services
+    app.extensions["fhir.on_shutdown"] = []  # callables run once a server worker's requests are done (SIGTERM)
     app.extensions["fhir.knowledge"] = load_knowledge(settings.resources_dir / "clinical")
     app.extensions["fhir.tokens"] = TokenService(ensure_signing_keys(database), settings.base_url,
                                                  settings.base_url, settings.token_leeway_seconds)
@@ -67,6 +69,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     api.register_blueprint(bundle_blueprint())
     api.register_blueprint(terminology_blueprint())
     app.register_blueprint(health)
+    app.register_blueprint(cds)
     app.register_blueprint(keys)
     register_smart(app, database, settings.base_url)
     app.register_blueprint(discovery)

@@ -82,10 +82,16 @@ def cmd_client_create(args) -> None:
         sys.exit("give --jwks-file or --jwks-url, not both")
     if args.public and (args.jwks_file or args.jwks_url):
         sys.exit("a public client has no JWKS; use --confidential")
+    if args.cds_hooks and not (args.jwks_file or args.jwks_url):
+        sys.exit("a CDS Hooks client signs its calls: give --jwks-file or --jwks-url")
     jwks = orjson.loads(open(args.jwks_file, "rb").read()) if args.jwks_file else None
     with _open_database() as database:
         registered = register_client(database, name=args.name, redirect_uris=args.redirect_uri or [],
                                      scope=args.scope, public=args.public, jwks=jwks, jwks_url=args.jwks_url)
+        if args.cds_hooks:
+            from .auth.cds_clients import register_cds_client
+            registered["cds_issuer"] = args.cds_issuer or registered["client_id"]
+            register_cds_client(database, registered["client_id"], registered["cds_issuer"])
     _print(registered)
 
 
@@ -221,6 +227,9 @@ def _admin_parsers(commands) -> None:
     kind.add_argument("--confidential", action="store_true", help="a secret, or private_key_jwt with a JWKS")
     create.add_argument("--jwks-file", help="the app's public JWKS (private_key_jwt, RS384 or ES384)")
     create.add_argument("--jwks-url", help="where the app publishes its JWKS")
+    create.add_argument("--cds-hooks", action="store_true",
+                        help="a CDS Hooks client (an EHR) that calls /cds-services with JWTs signed by its JWKS")
+    create.add_argument("--cds-issuer", help="the iss of its JWTs (default: the new client_id)")
     create.set_defaults(handler=cmd_client_create)
 
     user = commands.add_parser("user", help="manage users who log in").add_subparsers(dest="action", required=True)

@@ -75,6 +75,9 @@ class Settings:
     max_token_lifetime_seconds: int = 3600
     pool_size: int = 4
     pool_timeout_seconds: float = 1.5  # the longest a request waits for a database connection (then 503)
+    header_timeout_seconds: float = 10.0  # to receive a request's head (then the connection is closed)
+    body_timeout_seconds: float = 10.0  # to receive its whole body (then 408)
+    shutdown_grace_seconds: float = 20.0  # SIGTERM: requests in flight may finish within this (CONTRACT: 30 s)
     allow_dangling_references: bool = False  # referential integrity (issue 5): off only on purpose
     allow_cascade_delete: bool = False  # DELETE ?_cascade=delete
     allow_multiple_delete: bool = False  # conditional delete of several matches
@@ -99,6 +102,9 @@ class Settings:
             max_body_bytes=int(env.get("FHIR_MAX_BODY_BYTES", DEFAULT_BODY_LIMIT)),
             pool_size=int(env.get("FHIR_DB_POOL_SIZE", 4)),
             pool_timeout_seconds=float(env.get("FHIR_DB_POOL_TIMEOUT", 1.5)),
+            header_timeout_seconds=float(env.get("FHIR_HEADER_TIMEOUT", 10)),
+            body_timeout_seconds=float(env.get("FHIR_BODY_TIMEOUT", 10)),
+            shutdown_grace_seconds=min(float(env.get("FHIR_SHUTDOWN_GRACE", 20)), 24.0),
             allow_dangling_references=_flag(env, "FHIR_ALLOW_DANGLING_REFERENCES"),
             allow_cascade_delete=_flag(env, "FHIR_ALLOW_CASCADE_DELETE"),
             allow_multiple_delete=_flag(env, "FHIR_ALLOW_MULTIPLE_DELETE"),

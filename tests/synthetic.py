@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
-from server.search.extract import index_rows, patient_compartment
-from server.storage.bulk import BulkVersion, encode_index_rows, write_versions
+from server.interactions import write_path
+from server.interactions.context import operator_context
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 DRUGS = [("312938", "sertraline 50 MG"), ("313989", "fluoxetine 20 MG"), ("197361", "lithium carbonate 300 MG"),
@@ -67,24 +67,21 @@ def records(count: int, seed: int = 7):
 
 
 def load(services, count: int, batch: int = 5000, on_batch=lambda n: None) -> int:
-    """Load about `count` synthetic resources through the bulk (COPY) path; return how many."""
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Load about `count` synthetic resources through the write path (COPY for many); return how many."""
+    now = datetime.now(timezone.utc)
     pending, loaded = [], 0
     for resource in records(count):
-        resource["meta"] = {**resource.get("meta", {}), "versionId": "1", "lastUpdated": stamp}
         definition = services.registry.get(resource["resourceType"])
-        patient_id = patient_compartment(definition, resource, services.base_url)
-        rows = encode_index_rows(definition.type, resource["id"], patient_id,
-                                 index_rows(definition, resource, services.base_url))
-        pending.append(BulkVersion(definition.type, resource["id"], 1, stamp, orjson.dumps(resource), patient_id, rows))
+        pending.append(write_path.prepare(services, definition, resource, resource["id"], 1, "create", "POST", now))
         if len(pending) == batch:
             loaded += _flush(services, pending, on_batch)
     return loaded + _flush(services, pending, on_batch)
 
 
 def _flush(services, pending: list, on_batch) -> int:
-    with services.database.transaction() as conn:
-        write_versions(conn, pending, replaced=False, method="POST")
+    ctx = operator_context(services, "synthetic")
+    with write_path.transaction(ctx) as conn:
+        write_path.commit(ctx, conn, pending)
     count = len(pending)
     on_batch(count)
     pending.clear()

@@ -1,1 +1,1 @@
-"""SMART on FHIR: tokens, scopes and the access policy every interaction consults."""
+"""SMART on FHIR: tokens, scopes, and the guard (guard.py) every interaction passes."""

@@ -4,19 +4,34 @@ request waits in the database under an unguessable id carried by the forms (no c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error, OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 
+from ..fhir.outcomes import FhirError
 from ..storage import auth_store
-from .authorization_server import SmartAuthorizationServer
+from .authorization_server import ACCESS_TOKEN_LIFETIME, REFRESH_LIFETIMES, SmartAuthorizationServer
+from .consent_text import access_lasts, describe_scopes
 from .launch import GrantContext, redeem_launch
 from .passwords import new_secret, secret_hash
 from .scopes import has_context
 from .users import User, authenticate_user
 
 REQUEST_LIFETIME_SECONDS = 600
+START_AGAIN = "Go back to the app and open it again; it will start a new sign-in."
+EXPIRED = {"message": "This sign-in has expired or was already used.", "next_step": START_AGAIN}
+
+
+class Patients(Protocol):
+    """The patients a user may see (interactions.launch_context.PatientDirectory: the read access decision)."""
+
+    def get(self, username: str, fhir_user: str, patient_id: str): ...
+
+    def search(self, username: str, fhir_user: str, name: str = "", birth_date: str = "", mrn_value: str = ""): ...
+
+    def user_name(self, fhir_user: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -59,8 +74,8 @@ def needs_patient(scope: str) -> bool:
 
 
 class AuthorizationFlow:
-    def __init__(self, server: SmartAuthorizationServer):
-        self.server = server
+    def __init__(self, server: SmartAuthorizationServer, patients: Patients):
+        self.server, self.patients = server, patients
         self.database = server.database
         self.endpoints = server.endpoints
 
@@ -70,10 +85,14 @@ class AuthorizationFlow:
         params = {name: items[0] for name, items in values.items()}
         client = self.server.query_client(params.get("client_id"))
         if client is None:
-            return Page("error", 400, {"message": "Unknown client_id."})
+            return Page("error", 400, {"message": "This app is not registered with this server.",
+                                       "next_step": "Tell the app's developer: the client_id it sent is unknown here."})
         redirect_uri = params.get("redirect_uri")
         if not redirect_uri or not client.check_redirect_uri(redirect_uri):
-            return Page("error", 400, {"message": "redirect_uri is missing or not registered for this app."})
+            return Page("error", 400, {"message": f"{client.row.name} asked to return to an address it has not "
+                                                  "registered, so this sign-in was stopped.",
+                                       "next_step": "Tell the app's developer: the redirect_uri must be one "
+                                                    "registered for the app, exactly."})
         state = params.get("state")
         if repeated:
             return _error_redirect(redirect_uri, "invalid_request", f"Repeated parameter {repeated[0]}", state)
@@ -101,10 +120,10 @@ class AuthorizationFlow:
     def login(self, request_id: str, username: str, password: str) -> Page:
         loaded = self._load(request_id)
         if loaded is None:
-            return Page("error", 400, {"message": "This authorization request has expired; start again from the app."})
+            return Page("error", 400, EXPIRED)
         params, context = loaded
         user = authenticate_user(self.database, username, password)
-        login_again = {"request": request_id, "client_name": params.get("client_id")}
+        login_again = {"request": request_id, "client_name": self._client_name(params)}
         if user is None:
             return Page("login", 401, login_again | {"error": "Wrong username or password."})
         launch_user = context.get("launch", {}).get("user")
@@ -115,32 +134,47 @@ class AuthorizationFlow:
                   "patient": context.get("launch", {}).get("patient")}
         if not update["patient"] and user.patient_id and needs_patient(params["scope"]):
             update["patient"] = user.patient_id  # a Patient user's own record, no picker
+        if update["patient"] and self.patients.get(user.username, user.fhir_user, update["patient"]) is None:
+            # the launch context passes the same access decision as a read of that Patient by this user
+            return Page("error", 403, {"message": "You may not open this patient's record, so the app cannot "
+                                                  "either.",
+                                       "next_step": "Open the app from the record of a patient in your care, or "
+                                                    "ask your administrator for access."})
         with self.database.connection() as conn:
             auth_store.merge_request_context(conn, secret_hash(request_id), update)
         return self._next_page(request_id, params, context | update)
 
     def choose_patient(self, request_id: str, patient_id: str) -> Page:
-        loaded = self._load(request_id)
-        if loaded is None or "username" not in loaded[1]:
-            return Page("error", 400, {"message": "This authorization request has expired; start again from the app."})
+        loaded = self._signed_in(request_id)
+        if loaded is None:
+            return Page("error", 400, EXPIRED)
         params, context = loaded
         user = User(context["username"], context["fhir_user"])
         if user.patient_id is not None or context.get("patient"):
-            return Page("error", 403, {"message": "The patient for this authorization is already set."})
+            return Page("error", 403, {"message": "The patient for this sign-in is already set.",
+                                       "next_step": START_AGAIN})
+        if not patient_id or self.patients.get(user.username, user.fhir_user, patient_id) is None:
+            return self._picker(request_id, params, context, {}, "No patient you may see has that record id.", 404)
         with self.database.connection() as conn:
-            exists = auth_store.patient_exists(conn, patient_id)
-            if exists:
-                auth_store.merge_request_context(conn, secret_hash(request_id), {"patient": patient_id})
-        if not exists:
-            return self._picker(request_id, "No such patient.")
+            auth_store.merge_request_context(conn, secret_hash(request_id), {"patient": patient_id})
         return self._next_page(request_id, params, context | {"patient": patient_id})
+
+    def search_patients(self, request_id: str, criteria: dict[str, str]) -> Page:
+        """The picker's search form: patients this user may see, by name, birth date and MRN."""
+        loaded = self._signed_in(request_id)
+        if loaded is None:
+            return Page("error", 400, EXPIRED)
+        params, context = loaded
+        if context.get("patient") or User(context["username"], context["fhir_user"]).patient_id is not None:
+            return self._next_page(request_id, params, context)
+        return self._picker(request_id, params, context, criteria)
 
     def decide(self, request_id: str, allow: bool, checked: list[str]) -> Page | Redirect:
         """The consent decision: a code for the scopes the user kept, or access_denied."""
         with self.database.connection() as conn:
             loaded = auth_store.consume_request(conn, secret_hash(request_id))
         if loaded is None or "username" not in loaded[1]:
-            return Page("error", 400, {"message": "This authorization request has expired; start again from the app."})
+            return Page("error", 400, EXPIRED)
         params, context = loaded
         if not allow:
             return _error_redirect(params["redirect_uri"], "access_denied", "The user denied access", params.get("state"))
@@ -154,7 +188,7 @@ class AuthorizationFlow:
         response = self.server.create_authorization_response(request=request, grant_user=grant_context, grant=grant)
         location = response.headers.get("Location")
         if location is None:
-            return Page("error", 400, {"message": "The authorization request is no longer valid."})
+            return Page("error", 400, {"message": "The app's request is no longer valid.", "next_step": START_AGAIN})
         return Redirect(location)
 
     def _load(self, request_id: str) -> tuple[dict, dict] | None:
@@ -163,6 +197,14 @@ class AuthorizationFlow:
         with self.database.connection() as conn:
             return auth_store.load_request(conn, secret_hash(request_id))
 
+    def _signed_in(self, request_id: str) -> tuple[dict, dict] | None:
+        loaded = self._load(request_id)
+        return loaded if loaded is not None and "username" in loaded[1] else None
+
+    def _client_name(self, params: dict) -> str:
+        client = self.server.query_client(params.get("client_id"))
+        return client.row.name if client else "An app"
+
     def housekeeping(self) -> None:
         """Drop expired codes, launches, pending requests, revocations and assertion ids."""
         with self.database.connection() as conn:
@@ -170,13 +212,25 @@ class AuthorizationFlow:
 
     def _next_page(self, request_id: str, params: dict, context: dict) -> Page:
         if needs_patient(params["scope"]) and not context.get("patient"):
-            return self._picker(request_id)
-        client = self.server.query_client(params["client_id"])
-        return Page("consent", 200, {"request": request_id, "client_name": client.row.name,
-                                     "scopes": params["scope"].split(), "patient": context.get("patient"),
-                                     "user": context.get("fhir_user")})
+            return self._picker(request_id, params, context, {})
+        scopes = params["scope"].split()
+        patient = None
+        if context.get("patient"):
+            patient = self.patients.get(context["username"], context["fhir_user"], context["patient"])
+        user_is_patient = User(context["username"], context["fhir_user"]).patient_id == context.get("patient")
+        return Page("consent", 200, {
+            "request": request_id, "client_name": self._client_name(params), "username": context["username"],
+            "user_name": self.patients.user_name(context["fhir_user"]), "patient": patient,
+            "scopes": describe_scopes(scopes, user_is_patient, REFRESH_LIFETIMES),
+            "lasts": access_lasts(scopes, ACCESS_TOKEN_LIFETIME, REFRESH_LIFETIMES)})
 
-    def _picker(self, request_id: str, error: str | None = None) -> Page:
-        with self.database.connection() as conn:
-            patients = auth_store.list_patients(conn)
-        return Page("picker", 404 if error else 200, {"request": request_id, "patients": patients, "error": error})
+    def _picker(self, request_id: str, params: dict, context: dict, criteria: dict[str, str],
+                error: str | None = None, status: int = 200) -> Page:
+        try:
+            patients = self.patients.search(context["username"], context["fhir_user"], criteria.get("q", ""),
+                                            criteria.get("birthdate", ""), criteria.get("mrn", ""))
+        except FhirError as bad:
+            patients, error, status = [], f"Could not search: {bad.issues[0].diagnostics}", 400
+        return Page("picker", status, {"request": request_id, "patients": patients, "error": error,
+                                       "criteria": criteria, "client_name": self._client_name(params),
+                                       "username": context["username"]})

@@ -25,6 +25,7 @@ ACCESS_TOKEN_LIFETIME = 3600
 BACKEND_TOKEN_LIFETIME = 300  # backend-services.html recommends five minutes
 OFFLINE_REFRESH_LIFETIME = 30 * 24 * 3600
 ONLINE_REFRESH_LIFETIME = 8 * 3600  # no user sessions here: online_access lasts a working day
+REFRESH_LIFETIMES = {"offline_access": OFFLINE_REFRESH_LIFETIME, "online_access": ONLINE_REFRESH_LIFETIME}
 
 
 class SmartAuthorizationServer(AuthorizationServer):

@@ -1,5 +1,5 @@
-"""The access policy: what one request may see and do. Built from the token, consulted by every
-interaction; nothing else decides access."""
+"""The access policy: what a token's scopes and launch context grant, as pure scope arithmetic (SMART App
+Launch 2.x). The guard (guard.py) is built on it and is what interactions ask; nothing else decides access."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,16 +8,10 @@ from functools import lru_cache
 import orjson
 
 from ..fhir.outcomes import Forbidden
-from ..storage.patient_scope import AssignedPatients, PatientScope
+from ..fhir.interactions import Interaction
+from ..storage.patient_filter import AssignedPatients, PatientFilter
 from .granular import resource_matches, union_criteria
 from .scopes import ResourceScope, parse_scopes
-
-# The SMART v2 permission each FHIR interaction needs.
-PERMISSION = {
-    "read": "r", "vread": "r", "history-instance": "r",
-    "search-type": "s", "history-type": "s", "history-system": "s",
-    "create": "c", "update": "u", "patch": "u", "delete": "d",
-}
 
 
 @dataclass(frozen=True)
@@ -37,19 +31,19 @@ class AccessPolicy:
     def _granting(self, permission: str, resource_type: str) -> list[ResourceScope]:
         return [s for s in self.scopes if s.covers(permission, resource_type)]
 
-    def allows(self, interaction: str, resource_type: str) -> bool:
-        return bool(self._granting(PERMISSION[interaction], resource_type))
+    def allows(self, interaction: Interaction, resource_type: str) -> bool:
+        return bool(self._granting(Interaction(interaction).permission, resource_type))
 
-    def require(self, interaction: str, resource_type: str) -> None:
+    def require(self, interaction: Interaction, resource_type: str) -> None:
         if not self.allows(interaction, resource_type):
             raise Forbidden(f"The granted scopes do not allow {interaction} on {resource_type}")
 
-    def compartment_patient(self, interaction: str, resource_type: str) -> PatientScope:
+    def compartment_patient(self, interaction: Interaction, resource_type: str) -> PatientFilter:
         """The patient(s) this interaction is confined to, or None when a user/ or system/ scope grants it
         unconfined. A patient/ scope confines to the launch patient; a user/ scope held by a Patient user
         confines to that user's own record; a Practitioner's user/ scopes reach every patient, or with
         practitioner_access "assigned" only the patients whose generalPractitioner they are."""
-        granting = self._granting(PERMISSION[interaction], resource_type)
+        granting = self._granting(Interaction(interaction).permission, resource_type)
         confined = [self._confinement(scope) for scope in granting]
         if granting and None in confined:
             return None
@@ -59,7 +53,7 @@ class AccessPolicy:
             return self.patient
         return self.patient if self.patient in confined else confined[0]
 
-    def _confinement(self, scope: ResourceScope) -> PatientScope:
+    def _confinement(self, scope: ResourceScope) -> PatientFilter:
         if scope.context == "patient":
             if self.patient is None:
                 raise Forbidden("patient/ scopes need a patient in the launch context")
@@ -71,26 +65,27 @@ class AccessPolicy:
             return AssignedPatients(self.fhir_user.removeprefix("Practitioner/"))
         return None
 
-    def granular_queries(self, interaction: str, resource_type: str) -> list[str] | None:
+    def granular_queries(self, interaction: Interaction, resource_type: str) -> list[str] | None:
         """The v2 scope queries that limit this interaction, or None when some granting scope has none."""
-        granting = self._granting(PERMISSION[interaction], resource_type)
+        granting = self._granting(Interaction(interaction).permission, resource_type)
         if not granting or any(scope.query is None for scope in granting):
             return None
         return sorted({scope.query for scope in granting})
 
-    def granular_criteria(self, interaction: str, definition, base_url: str) -> list:
+    def granular_criteria(self, interaction: Interaction, definition, base_url: str) -> list:
         """Search criteria to AND into a search of `definition`'s type (empty when unrestricted)."""
         queries = self.granular_queries(interaction, definition.type)
         return [] if queries is None else union_criteria(definition, queries, base_url)
 
-    def search_criteria(self, definitions: list, base_url: str) -> list:
+    def search_criteria(self, definitions: list, base_url: str,
+                        interaction: Interaction = Interaction.SEARCH_TYPE) -> list:
         """Criteria a search over these types must AND in for granular scopes."""
-        restricted = [d for d in definitions if self.granular_queries("search-type", d.type) is not None]
+        restricted = [d for d in definitions if self.granular_queries(interaction, d.type) is not None]
         if restricted and len(definitions) > 1:
             raise Forbidden("Types granted with granular scopes must be searched one type at a time")
-        return self.granular_criteria("search-type", restricted[0], base_url) if restricted else []
+        return self.granular_criteria(interaction, restricted[0], base_url) if restricted else []
 
-    def require_granular(self, interaction: str, definition, resource: dict, base_url: str) -> None:
+    def require_granular(self, interaction: Interaction, definition, resource: dict, base_url: str) -> None:
         """A single resource read or written must fall within a granular scope's query."""
         queries = self.granular_queries(interaction, definition.type)
         if queries is None:
@@ -100,7 +95,7 @@ class AccessPolicy:
         if not resource_matches(definition, resource, queries, base_url):
             raise Forbidden(f"The granted scopes do not cover this {definition.type} (granular scope)")
 
-    def require_ungranular(self, interaction: str, resource_type: str) -> None:
+    def require_ungranular(self, interaction: Interaction, resource_type: str) -> None:
         """Interactions that cannot check a granular query (history, delete) need an unrestricted scope."""
         if self.granular_queries(interaction, resource_type) is not None:
             raise Forbidden(f"{interaction} on {resource_type} needs a scope without a search restriction")

@@ -13,13 +13,18 @@ class Issue:
     diagnostics: str
     code: str = "invalid"
     severity: str = "error"
+    # R4 operationoutcome.html: expression is FHIRPath into the submitted content; an HTTP parameter
+    # is named in location as "http." + its name
     expression: tuple[str, ...] = ()
     details: str | None = None  # the constraint key of a failed invariant (ele-1, us-core-6)
+    location: tuple[str, ...] = ()
 
     def as_json(self) -> dict:
         issue = {"severity": self.severity, "code": self.code, "diagnostics": self.diagnostics}
         if self.details:
             issue["details"] = {"text": self.details}
+        if self.location:
+            issue["location"] = list(self.location)
         if self.expression:
             issue["expression"] = list(self.expression)
         return issue
@@ -33,10 +38,11 @@ class FhirError(Exception):
     status = 500
     code = "exception"
 
-    def __init__(self, diagnostics: str, *, expression: str | None = None, issues: list[Issue] | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(self, diagnostics: str, *, expression: str | None = None, location: str | None = None,
+                 issues: list[Issue] | None = None, headers: dict[str, str] | None = None):
         super().__init__(diagnostics)
-        self.issues = issues or [Issue(diagnostics, self.code, expression=(expression,) if expression else ())]
+        self.issues = issues or [Issue(diagnostics, self.code, expression=(expression,) if expression else (),
+                                       location=(location,) if location else ())]
         self.headers = headers or {}
 
     def outcome(self) -> dict:

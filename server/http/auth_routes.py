@@ -13,11 +13,34 @@ from ..auth.launch import create_launch
 from ..auth.ratelimit import RateLimiter
 from ..auth.revocation import RevocationList
 from ..auth.tokens import TokenService
-from ..fhir.outcomes import BadRequest, Forbidden
+from ..fhir.outcomes import BadRequest
+from ..interactions.launch_context import PatientDirectory
 from ..storage.database import Database
-from .security import bearer_policy
+from .security import bearer_guard
 
-auth = Blueprint("auth", __name__, url_prefix="/auth", template_folder="templates")
+auth = Blueprint("auth", __name__, url_prefix="/auth", template_folder="templates", static_folder="static")
+# The pages load nothing but their own stylesheet, run no script and are never framed.
+PAGE_POLICY = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+SEX_WORDS = {"male": "Male", "female": "Female", "other": "Other", "unknown": "Sex unknown"}
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+@auth.app_template_filter("fhir_date")
+def fhir_date(value: str | None) -> str:
+    """A FHIR date (YYYY, YYYY-MM or YYYY-MM-DD) as people write it: 2 April 1980."""
+    parts = (value or "").split("-")
+    if not value or not all(part.isdigit() for part in parts):
+        return "date not recorded"
+    if len(parts) == 1:
+        return parts[0]
+    month = MONTHS[int(parts[1]) - 1] if 1 <= int(parts[1]) <= 12 else parts[1]
+    return f"{month} {parts[0]}" if len(parts) == 2 else f"{int(parts[2])} {month} {parts[0]}"
+
+
+@auth.app_template_filter("sex")
+def sex(value: str | None) -> str:
+    return SEX_WORDS.get(value or "", "Sex not recorded")
 
 # Per worker process (see README): attempts per window before 429.
 LOGIN_LIMIT, LOGIN_IP_LIMIT, LOGIN_WINDOW = 10, 300, 300
@@ -39,8 +62,9 @@ def register_smart(app: Flask, database: Database, base_url: str) -> None:
     revocations = RevocationList(database)
     tokens.revocations = revocations
     server = SmartAuthorizationServer(database, tokens, revocations, AuthEndpoints(base_url))
+    patients = PatientDirectory(app.extensions["fhir.services"])
     app.extensions["fhir.auth"] = AuthServices(
-        server, AuthorizationFlow(server), RateLimiter(LOGIN_LIMIT, LOGIN_WINDOW),
+        server, AuthorizationFlow(server, patients), RateLimiter(LOGIN_LIMIT, LOGIN_WINDOW),
         RateLimiter(LOGIN_IP_LIMIT, LOGIN_WINDOW), RateLimiter(TOKEN_LIMIT, TOKEN_WINDOW))
     app.extensions["fhir.auth"].flow.housekeeping()  # once per worker start
     app.register_blueprint(auth)
@@ -55,14 +79,16 @@ def _render(outcome: Page | Redirect) -> Response:
         return redirect(outcome.location, code=302)
     data = {k: v for k, v in outcome.data.items() if k != "request"}
     html = render_template(f"auth/{outcome.kind}.html", request_id=outcome.data.get("request"), **data)
-    return Response(html, status=outcome.status, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-                                                           "Content-Type": "text/html; charset=utf-8"})
+    return Response(html, status=outcome.status, headers={
+        "Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": PAGE_POLICY, "Referrer-Policy": "no-referrer"})
 
 
 def _too_many(retry_after: int, html: bool) -> Response:
     headers = {"Retry-After": str(retry_after), "Cache-Control": "no-store"}
     if html:
-        page = Page("error", 429, {"message": "Too many attempts; wait a little and try again."})
+        page = Page("error", 429, {"message": "Too many sign-in attempts.",
+                                   "next_step": f"Wait {retry_after} seconds, then go back and try again."})
         response = _render(page)
         response.headers.update(headers)
         return response
@@ -93,6 +119,12 @@ def login():
 def choose_patient():
     patient = request.form.get("patient_id", "").strip() or request.form.get("patient", "")
     return _render(_services().flow.choose_patient(request.form.get("request", ""), patient))
+
+
+@auth.post("/patient-search")
+def search_patients():
+    criteria = {name: request.form.get(name, "")[:200] for name in ("q", "birthdate", "mrn")}
+    return _render(_services().flow.search_patients(request.form.get("request", ""), criteria))
 
 
 @auth.post("/consent")
@@ -131,9 +163,7 @@ def revoke():
 @auth.post("/launch")
 def launch():
     """An EHR (a client with a system/ scope) creates an opaque, single-use launch id for an app."""
-    policy = bearer_policy("Creating a launch")
-    if not any(scope.context == "system" for scope in policy.scopes):
-        raise Forbidden("Creating a launch needs a system/ scope (an EHR's token)")
+    bearer_guard("Creating a launch").require_system_scope("Creating a launch")
     body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     body = body if isinstance(body, dict) else {}
     if not body.get("patient"):

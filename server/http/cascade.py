@@ -11,8 +11,8 @@ def cascade_requested() -> bool:
     if value is None:
         return False
     if value != "delete":
-        raise BadRequest("_cascade must be 'delete'", expression="_cascade")
+        raise BadRequest("_cascade must be 'delete'", location="http._cascade")
     if not current_app.extensions["fhir.services"].allow_cascade_delete:
         raise BadRequest("Cascading delete is disabled on this server (FHIR_ALLOW_CASCADE_DELETE)",
-                         expression="_cascade")
+                         location="http._cascade")
     return True

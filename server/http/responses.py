@@ -8,8 +8,8 @@ import orjson
 from flask import Response, request
 
 from ..fhir.outcomes import Issue, operation_outcome
-from ..storage.resources import Version
-from .negotiation import FHIR_JSON, response_mimetype
+from ..interactions.repository import Version
+from .negotiation import FHIR_JSON, response_content_type
 
 
 def prefer(name: str) -> str | None:
@@ -30,12 +30,12 @@ def http_date(version: Version) -> str:
 
 
 def fhir_response(body: bytes | str | dict, status: int = 200, headers: dict | None = None) -> Response:
-    mimetype = response_mimetype(request) if request else FHIR_JSON
+    content_type = response_content_type(request) if request else f"{FHIR_JSON}; charset=utf-8"
     if isinstance(body, dict):
         body = orjson.dumps(body)
     if request.args.get("_pretty") == "true":
         body = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2)
-    return Response(body, status=status, headers=headers, content_type=f"{mimetype}; charset=utf-8")
+    return Response(body, status=status, headers=headers, content_type=content_type)
 
 
 def version_headers(version: Version, base_url: str, location: bool) -> dict:

@@ -16,7 +16,7 @@ from .security import authenticate
 
 
 def _ctx() -> RequestContext:
-    return RequestContext(current_app.extensions["fhir.services"], g.policy, request_id(request.environ),
+    return RequestContext(current_app.extensions["fhir.services"], g.guard, request_id(request.environ),
                           strict=_strict())
 
 

@@ -1,5 +1,5 @@
 """Bulk import (fhir-server import): every resource validated like a write, in worker processes,
-then stored through the batched fast path (storage/bulk.py), one transaction per batch. A bad
+then committed through the write path (COPY for many), one transaction per batch. A bad
 record is reported (file, line, issues) and skipped; the others are stored. Imported resources
 keep their ids (update-as-create semantics, R4 http.html#upsert)."""
 from __future__ import annotations
@@ -17,14 +17,11 @@ from pathlib import Path
 import orjson
 
 from ..fhir.outcomes import FhirError
-from ..fhir.references import parse_reference
-from ..search.extract import index_rows, patient_compartment
-from ..storage.bulk import BulkVersion, encode_index_rows, lock_and_read_versions, write_versions
-from ..storage.references import lock_live_targets
-from .context import Services
+from ..storage.resources import lock_and_read_versions
+from . import write_path
+from .context import Services, operator_context
 from .import_sources import Record, read_records
-from .references import reference_slots
-from .versions import instant, new_id
+from .versions import new_id
 
 BATCH_SIZE = 500
 MAX_LISTED_FAILURES = 1000
@@ -35,13 +32,12 @@ _worker: dict = {}
 @dataclass
 class Checked:
     record: Record
-    key: tuple[str, str] | None = None
-    content: bytes = b""
-    patient_id: str | None = None
-    rows: dict = field(default_factory=dict)
-    targets: tuple = ()
-    last_updated: str = ""  # the instant stamped as meta.lastUpdated (versionId 1)
+    version: write_path.Prepared | None = None  # as version 1
     issues: list[dict] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        return self.version.key if self.version else None
 
 
 @dataclass
@@ -78,8 +74,8 @@ def _issue(error: FhirError) -> list[dict]:
     return [issue.as_json() for issue in error.issues]
 
 
-def check_record(services: Services, record: Record, now: str | None = None) -> Checked:
-    """Parse, validate and index one record, as a write would (no database). `now`: the instant
+def check_record(services: Services, record: Record, now: datetime | None = None) -> Checked:
+    """Parse, validate and prepare one record, as a write would (no database). `now`: the instant
     stamped as meta.lastUpdated (one per batch: its records are stored in one transaction)."""
     if record.error:
         return Checked(record, issues=[{"severity": "error", "code": "structure", "diagnostics": record.error}])
@@ -96,29 +92,15 @@ def check_record(services: Services, record: Record, now: str | None = None) -> 
         services.validator.validate(resource_type, resource)
     except FhirError as error:
         return Checked(record, issues=_issue(error))
-    now = now or instant(datetime.now(timezone.utc))
-    resource = {**resource, "id": resource.get("id") or new_id()}
-    resource["meta"] = {**resource.get("meta", {}), "versionId": "1", "lastUpdated": now}
-    targets = tuple(_local_targets(services, resource))
-    patient_id = patient_compartment(definition, resource, services.base_url)
-    rows = encode_index_rows(resource_type, resource["id"], patient_id,
-                             index_rows(definition, resource, services.base_url))
+    prepared = write_path.prepare(services, definition, resource, resource.get("id") or new_id(), 1, "import", "PUT",
+                                  now or datetime.now(timezone.utc))
     located = dataclasses.replace(record, raw=None)  # where it came from is enough from here on
-    return Checked(located, (resource_type, resource["id"]), orjson.dumps(resource), patient_id, rows, targets, now)
-
-
-def _local_targets(services: Services, resource: dict):
-    for holder, expression in reference_slots(resource, resource["resourceType"]):
-        reference = parse_reference(holder["reference"])
-        if reference is None or reference.resource_type not in services.registry.definitions:
-            continue
-        if reference.base is None or reference.base.rstrip("/") == services.base_url:
-            yield (reference.resource_type, reference.id), expression
+    return Checked(located, write_path.for_copy(prepared))
 
 
 def _check_batch(records: list[Record]) -> list[Checked]:
     services = _worker["services"]
-    now = instant(datetime.now(timezone.utc))
+    now = datetime.now(timezone.utc)
     return [check_record(services, record, now) for record in records]
 
 
@@ -204,49 +186,22 @@ def _store_deferred(services: Services, summary: ImportSummary) -> None:
 
 
 def _store_group(services: Services, summary: ImportSummary, items: list[Checked], defer: bool = True) -> None:
-    with services.database.transaction() as conn:
+    """Records whose local references resolve neither to a stored resource nor to another record
+    kept in this group are set aside (defer, for _store_deferred) or reported."""
+    def unresolved(index: int, missing: list) -> None:
+        if defer and len(summary.deferred) < MAX_DEFERRED:
+            summary.deferred.append(items[index])
+        else:
+            summary.fail(items[index].record, [
+                {"severity": "error", "code": "not-found", "expression": [expression],
+                 "diagnostics": f"Reference {t[0]}/{t[1]} does not resolve to an existing resource"}
+                for t, expression in missing])
+
+    ctx = operator_context(services, "import")
+    with write_path.transaction(ctx) as conn:
         current = lock_and_read_versions(conn, [item.key for item in items])
-        if not services.allow_dangling_references:
-            items = _with_resolving_references(conn, summary, items, defer)
-        versions = [_stamped(item, current.get(item.key, 0) + 1) for item in items]
-        write_versions(conn, versions, replaced=bool(current))
-    summary.stored += len(items)
-    for item in items:
-        summary.by_type[item.key[0]] = summary.by_type.get(item.key[0], 0) + 1
-
-
-def _with_resolving_references(conn, summary: ImportSummary, items: list[Checked], defer: bool) -> list[Checked]:
-    """Set aside (defer, for _store_deferred) or drop and report records whose local references
-    resolve neither to a stored resource nor to another record kept in this batch; repeat, since
-    setting one aside may orphan others."""
-    wanted = {target for item in items for target, _ in item.targets} - {item.key for item in items}
-    live = lock_live_targets(conn, list(wanted))
-    while True:
-        kept_keys = {item.key for item in items}
-        kept, dropped = [], False
-        for item in items:
-            missing = [(t, e) for t, e in item.targets if t not in live and t not in kept_keys and t != item.key]
-            if missing and defer and len(summary.deferred) < MAX_DEFERRED:
-                summary.deferred.append(item)
-                dropped = True
-            elif missing:
-                summary.fail(item.record, [{"severity": "error", "code": "not-found", "expression": [e],
-                                            "diagnostics": f"Reference {t[0]}/{t[1]} does not resolve to an existing resource"}
-                                           for t, e in missing])
-                dropped = True
-            else:
-                kept.append(item)
-        items = kept
-        if not dropped:
-            return items
-
-
-def _stamped(item: Checked, version_id: int) -> BulkVersion:
-    """The worker stamped version 1; a resource that exists already gets its next version instead."""
-    content = item.content
-    if version_id != 1:
-        resource = orjson.loads(content)
-        resource["meta"]["versionId"] = str(version_id)
-        content = orjson.dumps(resource)
-    return BulkVersion(item.key[0], item.key[1], version_id, item.last_updated, content, item.patient_id, item.rows)
-
+        versions = [write_path.with_version(item.version, current.get(item.key, 0) + 1) for item in items]
+        stored = write_path.commit(ctx, conn, versions, unresolved)
+    summary.stored += len(stored)
+    for version in stored:
+        summary.by_type[version.resource_type] = summary.by_type.get(version.resource_type, 0) + 1

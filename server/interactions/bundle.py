@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from datetime import datetime, timezone
 from http import HTTPStatus
 
@@ -17,6 +18,7 @@ from ..fhir.outcomes import BadRequest, Conflict, FhirError, Issue, operation_ou
 from ..storage.database import DatabaseUnavailable, TransactionConflict
 from ..storage.pipeline import pipelined
 from ..storage.resources import lock_resources
+from . import write_path
 from .bulk_create import CreateFailed, NewResource, create_many_in
 from .bundle_entries import (PROCESSING_ORDER, Entry, parse_entry, prepare, resolve_identity, run,
                              unresolved_placeholders, written)
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_ENTRIES = 10_000
 CONFLICT_ATTEMPTS = 4
 WRITES = frozenset({"PUT", "PATCH", "DELETE"})
+_RESOURCE_ROOT = re.compile(r"^[A-Z][A-Za-z]+(?=$|[.\[])")  # the type a validation path starts at
 
 
 class EntryFailed(FhirError):
@@ -36,8 +39,19 @@ class EntryFailed(FhirError):
     def __init__(self, entry_index: int, description: str, error: FhirError):
         super().__init__(f"Transaction failed at {description}: {error}", issues=[
             Issue(f"Transaction failed at {description}; nothing was stored", error.code,
-                  expression=(f"Bundle.entry[{entry_index}]",)), *error.issues], headers=error.headers)
+                  expression=(f"Bundle.entry[{entry_index}]",)), *in_entry(entry_index, error.issues)],
+            headers=error.headers)
         self.status, self.code = error.status, error.code
+
+
+def in_entry(entry_index: int, issues) -> list[Issue]:
+    """Issues about an entry's resource, their expressions rooted in the Bundle that was sent
+    (`Patient.gender` -> `Bundle.entry[1].resource.gender`), where the client finds them."""
+    root = f"Bundle.entry[{entry_index}].resource"
+    return [dataclasses.replace(issue, expression=tuple(_RESOURCE_ROOT.sub(root, path, count=1)
+                                                        if not path.startswith("Bundle.") else path
+                                                        for path in issue.expression))
+            for issue in issues]
 
 
 def _raw_entries(bundle, kind: str) -> list:
@@ -48,6 +62,10 @@ def _raw_entries(bundle, kind: str) -> list:
     entries = bundle.get("entry", [])
     if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
         raise BadRequest(f"Bundle.entry must be a list of at most {MAX_ENTRIES} entries", expression="Bundle.entry")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):  # R4 json.html: null is never a value; an entry is an object
+            raise BadRequest(f"Bundle.entry[{index}] must be an object, found {orjson.dumps(entry).decode()[:32]}",
+                             expression=f"Bundle.entry[{index}]")
     return entries
 
 
@@ -86,7 +104,7 @@ def transaction(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
         entries.append(entry)
     _no_duplicate_targets(entries)
     ordered = sorted(entries, key=lambda e: (PROCESSING_ORDER[e.method], e.index))
-    with ctx.services.database.transaction() as conn:
+    with write_path.transaction(ctx) as conn:
         lock_resources(conn, [(e.resource_type, e.id) for e in entries if e.id and e.method in WRITES])
         with pipelined(conn):
             for entry in (e for e in ordered if e.method == "DELETE"):
@@ -141,7 +159,7 @@ def batch(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
         try:
             prepare(ctx, entry)
             unresolved_placeholders(entry)
-            with ctx.services.database.transaction() as conn:
+            with write_path.transaction(ctx) as conn:
                 run(ctx, conn, entry)
             results.append(entry)
         except FhirError as error:
@@ -202,9 +220,9 @@ def _response(ctx: RequestContext, kind: str, results, minimal: bool) -> bytes:
     entries = []
     for result in results:
         if isinstance(result, tuple):
-            _, error = result
+            index, error = result
             entries.append({"response": {"status": f"{error.status} {HTTPStatus(error.status).phrase}",
-                                         "outcome": operation_outcome(error.issues)}})
+                                         "outcome": operation_outcome(in_entry(index, error.issues))}})
             continue
         entry: dict = {}
         if result.location_id and result.method != "DELETE":

@@ -10,26 +10,29 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, Gone, NotFound, Unprocessable
 from ..fhir.references import is_valid_id
 from ..search.registry import ResourceDefinition
-from ..storage.resources import Version, read_current, read_version
+from . import repository
 from .conditional import (conditional_delete_in, conditional_update_in, create_in_if_none_exist, several_matches,
                           target_of_conditional_update)
 from .context import RequestContext
 from .patch import FHIRPATH_PATCH, JSON_PATCH, patch_in
 from .matching import matching_ids
 from .references import reference_slots
+from .repository import Version
 from .search import search_type
-from .versions import check_compartment, instant
+from .versions import instant
 from .write import create_in, delete_in, prepare_create, prepare_update, update_in
 
 # R4 http.html#trules: deletes, then creates, then updates and patches, then reads
 PROCESSING_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 _INTERACTIONS = {
-    ("GET", 1): "search-type", ("GET", 2): "read", ("GET", 4): "vread", ("POST", 1): "create",
-    ("PUT", 1): "update", ("PUT", 2): "update", ("DELETE", 1): "delete", ("DELETE", 2): "delete",
-    ("PATCH", 1): "patch", ("PATCH", 2): "patch",
+    ("GET", 1): Interaction.SEARCH_TYPE, ("GET", 2): Interaction.READ, ("GET", 4): Interaction.VREAD,
+    ("POST", 1): Interaction.CREATE, ("PUT", 1): Interaction.UPDATE, ("PUT", 2): Interaction.UPDATE,
+    ("DELETE", 1): Interaction.DELETE, ("DELETE", 2): Interaction.DELETE,
+    ("PATCH", 1): Interaction.PATCH, ("PATCH", 2): Interaction.PATCH,
 }
 
 
@@ -39,7 +42,7 @@ class Entry:
     full_url: str | None
     method: str
     url: str
-    interaction: str
+    interaction: Interaction
     resource_type: str
     id: str | None = None
     version_id: str | None = None
@@ -94,7 +97,7 @@ def parse_entry(ctx: RequestContext, index: int, raw) -> Entry:
 
 
 def prepare(ctx: RequestContext, entry: Entry) -> None:
-    """Access policy and validation, before any database work."""
+    """Access (the guard) and validation, before any database work."""
     if entry.method == "POST":
         entry.definition, entry.resource = prepare_create(ctx, entry.resource_type, entry.resource)
     elif entry.method == "PUT" and not entry.conditional:
@@ -119,9 +122,9 @@ def resolve_identity(ctx: RequestContext, conn, entry: Entry, new_id) -> str | N
     """The `Type/id` the entry's fullUrl stands for, matching conditional creates and updates now."""
     if entry.method == "POST":
         if entry.if_none_exist:
-            ids = matching_ids(ctx, conn, entry.definition, entry.if_none_exist, "create")
+            ids = matching_ids(ctx, conn, entry.definition, entry.if_none_exist, Interaction.CREATE)
             if len(ids) == 1:
-                entry.matched = read_current(conn, entry.resource_type, ids[0])
+                entry.matched = repository.read(ctx, conn, entry.definition, ids[0], Interaction.CREATE)
                 entry.location_id = ids[0]
             elif len(ids) > 1:
                 raise several_matches(entry.if_none_exist)
@@ -180,7 +183,7 @@ def run(ctx: RequestContext, conn, entry: Entry, cascade: bool = False) -> None:
         body, kind = _patch_body(entry)
         target = entry.id
         if target is None:
-            ids = matching_ids(ctx, conn, definition, entry.query, "patch")
+            ids = matching_ids(ctx, conn, definition, entry.query, Interaction.PATCH)
             if not ids:
                 raise NotFound(f"No {entry.resource_type} matches '{entry.query}'")
             if len(ids) > 1:
@@ -198,22 +201,20 @@ def run(ctx: RequestContext, conn, entry: Entry, cascade: bool = False) -> None:
 
 
 def _read(ctx: RequestContext, conn, entry: Entry) -> None:
-    if entry.interaction == "search-type":
+    if entry.interaction == Interaction.SEARCH_TYPE:
         bundle = search_type(ctx, entry.resource_type, parse_qsl(entry.query, keep_blank_values=True), conn=conn)
         entry.response = {"status": _status(200)}
         entry.resource_json = bundle.to_bytes().decode()
         return
     if entry.version_id is not None:
-        version = read_version(conn, entry.resource_type, entry.id, int(entry.version_id)) \
+        version = repository.read_version(ctx, conn, entry.definition, entry.id, int(entry.version_id)) \
             if entry.version_id.isdigit() and len(entry.version_id) < 10 else None
     else:
-        version = read_current(conn, entry.resource_type, entry.id)
+        version = repository.read(ctx, conn, entry.definition, entry.id)
     if version is None:
         raise NotFound(f"{entry.resource_type}/{entry.id} is not known")
-    check_compartment(ctx, entry.interaction, entry.resource_type, version.patient_id, hide=True, conn=conn)
     if version.deleted:
         raise Gone(f"{entry.resource_type}/{entry.id} was deleted")
-    ctx.policy.require_granular(entry.interaction, entry.definition, version.content, ctx.base_url)
     if entry.if_none_match == str(version.version_id):
         entry.response = {"status": _status(304), "etag": f'W/"{version.version_id}"'}
         return

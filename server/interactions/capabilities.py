@@ -4,14 +4,16 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..auth.endpoints import AuthEndpoints, oauth_uris_extension
+from ..fhir.interactions import Interaction
 from ..search.registry import Registry
 
 # What the interactions package implements; a type offers the intersection with its definition file.
 IMPLEMENTED_INTERACTIONS = frozenset({
-    "read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type",
-    "patch",
+    Interaction.READ, Interaction.VREAD, Interaction.UPDATE, Interaction.DELETE, Interaction.HISTORY_INSTANCE,
+    Interaction.HISTORY_TYPE, Interaction.CREATE, Interaction.SEARCH_TYPE, Interaction.PATCH,
 })
-SYSTEM_INTERACTIONS = ("history-system", "search-system", "transaction", "batch")
+SYSTEM_INTERACTIONS = (Interaction.HISTORY_SYSTEM, Interaction.SEARCH_SYSTEM, Interaction.TRANSACTION,
+                       Interaction.BATCH)
 # Operations (R4 operations.html), each declared with the canonical OperationDefinition it implements.
 TYPE_OPERATIONS = ({"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},)
 PATIENT_OPERATIONS = ({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, PreconditionFailed
 from ..search.registry import ResourceDefinition
-from ..storage.resources import Version, read_current
+from . import repository, write_path
 from .context import RequestContext
 from .matching import matching_ids
+from .repository import Version
 from .versions import new_id
 from .write import create_in, delete_in, prepare_create, update_in
 
@@ -26,24 +28,24 @@ def several_matches(criteria: str) -> PreconditionFailed:
 def create_in_if_none_exist(ctx: RequestContext, conn, definition: ResourceDefinition, resource: dict,
                             if_none_exist: str, id: str | None = None) -> Written:
     """One match: the existing resource, 200; none: created, 201; several: 412 (http.html#ccreate)."""
-    ids = matching_ids(ctx, conn, definition, if_none_exist, "create")
+    ids = matching_ids(ctx, conn, definition, if_none_exist, Interaction.CREATE)
     if len(ids) > 1:
         raise several_matches(if_none_exist)
     if ids:
-        return Written(read_current(conn, definition.type, ids[0]), 200)
+        return Written(repository.read(ctx, conn, definition, ids[0], Interaction.CREATE), 200)
     return Written(create_in(ctx, conn, definition, resource, id), 201)
 
 
 def conditional_create(ctx: RequestContext, resource_type: str, body, if_none_exist: str) -> Written:
     definition, resource = prepare_create(ctx, resource_type, body)
-    with ctx.services.database.transaction() as conn:
+    with write_path.transaction(ctx) as conn:
         return create_in_if_none_exist(ctx, conn, definition, resource, if_none_exist)
 
 
 def target_of_conditional_update(ctx: RequestContext, conn, definition: ResourceDefinition, criteria: str,
                                  resource: dict) -> str:
     """The id a conditional update writes: the one match, or a new id (or the body's) when none."""
-    ids = matching_ids(ctx, conn, definition, criteria, "update")
+    ids = matching_ids(ctx, conn, definition, criteria, Interaction.UPDATE)
     if len(ids) > 1:
         raise several_matches(criteria)
     body_id = resource.get("id")
@@ -56,9 +58,9 @@ def target_of_conditional_update(ctx: RequestContext, conn, definition: Resource
 def conditional_update(ctx: RequestContext, resource_type: str, criteria: str, body,
                        if_match: str | None) -> Written:
     """PUT [type]?criteria: update the one match, create when none, 412 when several."""
-    definition = ctx.definition(resource_type, "update")
+    definition = ctx.definition(resource_type, Interaction.UPDATE)
     ctx.services.validator.validate(resource_type, body, strict=ctx.strict)
-    with ctx.services.database.transaction() as conn:
+    with write_path.transaction(ctx) as conn:
         return conditional_update_in(ctx, conn, definition, criteria, body, if_match)
 
 
@@ -72,15 +74,15 @@ def conditional_update_in(ctx: RequestContext, conn, definition: ResourceDefinit
 def conditional_delete(ctx: RequestContext, resource_type: str, criteria: str, cascade: bool = False) -> list[Version]:
     """DELETE [type]?criteria: the versions deleted (none when nothing matches); several matches
     are 412 unless the server allows multiple deletes (http.html#cdelete)."""
-    definition = ctx.definition(resource_type, "delete")
-    with ctx.services.database.transaction() as conn:
+    definition = ctx.definition(resource_type, Interaction.DELETE)
+    with write_path.transaction(ctx) as conn:
         return conditional_delete_in(ctx, conn, definition, criteria, cascade)
 
 
 def conditional_delete_in(ctx: RequestContext, conn, definition: ResourceDefinition, criteria: str,
                           cascade: bool = False) -> list[Version]:
     multiple = ctx.services.allow_multiple_delete
-    ids = matching_ids(ctx, conn, definition, criteria, "delete", limit=ctx.services.max_page_size if multiple else 2)
+    ids = matching_ids(ctx, conn, definition, criteria, Interaction.DELETE, limit=ctx.services.max_page_size if multiple else 2)
     if len(ids) > 1 and not multiple:
         raise several_matches(criteria)
     deleted = [delete_in(ctx, conn, definition.type, id, None, cascade) for id in ids]

@@ -1,9 +1,12 @@
 """What an interaction needs to know about its request, passed explicitly (no flask.g below http/)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ..auth.guard import Guard
 from ..auth.policy import AccessPolicy
+from ..auth.scopes import parse_scopes
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import MethodNotAllowed, NotFound
 from ..search.registry import Registry, ResourceDefinition
 from ..storage.database import Database
@@ -22,13 +25,14 @@ class Services:
     allow_dangling_references: bool = False
     allow_cascade_delete: bool = False
     allow_multiple_delete: bool = False
-    practitioner_access: str = "all"  # FHIR_PRACTITIONER_ACCESS, for the AccessPolicy
+    practitioner_access: str = "all"  # FHIR_PRACTITIONER_ACCESS, for the guard
+    write_listeners: list = field(default_factory=list)  # write_path.WriteListener: told of every write
 
 
 @dataclass(frozen=True)
 class RequestContext:
     services: Services
-    policy: AccessPolicy
+    guard: Guard  # the one place that decides access (server/auth/guard.py)
     request_id: str = "-"
     # (type, id) a transaction is writing: references to them resolve once it commits
     pending_targets: frozenset = frozenset()
@@ -38,12 +42,18 @@ class RequestContext:
     def base_url(self) -> str:
         return self.services.base_url
 
-    def definition(self, resource_type: str, interaction: str) -> ResourceDefinition:
-        """The type's definition, once the type exists, supports the interaction and the policy allows it."""
+    def definition(self, resource_type: str, interaction: Interaction) -> ResourceDefinition:
+        """The type's definition, once the type exists, supports the interaction and the guard allows it."""
         definition = self.services.registry.get(resource_type)
         if definition is None:
             raise NotFound(f"Resource type '{resource_type}' is not supported")
         if not definition.supports(interaction):
             raise MethodNotAllowed(f"{interaction} is not supported on {resource_type}")
-        self.policy.require(interaction, resource_type)
+        self.guard.require(interaction, resource_type)
         return definition
+
+
+def operator_context(services: Services, request_id: str) -> RequestContext:
+    """The context of an operator's command (import, reindex): full access, no token."""
+    policy = AccessPolicy(tuple(parse_scopes("system/*.cruds")), subject="operator")
+    return RequestContext(services, Guard(policy, services.base_url), request_id)

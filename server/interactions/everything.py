@@ -3,15 +3,15 @@ searchset, with _since, _type and _count, keyset-paged like a search."""
 from __future__ import annotations
 
 from ..fhir.bundles import Bundle, BundleEntry
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, Gone, NotFound
-from ..fhir.references import is_valid_id
+from ..fhir.references import require_valid_id
 from ..search.query import parse_count, parse_cursor, parse_since
 from ..storage.index.date import DateCriterion, DateValue
-from ..storage.search import SearchPlan, search_page
-from ..storage.resources import read_current
+from . import repository
 from .context import RequestContext
 from .links import page_url, resource_url
-from .versions import in_patient_scope
+from .repository import SearchPlan
 
 _PARAMS = ("_since", "_type", "_count", "_cursor")
 
@@ -19,17 +19,16 @@ _PARAMS = ("_since", "_type", "_count", "_cursor")
 def patient_everything(ctx: RequestContext, id: str, pairs: list[tuple[str, str]]) -> Bundle:
     """Only the types the token may read without a granular (v2 query) restriction; a patient/
     token only its own patient (SMART scopes)."""
-    ctx.definition("Patient", "read")
-    if not is_valid_id(id) or not in_patient_scope(ctx, ctx.policy.compartment_patient("read", "Patient"), id):
-        raise NotFound(f"Patient/{id} is not known")
-    query = _query(ctx, id, pairs)
+    definition = ctx.definition("Patient", Interaction.READ)
+    require_valid_id("Patient", id)
+    query = _query(ctx, pairs)
     with ctx.services.database.connection() as conn:
-        patient = read_current(conn, "Patient", id)
+        patient = repository.read(ctx, conn, definition, id)
         if patient is None:
             raise NotFound(f"Patient/{id} is not known")
         if patient.deleted:
             raise Gone(f"Patient/{id} was deleted")
-        result = search_page(conn, query)
+        result = repository.compartment_page(ctx, conn, id, query)
     page = result.matches
     path = f"/Patient/{id}/$everything"
     kept = [(k, v) for k, v in pairs if k in _PARAMS and k != "_cursor"]
@@ -40,19 +39,9 @@ def patient_everything(ctx: RequestContext, id: str, pairs: list[tuple[str, str]
     return Bundle("searchset", entries, links, result.total)
 
 
-def _readable_types(ctx: RequestContext, patient_id: str) -> tuple[str, ...]:
-    types = []
-    for resource_type in ctx.services.registry.types:
-        if ctx.policy.allows("read", resource_type) and ctx.policy.granular_queries("read", resource_type) is None \
-                and in_patient_scope(ctx, ctx.policy.compartment_patient("read", resource_type), patient_id):
-            types.append(resource_type)
-    return tuple(types)
-
-
-def _query(ctx: RequestContext, patient_id: str, pairs) -> SearchPlan:
-    """The compartment as a search of the readable types confined to the patient, in seq order."""
-    plan = SearchPlan(_readable_types(ctx, patient_id), compartment_patient=patient_id,
-                      count=ctx.services.default_page_size)
+def _query(ctx: RequestContext, pairs) -> SearchPlan:
+    """The compartment as a search of the wanted types (the repository keeps the readable ones), in seq order."""
+    plan = SearchPlan(ctx.services.registry.types, count=ctx.services.default_page_size)
     for name, value in pairs:
         if name == "_since":
             since = parse_since(value)
@@ -62,12 +51,12 @@ def _query(ctx: RequestContext, patient_id: str, pairs) -> SearchPlan:
             unknown = [t for t in wanted if t not in ctx.services.registry.definitions]
             if unknown:
                 raise BadRequest(f"_type names types this server does not hold: {', '.join(unknown)}",
-                                 expression="_type")
+                                 location="http._type")
             plan.resource_types = tuple(t for t in plan.resource_types if t in wanted)
         elif name == "_count":
             plan.count = parse_count(value, ctx.services.max_page_size)
         elif name == "_cursor":
             plan.cursor = ("after", (), parse_cursor(value))
         elif name not in ("_format", "_pretty"):
-            raise BadRequest(f"Parameter '{name}' is not supported by $everything", expression=name)
+            raise BadRequest(f"Parameter '{name}' is not supported by $everything", location=f"http.{name}")
     return plan

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest
 from ..search.query import SearchParser
 from ..search.registry import ResourceDefinition
 from ..storage.locks import lock_key
-from ..storage.search import search
+from . import repository
 from .context import RequestContext
 
 
@@ -21,7 +22,7 @@ def criteria_pairs(criteria: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def matching_ids(ctx: RequestContext, conn, definition: ResourceDefinition, criteria: str, interaction: str,
+def matching_ids(ctx: RequestContext, conn, definition: ResourceDefinition, criteria: str, interaction: Interaction,
                  limit: int = 2) -> list[str]:
     """Ids of up to `limit` live resources matching, seen in the caller's transaction.
 
@@ -35,7 +36,5 @@ def matching_ids(ctx: RequestContext, conn, definition: ResourceDefinition, crit
     parsed = SearchParser(definition, ctx.base_url, limit, max(limit, ctx.services.max_page_size)).parse(pairs, True)
     parsed.plan.count = limit
     parsed.plan.with_total = False
-    parsed.plan.compartment_patient = ctx.policy.compartment_patient(interaction, definition.type)
-    parsed.plan.criteria += ctx.policy.granular_criteria(interaction, definition, ctx.base_url)
-    matches, _ = search(conn, parsed.plan)
+    matches = repository.search(ctx, conn, parsed.plan, interaction)
     return [match.id for match in matches[:limit]]

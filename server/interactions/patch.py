@@ -8,15 +8,17 @@ import copy
 import jsonpatch
 import orjson
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, FhirError, Gone, NotFound, PreconditionFailed, Unprocessable
-from ..fhir.references import is_valid_id
+from ..fhir.references import require_valid_id
 from ..search.registry import ResourceDefinition
-from ..storage.resources import Version, lock_current
+from . import repository, write_path
 from .context import RequestContext
 from .fhirpath_patch import apply_operation, parse_operations
 from .matching import matching_ids
-from .references import check_references, resolve_conditional_references
-from .versions import check_compartment, check_if_match, store_version
+from .repository import Version
+from .references import resolve_conditional_references
+from .versions import check_if_match, store_version
 
 JSON_PATCH = "json-patch"
 FHIRPATH_PATCH = "fhirpath-patch"
@@ -30,19 +32,18 @@ def patch_kind(mimetype: str, body) -> str:
 
 
 def patch(ctx: RequestContext, resource_type: str, id: str, body, kind: str, if_match: str | None) -> Version:
-    definition = ctx.definition(resource_type, "patch")
-    if not is_valid_id(id):
-        raise NotFound(f"{resource_type}/{id} is not known")
-    with ctx.services.database.transaction() as conn:
+    definition = ctx.definition(resource_type, Interaction.PATCH)
+    require_valid_id(resource_type, id)
+    with write_path.transaction(ctx) as conn:
         return patch_in(ctx, conn, definition, id, body, kind, if_match)
 
 
 def conditional_patch(ctx: RequestContext, resource_type: str, criteria: str, body, kind: str,
                       if_match: str | None) -> Version:
     """PATCH [type]?criteria: the one match is patched; none is 404, several 412 (http.html#patch)."""
-    definition = ctx.definition(resource_type, "patch")
-    with ctx.services.database.transaction() as conn:
-        ids = matching_ids(ctx, conn, definition, criteria, "patch")
+    definition = ctx.definition(resource_type, Interaction.PATCH)
+    with write_path.transaction(ctx) as conn:
+        ids = matching_ids(ctx, conn, definition, criteria, Interaction.PATCH)
         if not ids:
             raise NotFound(f"No {resource_type} matches '{criteria}'")
         if len(ids) > 1:
@@ -52,21 +53,18 @@ def conditional_patch(ctx: RequestContext, resource_type: str, criteria: str, bo
 
 def patch_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str, body, kind: str,
              if_match: str | None) -> Version:
-    current = lock_current(conn, definition.type, id)
+    current = repository.lock(ctx, conn, definition, id, Interaction.PATCH)
     if current is None:
         raise NotFound(f"{definition.type}/{id} is not known")
-    check_compartment(ctx, "patch", definition.type, current.patient_id, hide=True, conn=conn)
     if current.deleted:
         raise Gone(f"{definition.type}/{id} was deleted")
-    ctx.policy.require_granular("patch", definition, current.content, ctx.base_url)
     check_if_match(current, if_match)
     resource = apply_patch(ctx, orjson.loads(current.content), body, kind)
     if resource.get("resourceType") != definition.type or resource.get("id") != id:
         raise Unprocessable("A patch may not change the resource's type or id")
     ctx.services.validator.validate(definition.type, resource, strict=ctx.strict)
     resolve_conditional_references(ctx, conn, resource)
-    check_references(ctx, conn, resource, (definition.type, id))
-    return store_version(ctx, conn, definition, "patch", resource, id, current.version_id + 1, "PATCH")
+    return store_version(ctx, conn, definition, Interaction.PATCH, resource, id, current.version_id + 1, "PATCH")
 
 
 def apply_patch(ctx: RequestContext, resource: dict, body, kind: str) -> dict:

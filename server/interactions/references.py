@@ -2,10 +2,11 @@
 local resource must resolve, and a resource still referred to is not deleted (unless cascading)."""
 from __future__ import annotations
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import Conflict, Issue, Unprocessable
 from ..fhir.references import parse_reference
 from ..storage.references import lock_for_delete, lock_live_targets, referrers
-from .context import RequestContext
+from .context import RequestContext, Services
 from .matching import matching_ids
 
 MAX_NAMED_REFERRERS = 20
@@ -66,8 +67,8 @@ def resolve_conditional_references(ctx: RequestContext, conn, resource: dict) ->
         if not _is_conditional(value):
             continue
         target_type = value.partition("?")[0]
-        definition = ctx.definition(target_type, "search-type")
-        ids = matching_ids(ctx, conn, definition, value, "search-type")
+        definition = ctx.definition(target_type, Interaction.SEARCH_TYPE)
+        ids = matching_ids(ctx, conn, definition, value, Interaction.SEARCH_TYPE)
         if len(ids) != 1:
             found = "no resource" if not ids else "several resources"
             raise Unprocessable(f"Conditional reference '{value}' matches {found}; it must match exactly one",
@@ -75,15 +76,15 @@ def resolve_conditional_references(ctx: RequestContext, conn, resource: dict) ->
         holder["reference"] = f"{target_type}/{ids[0]}"
 
 
-def local_targets(ctx: RequestContext, resource: dict) -> dict[tuple[str, str], dict]:
+def local_targets(services: Services, resource: dict, holders: list | None = None) -> dict[tuple[str, str], dict]:
     """(type, id) of every reference to a resource this server holds -> the element of its first use."""
     found: dict[tuple[str, str], dict] = {}
-    types = ctx.services.registry.definitions
-    for holder in reference_holders(resource):
+    types = services.registry.definitions
+    for holder in reference_holders(resource) if holders is None else holders:
         reference = parse_reference(holder["reference"])
         if reference is None or reference.resource_type not in types:
             continue
-        if reference.base is not None and reference.base.rstrip("/") != ctx.base_url:
+        if reference.base is not None and reference.base.rstrip("/") != services.base_url:
             continue  # another server's resource
         found.setdefault((reference.resource_type, reference.id), holder)
     return found
@@ -95,10 +96,11 @@ def unresolved_reference_issues(resource: dict, targets: dict[tuple[str, str], d
 
 
 def check_references(ctx: RequestContext, conn, resource: dict, self_key: tuple[str, str]) -> None:
-    """422 naming every local reference that does not resolve, unless dangling references are allowed."""
+    """$validate's check (writes have write_path's): 422 naming every local reference that does not
+    resolve, unless dangling references are allowed."""
     if ctx.services.allow_dangling_references:
         return
-    targets = local_targets(ctx, resource)
+    targets = local_targets(ctx.services, resource)
     for key in (self_key, *ctx.pending_targets):
         targets.pop(key, None)
     missing = set(targets) - lock_live_targets(conn, list(targets))

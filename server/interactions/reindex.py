@@ -1,15 +1,12 @@
 """Recomputing every search index row from the stored JSON (after a search parameter is added or
-its extraction changes), in batches, one transaction each."""
+its extraction changes), in batches, one transaction each, through the write path."""
 from __future__ import annotations
 
 from typing import Callable
 
-import orjson
-
-from ..search.extract import index_rows, patient_compartment
-from ..storage.index import replace_index_rows
-from ..storage.reindex import count_live, live_batch, set_patient
-from .context import Services
+from ..storage.reindex import count_live, live_batch
+from . import write_path
+from .context import Services, operator_context
 
 
 def count_to_reindex(services: Services) -> int:
@@ -19,19 +16,12 @@ def count_to_reindex(services: Services) -> int:
 
 def reindex(services: Services, batch_size: int = 500, on_batch: Callable[[int], None] = lambda n: None) -> int:
     """Reindex every live resource; call on_batch(n) after each committed batch; return the count."""
+    ctx = operator_context(services, "reindex")
     after, done = 0, 0
     while True:
-        with services.database.transaction() as conn:
+        with write_path.transaction(ctx) as conn:
             batch = live_batch(conn, after, batch_size)
-            for seq, resource_type, content in batch:
-                definition = services.registry.get(resource_type)
-                if definition is None:
-                    continue
-                resource = orjson.loads(content)
-                patient_id = patient_compartment(definition, resource, services.base_url)
-                set_patient(conn, seq, patient_id)
-                replace_index_rows(conn, seq, resource_type, patient_id,
-                                   index_rows(definition, resource, services.base_url))
+            write_path.reindex(ctx, conn, batch)
         if not batch:
             return done
         after, done = batch[-1][0], done + len(batch)

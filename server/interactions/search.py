@@ -1,16 +1,17 @@
 """search-type, compartment search and search-system (R4 http.html#search, search.html):
-a searchset Bundle paged by keyset links, with _include/_revinclude under the access policy."""
+a searchset Bundle paged by keyset links, with _include/_revinclude under the guard."""
 from __future__ import annotations
 
 from contextlib import nullcontext
 
 from ..fhir.bundles import Bundle, BundleEntry
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, Forbidden
 from ..fhir.subsetting import subset
 from ..search.query import Include, ParsedSearch, SearchParser, encode_search_cursor
-from ..storage.include import Visible, included, revincluded
-from ..storage.search import CompartmentCriterion, Match, SearchResult, search_page
+from . import repository
 from .context import RequestContext
+from .repository import CompartmentCriterion, Match, SearchResult
 from .links import page_url, resource_url
 
 MAX_INCLUDE_ROUNDS = 3  # :iterate stops after this many rounds
@@ -19,14 +20,14 @@ MAX_INCLUDE_ROUNDS = 3  # :iterate stops after this many rounds
 def search_type(ctx: RequestContext, resource_type: str, pairs: list[tuple[str, str]], strict: bool = False,
                 conn=None) -> Bundle:
     """`conn`: search there (a transaction's GET entry sees the transaction's own writes)."""
-    definition = ctx.definition(resource_type, "search-type")
+    definition = ctx.definition(resource_type, Interaction.SEARCH_TYPE)
     return _search(ctx, _parser(ctx, definition, (resource_type,)).parse(pairs, strict), f"/{resource_type}", conn)
 
 
 def search_compartment(ctx: RequestContext, compartment_type: str, compartment_id: str, resource_type: str,
                        pairs: list[tuple[str, str]], strict: bool = False) -> Bundle:
     """GET /Patient/7/MedicationRequest: a search-type confined to the compartment (R4 http.html#vsearch)."""
-    definition = ctx.definition(resource_type, "search-type")
+    definition = ctx.definition(resource_type, Interaction.SEARCH_TYPE)
     params = definition.compartments.get(compartment_type, ())
     if not params and resource_type != compartment_type:
         raise BadRequest(f"{resource_type} is not in the {compartment_type} compartment")
@@ -39,11 +40,11 @@ def search_compartment(ctx: RequestContext, compartment_type: str, compartment_i
 def search_system(ctx: RequestContext, pairs: list[tuple[str, str]], strict: bool = False) -> Bundle:
     """GET /fhir?_type=Patient,Condition&...: the types given (or every searchable one), common parameters only."""
     requested = [t for name, value in pairs if name == "_type" for t in value.split(",") if t]
-    types = tuple(dict.fromkeys(requested)) or tuple(
-        t for t in ctx.services.registry.types if ctx.policy.allows("search-type", t))
+    types = tuple(dict.fromkeys(requested)) or ctx.guard.allowed_types(Interaction.SEARCH_TYPE,
+                                                                        ctx.services.registry.types)
     if not types:
         raise Forbidden("The granted scopes allow searching no resource type")
-    definitions = [ctx.definition(t, "search-type") for t in types]
+    definitions = [ctx.definition(t, Interaction.SEARCH_TYPE) for t in types]
     return _search(ctx, _parser(ctx, definitions[0], types).parse(pairs, strict), "")
 
 
@@ -53,20 +54,9 @@ def _parser(ctx: RequestContext, definition, types: tuple[str, ...]) -> SearchPa
                         services.registry, types)
 
 
-def _compartment_patient(ctx: RequestContext, types: tuple[str, ...]) -> str | None:
-    patients = {ctx.policy.compartment_patient("search-type", t) for t in types}
-    if len(patients) > 1:
-        raise Forbidden("These types are granted with different patient restrictions; search them one at a time")
-    return patients.pop()
-
-
 def _search(ctx: RequestContext, parsed: ParsedSearch, path: str, conn=None) -> Bundle:
-    plan = parsed.plan
-    plan.compartment_patient = _compartment_patient(ctx, plan.resource_types)
-    plan.criteria += ctx.policy.search_criteria([ctx.services.registry.get(t) for t in plan.resource_types],
-                                                ctx.base_url)
     with nullcontext(conn) if conn is not None else ctx.services.database.connection() as conn:
-        result = search_page(conn, plan)
+        result = repository.search_page(ctx, conn, parsed.plan)
         extra = _includes(ctx, conn, parsed.includes, result.matches) if parsed.includes else []
     entries = [_entry(ctx, parsed, match, "match") for match in result.matches]
     entries += [_entry(ctx, parsed, match, "include") for match in extra]
@@ -95,19 +85,13 @@ def _links(ctx: RequestContext, parsed: ParsedSearch, result: SearchResult, path
     return links
 
 
-def _visible(ctx: RequestContext) -> Visible:
-    types = [t for t in ctx.services.registry.types if ctx.policy.allows("read", t)]
-    return Visible({t: ctx.policy.compartment_patient("read", t) for t in types})
-
-
 def _includes(ctx: RequestContext, conn, includes: list[Include], matches: list[Match]) -> list[Match]:
     """Included resources, each once, never one of the matches; :iterate follows the newly included."""
-    visible, seen = _visible(ctx), {m.seq for m in matches}
+    seen = {m.seq for m in matches}
     found: list[Match] = []
     current, specs = matches, [i for i in includes if not i.iterate]
     for round_number in range(MAX_INCLUDE_ROUNDS + 1):
-        new = [m for spec in specs for m in _apply(conn, spec, current, visible)
-               if m.seq not in seen and _granted(ctx, m)]
+        new = [m for spec in specs for m in _apply(ctx, conn, spec, current) if m.seq not in seen]
         new = list({m.seq: m for m in new}.values())
         seen.update(m.seq for m in new)
         found += new
@@ -117,21 +101,13 @@ def _includes(ctx: RequestContext, conn, includes: list[Include], matches: list[
     return found
 
 
-def _granted(ctx: RequestContext, match: Match) -> bool:
-    """An included resource must also fall within any granular (v2 query) scope of its type."""
-    try:
-        ctx.policy.require_granular("read", ctx.services.registry.get(match.resource_type), match.content, ctx.base_url)
-    except Forbidden:
-        return False
-    return True
-
-
-def _apply(conn, spec: Include, sources: list[Match], visible: Visible) -> list[Match]:
+def _apply(ctx: RequestContext, conn, spec: Include, sources: list[Match]) -> list[Match]:
     if spec.reverse:
         targets = [(m.resource_type, m.id) for m in sources]
-        return revincluded(conn, targets, spec.source_type, spec.param, spec.target_type, visible) if targets else []
+        return repository.revincluded(ctx, conn, targets, spec.source_type, spec.param,
+                                      spec.target_type) if targets else []
     seqs = [m.seq for m in sources if m.resource_type == spec.source_type or spec.param == "*"]
     if spec.param == "*":
         return [r for t in {m.resource_type for m in sources}
-                for r in included(conn, [m.seq for m in sources if m.resource_type == t], t, "*", None, visible)]
-    return included(conn, seqs, spec.source_type, spec.param, spec.target_type, visible) if seqs else []
+                for r in repository.included(ctx, conn, [m.seq for m in sources if m.resource_type == t], t, "*", None)]
+    return repository.included(ctx, conn, seqs, spec.source_type, spec.param, spec.target_type) if seqs else []

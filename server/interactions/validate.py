@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import orjson
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, FhirError, Forbidden, Gone, Issue, NotFound, operation_outcome
 from ..fhir.references import is_valid_id
-from ..storage.resources import read_current
+from . import repository
 from .context import RequestContext
 from .references import check_references, referrers_blocking_delete
-from .versions import check_compartment
 
 MODES = ("create", "update", "delete", "profile")
 
@@ -36,10 +36,10 @@ def validate(ctx: RequestContext, resource_type: str, id: str | None, body, mode
              profile: str | None = None) -> dict:
     resource, mode, profile = validate_parameters(body, mode, profile)
     if mode is not None and mode not in MODES:
-        raise BadRequest(f"mode must be one of {', '.join(MODES)}", expression="mode")
+        raise BadRequest(f"mode must be one of {', '.join(MODES)}", location="http.mode")
     if mode in ("update", "delete") and id is None:
-        raise BadRequest(f"mode {mode} needs the instance level: [type]/[id]/$validate", expression="mode")
-    ctx.definition(resource_type, mode if mode in ("create", "update", "delete") else "read")
+        raise BadRequest(f"mode {mode} needs the instance level: [type]/[id]/$validate", location="http.mode")
+    ctx.definition(resource_type, Interaction(mode) if mode in ("create", "update", "delete") else Interaction.READ)
     if profile is not None and ctx.services.validator.profiles.resolve(profile) is None:
         return operation_outcome([Issue(f"Profile {profile} is not known to this server", "not-supported",
                                         expression=("profile",))])
@@ -61,10 +61,9 @@ def _check_content(ctx: RequestContext, resource_type: str, id: str | None, reso
                    profile: str | None) -> list[Issue]:
     if resource is None and id is not None and is_valid_id(id):  # instance level: the stored resource
         with ctx.services.database.connection() as conn:
-            current = read_current(conn, resource_type, id)
+            current = repository.read(ctx, conn, ctx.services.registry.get(resource_type), id)
         if current is None or current.deleted:
             raise NotFound(f"{resource_type}/{id} is not known")
-        check_compartment(ctx, "read", resource_type, current.patient_id, hide=True)
         resource = orjson.loads(current.content)
     if resource is None:
         raise BadRequest("The resource to validate is missing")
@@ -77,17 +76,15 @@ def _check_content(ctx: RequestContext, resource_type: str, id: str | None, reso
     if mode in ("create", "update"):
         with ctx.services.database.transaction() as conn:  # rolled back or not, it writes nothing
             if mode == "update":
-                current = read_current(conn, resource_type, id)
-                if current is not None and not current.deleted:
-                    check_compartment(ctx, "update", resource_type, current.patient_id, hide=False, conn=conn)
+                repository.read(ctx, conn, ctx.services.registry.get(resource_type), id, Interaction.UPDATE)
             check_references(ctx, conn, resource, (resource_type, id or ""))
     return warnings
 
 
 def _check_delete(ctx: RequestContext, resource_type: str, id: str) -> None:
     with ctx.services.database.transaction() as conn:
-        current = read_current(conn, resource_type, id) if is_valid_id(id) else None
+        current = repository.read(ctx, conn, ctx.services.registry.get(resource_type), id,
+                                  Interaction.DELETE) if is_valid_id(id) else None
         if current is None or current.deleted:
             raise NotFound(f"{resource_type}/{id} is not known")
-        check_compartment(ctx, "delete", resource_type, current.patient_id, hide=True, conn=conn)
         referrers_blocking_delete(ctx, conn, resource_type, id, cascade=False)

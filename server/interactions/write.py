@@ -4,21 +4,20 @@ The `*_in` functions do the work on a connection already inside a transaction, s
 transaction Bundle (bundle.py) runs many of them in one database transaction."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, NotFound
-from ..fhir.references import is_valid_id
+from ..fhir.references import require_valid_id
 from ..search.registry import ResourceDefinition
-from ..storage.resources import Version, lock_current, write_deletion
+from . import repository, write_path
 from .context import RequestContext
-from .references import (check_references, reference_holders, referrers_blocking_delete,
-                         resolve_conditional_references)
-from .versions import check_compartment, check_if_match, new_id, store_version
+from .repository import Version
+from .references import reference_holders, referrers_blocking_delete, resolve_conditional_references
+from .versions import check_if_match, new_id, store_version
 
 
 def prepare_create(ctx: RequestContext, resource_type: str, body) -> tuple[ResourceDefinition, dict]:
     """Policy and validation, before any database work; a client's id is ignored (http.html#create)."""
-    definition = ctx.definition(resource_type, "create")
+    definition = ctx.definition(resource_type, Interaction.CREATE)
     resource = {k: v for k, v in body.items() if k != "id"} if isinstance(body, dict) else body
     ctx.services.validator.validate(resource_type, resource, strict=ctx.strict)
     return definition, resource
@@ -31,20 +30,19 @@ def create(ctx: RequestContext, resource_type: str, body) -> Version:
         # Nothing to resolve or lock first: the write is one statement, which is its own transaction;
         # an explicit one would add a BEGIN and a COMMIT round trip (~0.3 ms of PostgreSQL CPU).
         with ctx.services.database.connection() as conn:
-            return store_version(ctx, conn, definition, "create", resource, new_id(), 1, "POST")
-    with ctx.services.database.transaction() as conn:
+            return store_version(ctx, conn, definition, Interaction.CREATE, resource, new_id(), 1, "POST", holders=[])
+    with write_path.transaction(ctx) as conn:
         return create_in(ctx, conn, definition, resource)
 
 
 def create_in(ctx: RequestContext, conn, definition: ResourceDefinition, resource: dict, id: str | None = None) -> Version:
     id = id or new_id()
     resolve_conditional_references(ctx, conn, resource)
-    check_references(ctx, conn, resource, (definition.type, id))
-    return store_version(ctx, conn, definition, "create", resource, id, 1, "POST")
+    return store_version(ctx, conn, definition, Interaction.CREATE, resource, id, 1, "POST")
 
 
 def prepare_update(ctx: RequestContext, resource_type: str, id: str, body) -> ResourceDefinition:
-    definition = ctx.definition(resource_type, "update")
+    definition = ctx.definition(resource_type, Interaction.UPDATE)
     ctx.services.validator.validate(resource_type, body, strict=ctx.strict)
     if body.get("id") != id:
         raise BadRequest(f"The resource id ({body.get('id')!r}) must equal the id in the URL ({id!r})",
@@ -55,21 +53,17 @@ def prepare_update(ctx: RequestContext, resource_type: str, id: str, body) -> Re
 def update(ctx: RequestContext, resource_type: str, id: str, body, if_match: str | None) -> tuple[Version, bool]:
     """A new current version, or the first one under a client-chosen id; returns (version, created)."""
     definition = prepare_update(ctx, resource_type, id, body)
-    with ctx.services.database.transaction() as conn:
+    with write_path.transaction(ctx) as conn:
         return update_in(ctx, conn, definition, id, body, if_match)
 
 
 def update_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str, resource: dict,
               if_match: str | None) -> tuple[Version, bool]:
-    current = lock_current(conn, definition.type, id)
+    current = repository.lock(ctx, conn, definition, id, Interaction.UPDATE)
     check_if_match(current, if_match)
-    if current is not None and not current.deleted:
-        check_compartment(ctx, "update", definition.type, current.patient_id, hide=False, conn=conn)
-        ctx.policy.require_granular("update", definition, current.content, ctx.base_url)
     resolve_conditional_references(ctx, conn, resource)
-    check_references(ctx, conn, resource, (definition.type, id))
     version_id = current.version_id + 1 if current else 1
-    version = store_version(ctx, conn, definition, "update", resource, id, version_id, "PUT")
+    version = store_version(ctx, conn, definition, Interaction.UPDATE, resource, id, version_id, "PUT")
     return version, current is None or current.deleted
 
 
@@ -77,29 +71,26 @@ def delete(ctx: RequestContext, resource_type: str, id: str, if_match: str | Non
            cascade: bool = False) -> Version | None:
     """Mark deleted, keeping history; deleting a deleted resource changes nothing (http.html#delete).
     Returns the version deleted, or None when it was deleted already."""
-    ctx.definition(resource_type, "delete")
-    if not is_valid_id(id):
-        raise NotFound(f"{resource_type}/{id} is not known")
-    with ctx.services.database.transaction() as conn:
+    ctx.definition(resource_type, Interaction.DELETE)
+    require_valid_id(resource_type, id)
+    with write_path.transaction(ctx) as conn:
         return delete_in(ctx, conn, resource_type, id, if_match, cascade)
 
 
 def delete_in(ctx: RequestContext, conn, resource_type: str, id: str, if_match: str | None,
               cascade: bool = False, _visited: set | None = None) -> Version | None:
     """Referrers block a delete (409) unless cascading, which deletes them first, recursively."""
-    current = lock_current(conn, resource_type, id)
+    current = repository.lock(ctx, conn, ctx.services.registry.get(resource_type), id, Interaction.DELETE)
     if current is None:
         raise NotFound(f"{resource_type}/{id} is not known")
     if current.deleted:
         return None
-    check_compartment(ctx, "delete", resource_type, current.patient_id, hide=True, conn=conn)
-    ctx.policy.require_ungranular("delete", resource_type)
     check_if_match(current, if_match)
     visited = _visited if _visited is not None else set()
     visited.add((resource_type, id))
     for referrer_type, referrer_id in referrers_blocking_delete(ctx, conn, resource_type, id, cascade):
         if (referrer_type, referrer_id) not in visited:
-            ctx.definition(referrer_type, "delete")
+            ctx.definition(referrer_type, Interaction.DELETE)
             delete_in(ctx, conn, referrer_type, referrer_id, None, True, visited)
-    write_deletion(conn, current, current.version_id + 1, datetime.now(timezone.utc))
+    write_path.commit(ctx, conn, [write_path.deletion(current)])
     return current

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
 
-from ..fhir.outcomes import BadRequest, Issue
+from ..fhir.outcomes import BadRequest, FhirError, Issue
 from ..storage.search import SearchPlan, SortKey
 from .criteria import CriterionBuilder, UnknownParameter
 from .dates import parse_range
@@ -46,7 +47,7 @@ class ParsedSearch:
 
 def parse_count(text: str, maximum: int) -> int:
     if not text.isdigit() or len(text) > 9:
-        raise BadRequest(f"Invalid _count '{text}': expected a non-negative integer", expression="_count")
+        raise BadRequest(f"Invalid _count '{text}': expected a non-negative integer", location="http._count")
     return min(int(text), maximum)  # R4: the server may return fewer than asked; clamp, don't refuse
 
 
@@ -55,13 +56,13 @@ def parse_since(text: str) -> datetime:
     try:
         return parse_range(text)[0]
     except ValueError:
-        raise BadRequest(f"Invalid _since '{text}': expected an instant", expression="_since") from None
+        raise BadRequest(f"Invalid _since '{text}': expected an instant", location="http._since") from None
 
 
 def parse_cursor(text: str) -> int:
     """The integer cursor of history paging."""
     if not text.isdigit() or len(text) > 18:
-        raise BadRequest(f"Invalid paging cursor '{text}'", expression="_cursor")
+        raise BadRequest(f"Invalid paging cursor '{text}'", location="http._cursor")
     return int(text)
 
 
@@ -77,7 +78,16 @@ def decode_search_cursor(text: str, sort_keys: int) -> tuple:
             return direction, tuple(values), seq
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
         pass
-    raise BadRequest("Invalid or outdated paging cursor; start the search again", expression="_cursor")
+    raise BadRequest("Invalid or outdated paging cursor; start the search again", location="http._cursor")
+
+
+def as_parameter_issue(issue: Issue) -> Issue:
+    """A search parameter is no element of a resource: R4 names it in location as http.<name>, not
+    in expression (operationoutcome.html#OperationOutcome.issue.location)."""
+    if not issue.expression:
+        return issue
+    moved = tuple(path if path.startswith("http.") else f"http.{path}" for path in issue.expression)
+    return dataclasses.replace(issue, expression=(), location=issue.location + moved)
 
 
 class SearchParser:
@@ -93,17 +103,21 @@ class SearchParser:
     def parse(self, pairs: list[tuple[str, str]], strict: bool = False) -> ParsedSearch:
         parsed = ParsedSearch(SearchPlan(self.resource_types, count=self.default_count))
         cursor = None
-        for name, value in pairs:
-            self._check_hostile(name, value)
-            if name == "_cursor":
-                cursor = value
-            elif name in RESULT_PARAMS:
-                self._result_param(parsed, name, value)
-                parsed.link_pairs.append((name, value))
-            elif self._criterion(parsed, name, value, strict):
-                parsed.link_pairs.append((name, value))
-        if cursor is not None:
-            parsed.plan.cursor = decode_search_cursor(cursor, len(parsed.plan.sort))
+        try:
+            for name, value in pairs:
+                self._check_hostile(name, value)
+                if name == "_cursor":
+                    cursor = value
+                elif name in RESULT_PARAMS:
+                    self._result_param(parsed, name, value)
+                    parsed.link_pairs.append((name, value))
+                elif self._criterion(parsed, name, value, strict):
+                    parsed.link_pairs.append((name, value))
+            if cursor is not None:
+                parsed.plan.cursor = decode_search_cursor(cursor, len(parsed.plan.sort))
+        except FhirError as error:
+            error.issues = [as_parameter_issue(issue) for issue in error.issues]
+            raise
         return parsed
 
     @staticmethod
@@ -123,7 +137,8 @@ class SearchParser:
         except UnknownParameter as unknown:
             if strict:
                 raise BadRequest(str(unknown), expression=name) from None
-            parsed.warnings.append(Issue(f"{unknown}; it was ignored", "not-supported", "warning", (name,)))
+            parsed.warnings.append(Issue(f"{unknown}; it was ignored", "not-supported", "warning",
+                                         location=(f"http.{name}",)))
             return False
         parsed.plan.criteria.append(criterion)
         return True

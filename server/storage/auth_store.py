@@ -99,16 +99,3 @@ def delete_expired(conn: psycopg.Connection) -> None:
                   "refresh_tokens"):
         conn.execute(sql.SQL("DELETE FROM {} WHERE expires_at < now() - interval '1 day'").format(sql.Identifier(table)))
 
-
-def list_patients(conn: psycopg.Connection, limit: int = 50) -> list[tuple[str, str]]:
-    """(id, display name) of recently written patients, for the practitioner's patient picker."""
-    rows = conn.execute(
-        "SELECT id, coalesce(content #>> '{name,0,text}', concat_ws(' ', content #>> '{name,0,given,0}',"
-        " content #>> '{name,0,family}')) FROM resources WHERE resource_type = 'Patient' AND NOT deleted"
-        " ORDER BY seq DESC LIMIT %s", (limit,)).fetchall()
-    return [(row[0], row[1] or row[0]) for row in rows]
-
-
-def patient_exists(conn: psycopg.Connection, patient_id: str) -> bool:
-    return conn.execute("SELECT 1 FROM resources WHERE resource_type = 'Patient' AND id = %s AND NOT deleted",
-                        (patient_id,)).fetchone() is not None

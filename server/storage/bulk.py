@@ -1,6 +1,7 @@
 """The bulk import fast path: COPY into session staging tables, then one INSERT ... SELECT per
-table, one transaction per batch. Writes the same rows as resources.write_version does one at a
-time. The COPY text is prepared by the importing workers (encode_* functions, no database)."""
+table, one transaction per batch. Writes the same rows as writes.store does in one statement for a
+few. The COPY text is prepared by the importing workers (encode_* functions, no database).
+Called by storage/writes.py only."""
 from __future__ import annotations
 
 import re
@@ -11,7 +12,6 @@ import psycopg
 from psycopg import sql
 
 from .index import INDEX_TYPES
-from .resources import lock_resources
 
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -22,10 +22,11 @@ class BulkVersion:
     resource_type: str
     id: str
     version_id: int
-    last_updated: str  # FHIR instant, as in meta.lastUpdated
+    last_updated: datetime
     content: bytes  # JSON
     patient_id: str | None
     index_copy: dict[str, bytes]  # index table -> COPY text lines (resource_type, id, patient_id, columns...)
+    method: str = "PUT"  # what history records (POST for creates)
 
 
 def _field(value) -> str:
@@ -49,20 +50,6 @@ def encode_index_rows(resource_type: str, id: str, patient_id: str | None,
     return encoded
 
 
-def lock_and_read_versions(conn: psycopg.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Take the per-resource write locks (same keys as resources.lock_current, in a fixed order so
-    that concurrent writers cannot deadlock) and return the current version of those that exist."""
-    if not keys:
-        return {}
-    lock_resources(conn, keys)
-    types, ids = zip(*keys)
-    rows = conn.execute(
-        "SELECT r.resource_type, r.id, r.version_id FROM resources r JOIN unnest(%b::text[], %b::text[])"
-        " AS t(resource_type, id) ON r.resource_type = t.resource_type AND r.id = t.id",
-        (list(types), list(ids))).fetchall()
-    return {(row[0], row[1]): row[2] for row in rows}
-
-
 def _stage(conn: psycopg.Connection, name: str, columns: str, data: bytes) -> None:
     conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS")
                  .format(sql.Identifier(name), sql.SQL(columns)))
@@ -70,24 +57,23 @@ def _stage(conn: psycopg.Connection, name: str, columns: str, data: bytes) -> No
         copy.write(data)
 
 
-def write_versions(conn: psycopg.Connection, versions: list[BulkVersion], replaced: bool,
-                   method: str = "PUT") -> None:
+def write_versions(conn: psycopg.Connection, versions: list[BulkVersion], replaced: bool) -> None:
     """Store the versions as current, with history and index rows. `replaced`: some existed before,
-    so their old index rows go first. `method`: what history records (POST for creates)."""
+    so their old index rows go first."""
     if not versions:
         return
     lines = b"".join(
-        f"{_field(v.resource_type)}\t{_field(v.id)}\t{v.version_id}\t{v.last_updated}\t{_field(v.patient_id)}\t"
-        .encode() + v.content.replace(b"\\", b"\\\\") + b"\n" for v in versions)
-    _stage(conn, "bulk_resources", "resource_type text, id text, version_id int, last_updated timestamptz,"
-           " patient_id text, content jsonb", lines)
+        f"{_field(v.resource_type)}\t{_field(v.id)}\t{v.version_id}\t{_field(v.last_updated)}\t"
+        f"{_field(v.patient_id)}\t{_field(v.method)}\t".encode() + v.content.replace(b"\\", b"\\\\") + b"\n" for v in versions)
+    _stage(conn, "bulk_versions", "resource_type text, id text, version_id int, last_updated timestamptz,"
+           " patient_id text, method text, content jsonb", lines)
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS bulk_seqs (resource_type text, id text, seq bigint)"
                  " ON COMMIT DELETE ROWS")
     # the seqs land in a small table, so index rows find theirs by a hash join, not a probe each
     conn.execute(
         "WITH written AS (INSERT INTO resources AS r"
         "  (resource_type, id, version_id, last_updated, deleted, patient_id, content)"
-        "  SELECT resource_type, id, version_id, last_updated, false, patient_id, content FROM bulk_resources"
+        "  SELECT resource_type, id, version_id, last_updated, false, patient_id, content FROM bulk_versions"
         "  ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id,"
         "   last_updated = excluded.last_updated, deleted = false, patient_id = excluded.patient_id,"
         "   content = excluded.content"
@@ -95,8 +81,7 @@ def write_versions(conn: psycopg.Connection, versions: list[BulkVersion], replac
         " INSERT INTO bulk_seqs SELECT resource_type, id, seq FROM written")
     conn.execute(
         "INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, patient_id, content)"
-        " SELECT resource_type, id, version_id, last_updated, false, %s, patient_id, content FROM bulk_resources",
-        (method,))
+        " SELECT resource_type, id, version_id, last_updated, false, method, patient_id, content FROM bulk_versions")
     seqs = sql.SQL("SELECT seq FROM bulk_seqs")
     for module in INDEX_TYPES.values():
         if replaced:

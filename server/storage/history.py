@@ -7,7 +7,7 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
-from .patient_scope import PatientScope, patient_condition
+from .patient_filter import PatientFilter, patient_condition
 from .resources import Version
 
 
@@ -18,11 +18,13 @@ class HistoryQuery:
     since: datetime | None = None
     before_seq: int | None = None  # paging cursor
     count: int = 20
-    compartment_patient: PatientScope = None
+    compartment_patient: PatientFilter = None
 
 
-def history(conn: psycopg.Connection, query: HistoryQuery) -> tuple[list[tuple[int, Version]], int]:
-    """Up to count+1 versions (history_seq, Version), newest first, and the total number of versions."""
+def history(conn: psycopg.Connection, query: HistoryQuery) -> tuple[list[tuple[int, Version, bool]], int]:
+    """Up to count+1 versions (history_seq, Version, created), newest first, and the total number of versions.
+    `created`: the version began the resource's life (its first, or the first after a deletion), so the
+    interaction that wrote it answered 201 whatever its method (R4 http.html#update: update as create)."""
     parts, args = [sql.SQL("h.resource_type = ANY(%s)")], [list(query.resource_types)]
     if query.id is not None:
         parts.append(sql.SQL("h.id = %s"))
@@ -40,8 +42,11 @@ def history(conn: psycopg.Connection, query: HistoryQuery) -> tuple[list[tuple[i
         page_where, page_args = sql.SQL("{} AND h.history_seq < %s").format(where), args + [query.before_seq]
     rows = conn.execute(
         sql.SQL("SELECT h.history_seq, h.resource_type, h.id, h.version_id, h.last_updated, h.deleted,"
-                " h.content::text, h.method, NULL, h.patient_id FROM resource_history h WHERE {}"
+                " h.content::text, h.method, NULL, h.patient_id,"
+                " h.version_id = 1 OR EXISTS (SELECT FROM resource_history p WHERE p.resource_type = h.resource_type"
+                " AND p.id = h.id AND p.version_id = h.version_id - 1 AND p.deleted)"
+                " FROM resource_history h WHERE {}"
                 " ORDER BY h.history_seq DESC LIMIT %s").format(page_where),
         page_args + [query.count + 1]).fetchall()
     total = conn.execute(sql.SQL("SELECT count(*) FROM resource_history h WHERE {}").format(where), args).fetchone()[0]
-    return [(row[0], Version(*row[1:])) for row in rows], total
+    return [(row[0], Version(*row[1:-1]), row[-1]) for row in rows], total

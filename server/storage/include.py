@@ -1,5 +1,5 @@
 """_include and _revinclude (R4 search.html#include): resources referenced by, or referencing, a page
-of matches. The caller passes only the types, and the patient, the access policy allows."""
+of matches. The caller passes only the types, and the patients, the guard allows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,14 +7,14 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from .patient_scope import PatientScope, patient_condition
+from .patient_filter import PatientFilter, patient_condition
 from .search import Match
 
 
 @dataclass(frozen=True)
 class Visible:
     """What the reader may see: readable types, each with the patient it is confined to (or None)."""
-    patients: dict[str, PatientScope]
+    patients: dict[str, PatientFilter]
 
     def condition(self, alias: str) -> tuple[sql.Composable, list]:
         parts, args = [], []

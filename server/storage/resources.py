@@ -1,5 +1,5 @@
-"""The resource store: current versions and history rows. Content goes in as JSON bytes and comes
-back as the stored JSON text, never decoded here."""
+"""Reading and locking stored versions: content comes back as the stored JSON text, never decoded
+here (storage/writes.py writes them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +7,6 @@ from datetime import datetime
 
 import psycopg
 
-from .index import delete_index_rows, index_ctes, index_rows_json, with_ctes
-from .jsonb import raw_jsonb
 
 
 @dataclass(frozen=True)
@@ -61,46 +59,15 @@ def read_version(conn: psycopg.Connection, resource_type: str, id: str, version_
     return _version(row)
 
 
-_CURRENT_ROW = (
-    "INSERT INTO resources AS r (resource_type, id, version_id, last_updated, deleted, patient_id, content)"
-    " VALUES (%(resource_type)s, %(id)s, %(version_id)s, %(last_updated)s, false, %(patient_id)s, %(content)s)"
-    " ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id,"
-    "  last_updated = excluded.last_updated, deleted = false, patient_id = excluded.patient_id,"
-    "  content = excluded.content RETURNING seq")
-_HISTORY_ROW = (
-    "INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, patient_id, content)"
-    " VALUES (%(resource_type)s, %(id)s, %(version_id)s, %(last_updated)s, false, %(method)s, %(patient_id)s,"
-    " %(content)s)")
-# Constant texts, so that psycopg prepares them on each connection after a few uses.
-_WRITE = {replaces: with_ctes([_CURRENT_ROW, _HISTORY_ROW, *index_ctes("SELECT seq FROM s0", replaces)],
-                              "SELECT seq FROM s0")
-          for replaces in (False, True)}
-
-
-def write_version(conn: psycopg.Connection, *, resource_type: str, id: str, version_id: int,
-                  last_updated: datetime, content: bytes, patient_id: str | None, method: str,
-                  index_rows: dict[str, list[tuple]], replaces: bool = True) -> int:
-    """Store a new current version with its history row and index rows, in one statement; return
-    its seq. `replaces`: a row for this resource may exist, so its old index rows go first."""
-    return conn.execute(_WRITE[replaces], {
-        "resource_type": resource_type, "id": id, "version_id": version_id, "last_updated": last_updated,
-        "patient_id": patient_id, "method": method, "content": raw_jsonb(content),
-        "index_rows": index_rows_json(index_rows)}).fetchone()[0]
-
-
-def write_deletion(conn: psycopg.Connection, current: Version, version_id: int, last_updated: datetime) -> None:
-    """Mark the resource deleted; history keeps a deletion version (R4 http.html#delete)."""
-    conn.execute("UPDATE resources SET version_id = %s, last_updated = %s, deleted = true, content = NULL"
-                 " WHERE resource_type = %s AND id = %s",
-                 (version_id, last_updated, current.resource_type, current.id))
-    _insert_history(conn, current.resource_type, current.id, version_id, last_updated, True, "DELETE",
-                    current.patient_id, None)
-    delete_index_rows(conn, current.seq)
-
-
-def _insert_history(conn, resource_type, id, version_id, last_updated, deleted, method, patient_id, content):
-    conn.execute(
-        "INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, patient_id, content)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (resource_type, id, version_id, last_updated, deleted, method, patient_id,
-         None if content is None else raw_jsonb(content)))
+def lock_and_read_versions(conn: psycopg.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Take the per-resource write locks (same keys as resources.lock_current, in a fixed order so
+    that concurrent writers cannot deadlock) and return the current version of those that exist."""
+    if not keys:
+        return {}
+    lock_resources(conn, keys)
+    types, ids = zip(*keys)
+    rows = conn.execute(
+        "SELECT r.resource_type, r.id, r.version_id FROM resources r JOIN unnest(%b::text[], %b::text[])"
+        " AS t(resource_type, id) ON r.resource_type = t.resource_type AND r.id = t.id",
+        (list(types), list(ids))).fetchall()
+    return {(row[0], row[1]): row[2] for row in rows}

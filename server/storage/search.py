@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql
 
 from .index import INDEX_TYPES, date, matching_seqs, quantity, reference, string, token, uri
-from .patient_scope import PatientScope, patient_condition
+from .patient_filter import PatientFilter, patient_condition
 
 _CRITERION_TYPES = {token.TokenCriterion: "token", reference.ReferenceCriterion: "reference",
                     string.StringCriterion: "string", date.DateCriterion: "date",
@@ -67,7 +67,7 @@ class SortKey:
 class SearchPlan:
     resource_types: tuple[str, ...]
     criteria: list = field(default_factory=list)  # AND-ed
-    compartment_patient: PatientScope = None  # the access policy's patient(s)
+    compartment_patient: PatientFilter = None  # the patient(s) the guard filters to
     count: int = 20
     sort: tuple[SortKey, ...] = ()
     cursor: tuple | None = None  # (direction "after"|"before", sort values, seq)

@@ -2,10 +2,14 @@
 strings, no nulls, no string over 1 MB, ids of the right form."""
 from __future__ import annotations
 
+import re
+
 from ..fhir.outcomes import Issue
 from ..fhir.references import is_valid_id
 
 MAX_STRING_BYTES = 1024 * 1024
+# R4 datatypes.html#string: no characters below U+0020 but tab, CR and LF (PostgreSQL's jsonb refuses U+0000)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _child(path: str, key: str | int) -> str:
@@ -16,7 +20,7 @@ def _plainly_valid(value) -> bool:
     """A quick pass without paths: nearly every resource is valid, and building a path for every
     node cost more than the check itself. False only means "look closer" (json_rule_issues)."""
     if isinstance(value, str):
-        return bool(value.strip()) and len(value) <= MAX_STRING_BYTES // 4
+        return bool(value.strip()) and len(value) <= MAX_STRING_BYTES // 4 and not _CONTROL.search(value)
     if isinstance(value, (dict, list)):
         return bool(value) and all(map(_plainly_valid, value.values() if isinstance(value, dict) else value))
     return value is not None
@@ -50,6 +54,10 @@ def _issues(value, path: str) -> list[Issue]:
             issues.append(Issue("Strings must not be empty or only whitespace", "value", expression=(path,)))
         elif len(value) > MAX_STRING_BYTES // 4 and len(value.encode()) > MAX_STRING_BYTES:
             issues.append(Issue("String exceeds FHIR's 1 MB limit", "too-long", expression=(path,)))
+        elif match := _CONTROL.search(value):
+            issues.append(Issue(f"Strings may not contain the control character U+{ord(match.group()):04X}"
+                                " (only tab, CR and LF below U+0020; R4 datatypes.html#string)", "value",
+                                expression=(path,)))
     return issues
 
 

@@ -34,8 +34,7 @@ class Validator:
         if not isinstance(resource, dict):
             raise BadRequest("The body must be a JSON object holding a FHIR resource")
         if resource.get("resourceType") != resource_type:
-            raise BadRequest(f"resourceType must be '{resource_type}', found {resource.get('resourceType')!r}",
-                             expression="resourceType")
+            raise BadRequest(f"resourceType must be '{resource_type}', found {resource.get('resourceType')!r}")
         issues = json_rule_issues(resource, resource_type) + id_issues(resource, resource_type)
         if not issues:  # the models' messages on empty or null values only repeat the ones above
             issues = (structure_issues(resource_type, resource)

@@ -96,3 +96,19 @@ def test_batch_entries_honour_granular_scopes(client, client_with, unique):
     statuses = [e["response"]["status"] for e in granular.post(granular.base_url, json=bundle).json()["entry"]]
     assert statuses[0].startswith("403")
     assert statuses[1].startswith("403")
+
+
+def test_batch_or_transaction_with_a_null_entry_returns_400(client):
+    """R4 json.html: null is not allowed in FHIR JSON; the Bundle is malformed, not one failed entry."""
+    for kind in ("batch", "transaction"):
+        for entries in ([None], [{"request": {"method": "GET", "url": "Patient"}}, None], [3]):
+            response = client.post(client.base_url, json={"resourceType": "Bundle", "type": kind, "entry": entries})
+            assert response.status_code == 400, (kind, entries, response.text)
+            issue = response.json()["issue"][0]
+            assert issue["expression"] == [f"Bundle.entry[{len(entries) - 1}]"]
+
+
+def test_batch_entry_outcome_paths_are_rooted_in_the_bundle_sent(client, unique):
+    bundle = _batch(_post(patient(unique + "a")), _post({**patient(unique + "b"), "gender": "martian"}))
+    outcome = client.post(client.base_url, json=bundle).json()["entry"][1]["response"]["outcome"]
+    assert ["Bundle.entry[1].resource.gender"] in [issue.get("expression") for issue in outcome["issue"]]

@@ -1,7 +1,7 @@
 """create, read, vread, update, delete over HTTP (R4 http.html)."""
 from __future__ import annotations
 
-from tests.factories import medication_request, patient
+from tests.factories import MRN, medication_request, patient
 
 
 def test_create_assigns_id_version_and_last_updated(client, unique):
@@ -158,3 +158,28 @@ def test_all_five_types_round_trip(client, unique):
         read_back = client.get(f"{resource['resourceType']}/{created['id']}").json()
         assert read_back["resourceType"] == resource["resourceType"]
         assert read_back["meta"]["versionId"] == "1"
+
+
+def test_a_malformed_id_in_the_url_returns_400_and_an_unknown_one_404(client):
+    """R4 datatypes.html#id: no resource can have id 'a$b', so asking for it is the client's error."""
+    for method, path in (("GET", "Patient/a$b"), ("GET", "Patient/a$b/_history/1"), ("DELETE", "Patient/a$b"),
+                         ("GET", "Patient/a$b/_history"), ("GET", "Patient/a$b/$everything")):
+        response = client.request(method, path)
+        assert response.status_code == 400, (method, path, response.text)
+        assert response.json()["resourceType"] == "OperationOutcome"
+    patch = client.patch("Patient/a$b", json=[], headers={"Content-Type": "application/json-patch+json"})
+    assert patch.status_code == 400
+    assert client.get("Patient/well-formed-but-unknown").status_code == 404
+
+
+def test_control_characters_in_strings_return_422_with_the_path(client, unique):
+    """R4 datatypes.html#string: nothing below U+0020 but tab, CR and LF (U+0000 once gave a 500)."""
+    for bad in ("a\u0000b", "bell\u0007", "esc\u001b"):
+        resource = {**patient(unique), "name": [{"family": "Ok", "given": ["Fine", bad]}]}
+        response = client.post("Patient", json=resource)
+        assert response.status_code == 422, (bad, response.text)
+        issue = response.json()["issue"][0]
+        assert issue["expression"] == ["Patient.name[0].given[1]"]
+    assert client.get("Patient", params={"identifier": f"{MRN}|{unique}"}).json()["total"] == 0
+    fine = {**patient(unique), "name": [{"family": "Ok", "text": "line one\nline two\ttabbed\r"}]}
+    assert client.post("Patient", json=fine).status_code == 201

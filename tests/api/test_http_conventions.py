@@ -39,6 +39,43 @@ def test_json_format_variants_are_accepted(client, unique):
         "Content-Type"].startswith("application/json")
 
 
+def test_accept_with_charset_or_r4_fhir_version_is_served(client, unique):
+    """R4 http.html#mime-type allows charset; #version-parameter: fhirVersion=4.0 is R4."""
+    created = client.create(patient(unique))
+    for accept in ("application/fhir+json; charset=utf-8", "application/fhir+json;charset=UTF-8",
+                   "application/json; charset=utf-8", "application/fhir+json; fhirVersion=4.0",
+                   "application/fhir+json; fhirVersion=4.0; q=0.8, application/xml; q=0.9"):
+        response = client.get(f"Patient/{created['id']}", headers={"Accept": accept})
+        assert response.status_code == 200, (accept, response.text)
+
+
+def test_fhir_version_asked_for_is_sent_back_in_content_type(client, unique):
+    created = client.create(patient(unique))
+    response = client.get(f"Patient/{created['id']}", headers={"Accept": "application/fhir+json; fhirVersion=4.0"})
+    assert response.headers["Content-Type"] == "application/fhir+json; charset=utf-8; fhirVersion=4.0"
+    plain = client.get(f"Patient/{created['id']}", headers={"Accept": "application/fhir+json"})
+    assert plain.headers["Content-Type"] == "application/fhir+json; charset=utf-8"
+
+
+def test_accept_for_another_fhir_version_or_charset_returns_406(client, unique):
+    created = client.create(patient(unique))
+    for accept in ("application/fhir+json; fhirVersion=3.0", "application/fhir+json; fhirVersion=5.0",
+                   "application/fhir+json; charset=iso-8859-1", "application/fhir+json; q=0"):
+        response = client.get(f"Patient/{created['id']}", headers={"Accept": accept})
+        assert response.status_code == 406, accept
+        assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_accept_quality_picks_the_json_variant(client, unique):
+    created = client.create(patient(unique))
+    response = client.get(f"Patient/{created['id']}",
+                          headers={"Accept": "application/json;q=0.5, application/fhir+json;q=0.9"})
+    assert response.headers["Content-Type"].startswith("application/fhir+json")
+    response = client.get(f"Patient/{created['id']}",
+                          headers={"Accept": "application/json;q=0.9, application/fhir+json;q=0.5"})
+    assert response.headers["Content-Type"].startswith("application/json;")
+
+
 def test_pretty_output_is_indented(client, unique):
     created = client.create(patient(unique))
     response = client.get(f"Patient/{created['id']}", params={"_pretty": "true"})

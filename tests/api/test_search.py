@@ -141,7 +141,8 @@ def test_unknown_parameter_is_ignored_with_a_warning(client, unique):
 def test_unknown_parameter_under_strict_handling_returns_400(client):
     response = client.get("Patient", params={"shoe-size": "42"}, headers={"Prefer": "handling=strict"})
     assert response.status_code == 400
-    assert response.json()["issue"][0]["expression"] == ["shoe-size"]
+    assert response.json()["issue"][0]["location"] == ["http.shoe-size"]
+    assert "expression" not in response.json()["issue"][0]
 
 
 def test_invalid_values_return_400_naming_the_parameter(client):

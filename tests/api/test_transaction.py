@@ -58,6 +58,7 @@ def test_transaction_with_invalid_50th_of_60_entries_leaves_nothing(client, uniq
     assert "entry 49" in outcome["issue"][0]["diagnostics"]
     assert entries[49]["fullUrl"] in outcome["issue"][0]["diagnostics"]
     assert outcome["issue"][0]["expression"] == ["Bundle.entry[49]"]
+    assert ["Bundle.entry[49].resource.gender"] in [issue.get("expression") for issue in outcome["issue"][1:]]
     assert all(_mrn_total(client, f"{unique}-{i}") == 0 for i in (0, 48, 50, 59))
 
 

@@ -23,13 +23,19 @@ REDIRECT_PATH = "/app/callback"
 
 
 class Form(HTMLParser):
-    """The first form of a page: its action and the fields a browser would submit by default."""
+    """The first form of a page (or the first with a field named `containing`): its action and the
+    fields a browser would submit by default."""
 
-    def __init__(self, html: str):
+    def __init__(self, html: str, containing: str | None = None):
         super().__init__()
         self.action, self.fields, self.buttons, self.radios = None, [], [], []
         self._done = False
         self.feed(html)
+        if containing is not None and containing not in self.names() | {n for n, _ in self.radios}:
+            rest = html.split("</form>", 1)
+            if len(rest) < 2 or "<form" not in rest[1]:
+                raise AssertionError(f"no form with a field {containing!r}")
+            self.__init__(rest[1], containing)
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -104,8 +110,9 @@ class SmartApp:
                     else self.session.post(url, data=params, allow_redirects=False))
         return response, params, verifier
 
-    def submit(self, page: requests.Response, values: dict, button: str | None = None) -> requests.Response:
-        form = Form(page.text)
+    def submit(self, page: requests.Response, values: dict, button: str | None = None,
+               containing: str | None = None) -> requests.Response:
+        form = Form(page.text, containing)
         data = [(name, value) for name, value in form.fields if name not in values]
         data += list(values.items())
         if button is not None:
@@ -121,8 +128,8 @@ class SmartApp:
         assert {"username", "password"} <= Form(page.text).names()
         page = self.submit(page, {"username": username, "password": password})
         if patient is not None:
-            assert page.status_code == 200 and "patient_id" in Form(page.text).names(), page.text[:300]
-            page = self.submit(page, {"patient_id": patient})
+            assert page.status_code == 200 and "patient_id" in Form(page.text, "patient_id").names(), page.text[:300]
+            page = self.submit(page, {"patient_id": patient}, containing="patient_id")
         assert page.status_code == 200, page.text[:500]
         form = Form(page.text)
         if keep is not None:

@@ -34,10 +34,10 @@ def index_ctes(seq: str, replace: bool) -> list[str]:
     prepares it), that (re)write the index rows of the resource whose seq the SQL expression `seq`
     gives, from the %(index_rows)s parameter (index_rows_json) and %(resource_type)s, %(patient_id)s.
     In one statement every CTE sees the same snapshot, so the DELETEs never see the rows the INSERTs add."""
-    return (_delete_ctes(seq) if replace else []) + _insert_ctes(seq)
+    return (delete_ctes(seq) if replace else []) + _insert_ctes(seq)
 
 
-def _delete_ctes(seq: str) -> list[str]:
+def delete_ctes(seq: str) -> list[str]:
     return [sql.SQL("DELETE FROM {} WHERE resource_seq = ({})").format(
         sql.Identifier(module.TABLE), sql.SQL(seq)).as_string(None) for module in INDEX_TYPES.values()]
 
@@ -59,20 +59,6 @@ def _insert_ctes(seq: str) -> list[str]:
 def with_ctes(statements: list[str], final: str) -> str:
     """WITH s0 AS (...), s1 AS (...) <final>: several writes in one round trip."""
     return "WITH " + ", ".join(f"s{i} AS ({statement})" for i, statement in enumerate(statements)) + " " + final
-
-
-_REPLACE = with_ctes(index_ctes("%(seq)s::bigint", replace=True), "SELECT 1")
-_DELETE = with_ctes(_delete_ctes("%(seq)s::bigint"), "SELECT 1")
-
-
-def replace_index_rows(conn: psycopg.Connection, seq: int, resource_type: str, patient_id: str | None,
-                       rows_by_type: dict[str, list[tuple]]) -> None:
-    conn.execute(_REPLACE, {"seq": seq, "resource_type": resource_type, "patient_id": patient_id,
-                            "index_rows": index_rows_json(rows_by_type)})
-
-
-def delete_index_rows(conn: psycopg.Connection, seq: int) -> None:
-    conn.execute(_DELETE, {"seq": seq})
 
 
 def matching_seqs(search_type: str, resource_types: list[str], param: str, where: sql.Composable | None = None,

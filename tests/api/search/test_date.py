@@ -58,4 +58,5 @@ def test_timezones_are_normalized(client, unique):
 def test_invalid_date_returns_400_naming_the_parameter(client):
     response = client.get("Patient", params={"birthdate": "ge19800"})
     assert response.status_code == 400
-    assert response.json()["issue"][0]["expression"] == ["birthdate"]
+    assert response.json()["issue"][0]["location"] == ["http.birthdate"]
+    assert "expression" not in response.json()["issue"][0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from server.auth.guard import Guard
 from server.auth.policy import AccessPolicy
 from server.auth.scopes import parse_scopes
 from server.interactions.context import RequestContext
@@ -65,7 +66,8 @@ def test_tampered_cursor_returns_400(client):
 def test_paging_through_1000_matches_while_another_thread_writes(client, live_server, unique):
     subject = client.create(patient(unique))["id"]
     # the 1,000 matches are created through the interaction itself, faster than 1,000 HTTP requests
-    ctx = RequestContext(live_server.app.extensions["fhir.services"], AccessPolicy(tuple(parse_scopes("system/*.cruds"))))
+    services = live_server.app.extensions["fhir.services"]
+    ctx = RequestContext(services, Guard(AccessPolicy(tuple(parse_scopes("system/*.cruds"))), services.base_url))
     expected = {create(ctx, "MedicationRequest", medication_request(subject)).id for _ in range(1000)}
     stop = threading.Event()
 

@@ -76,4 +76,4 @@ def test_tag_and_security_and_profile(client, unique):
 def test_unsupported_token_modifier_returns_400(client):
     response = client.get("Patient", params={"gender:below": "f"})
     assert response.status_code == 400
-    assert response.json()["issue"][0]["expression"] == ["gender:below"]
+    assert response.json()["issue"][0]["location"] == ["http.gender:below"]

@@ -1,0 +1,142 @@
+"""The guard: the one place that decides what a request may see or change. Built from the token's
+AccessPolicy; every interaction and operation asks it whether the type is allowed, whether one stored or
+new resource is within reach (patient compartment and granular scopes), and what a search or history
+must be narrowed to. Interactions reach stored versions only through interactions/repository.py, which
+asks it at fixed points."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..fhir.interactions import Interaction
+from ..fhir.outcomes import Forbidden, NotFound
+from ..search.registry import ResourceDefinition
+from ..storage.include import Visible
+from ..storage.patient_filter import AssignedPatients, PatientFilter, is_assigned
+from .policy import AccessPolicy
+
+# A stored resource outside the token's reach reads as unknown (404), so that its existence does not leak;
+# a write the client could have seen is refused as such (403).
+_HIDDEN = frozenset({Interaction.READ, Interaction.VREAD, Interaction.PATCH, Interaction.DELETE,
+                     Interaction.HISTORY_INSTANCE})
+# Interactions that cannot check a granular (v2 query) scope against the resource: they need a scope without one.
+_UNGRANULAR = frozenset({Interaction.DELETE, Interaction.HISTORY_INSTANCE, Interaction.HISTORY_TYPE,
+                         Interaction.HISTORY_SYSTEM})
+
+
+@dataclass(frozen=True)
+class SearchScope:
+    """What a search must AND in: the patients it is filtered to (None: none) and granular criteria."""
+    patients: PatientFilter
+    criteria: list
+
+
+class Guard:
+    """What one request may see and do."""
+
+    def __init__(self, policy: AccessPolicy, base_url: str):
+        self.policy, self.base_url = policy, base_url
+
+    @classmethod
+    def from_claims(cls, claims: dict, base_url: str, practitioner_access: str = "all") -> "Guard":
+        return cls(AccessPolicy.from_claims(claims, practitioner_access), base_url)
+
+    # -- type allowed
+
+    def allows(self, interaction: Interaction, resource_type: str) -> bool:
+        return self.policy.allows(interaction, resource_type)
+
+    def require(self, interaction: Interaction, resource_type: str) -> None:
+        """403 unless some scope grants the interaction on the type."""
+        self.policy.require(interaction, resource_type)
+
+    def allowed_types(self, interaction: Interaction, types) -> tuple[str, ...]:
+        return tuple(t for t in types if self.policy.allows(interaction, t))
+
+    def require_system_scope(self, purpose: str) -> None:
+        """Server-level actions (an EHR creating a launch) need a system/ scope."""
+        if not any(scope.context == "system" for scope in self.policy.scopes):
+            raise Forbidden(f"{purpose} needs a system/ scope (an EHR's token)")
+
+    # -- one resource
+
+    def check_stored(self, conn, interaction: Interaction, definition: ResourceDefinition, version) -> None:
+        """A stored version (live or a deletion) the interaction reads or replaces: in the token's patient
+        compartment, and, when live, within its granular scopes."""
+        self._check_compartment(conn, interaction, definition.type, version.patient_id)
+        if interaction in _UNGRANULAR:
+            self.policy.require_ungranular(interaction, definition.type)
+        elif not version.deleted:
+            self.policy.require_granular(interaction, definition, version.content, self.base_url)
+
+    def check_new(self, conn, interaction: Interaction, definition: ResourceDefinition, patient_id: str | None,
+                  resource: dict) -> None:
+        """A version about to be written (create, update, patch): its compartment and content are in reach."""
+        self._check_compartment(conn, interaction, definition.type, patient_id, hide=False)
+        self.policy.require_granular(interaction, definition, resource, self.base_url)
+
+    def granted(self, definition: ResourceDefinition, content) -> bool:
+        """Whether a resource found by a search's _include may be shown (granular scopes of its type)."""
+        try:
+            self.policy.require_granular(Interaction.READ, definition, content, self.base_url)
+        except Forbidden:
+            return False
+        return True
+
+    def _check_compartment(self, conn, interaction: Interaction, resource_type: str, patient_id: str | None,
+                           hide: bool | None = None) -> None:
+        """patient/ scopes (and user/ scopes of a Patient, or of a Practitioner limited to their assigned
+        patients) reach only those patients' compartments."""
+        if not self._reaches(conn, self.policy.compartment_patient(interaction, resource_type), patient_id):
+            if interaction in _HIDDEN if hide is None else hide:
+                raise NotFound(f"{resource_type} is not in the patient's compartment")
+            raise Forbidden(f"The granted scopes do not reach this {resource_type}'s patient")
+
+    @staticmethod
+    def _reaches(conn, patients: PatientFilter, patient_id: str | None) -> bool:
+        if patients is None:
+            return True
+        if patient_id is None:
+            return False
+        if isinstance(patients, AssignedPatients):
+            return is_assigned(conn, patients.practitioner_id, patient_id)
+        return patient_id == patients
+
+    # -- many resources
+
+    def search_scope(self, interaction: Interaction, definitions: list[ResourceDefinition]) -> SearchScope:
+        """The filter and criteria a search over these types must AND in."""
+        patients = {self.policy.compartment_patient(interaction, d.type) for d in definitions}
+        if len(patients) > 1:
+            raise Forbidden("These types are granted with different patient restrictions; search them one at a time")
+        return SearchScope(patients.pop(), self.policy.search_criteria(definitions, self.base_url, interaction))
+
+    def history_scope(self, interaction: Interaction, types: tuple[str, ...]) -> tuple[tuple[str, ...], PatientFilter]:
+        """(types, patients) a history may show. history-system keeps to the types the token may search
+        without a granular restriction, and with mixed patient/ and system/ grants to the unconfined ones."""
+        if interaction != Interaction.HISTORY_SYSTEM:
+            for resource_type in types:
+                self.policy.require_ungranular(interaction, resource_type)
+            return types, self.policy.compartment_patient(interaction, types[0])
+        types = tuple(t for t in types if self.policy.allows(interaction, t)
+                      and self.policy.granular_queries(interaction, t) is None)
+        if not types:
+            raise Forbidden("The granted scopes allow no resource type's history")
+        patients = {self.policy.compartment_patient(interaction, t) for t in types}
+        if len(patients) > 1:
+            return tuple(t for t in types if self.policy.compartment_patient(interaction, t) is None), None
+        return types, patients.pop()
+
+    def visible(self, types) -> Visible:
+        """What _include and _revinclude may add: the readable types, each with its patient filter."""
+        return Visible({t: self.policy.compartment_patient(Interaction.READ, t)
+                        for t in types if self.policy.allows(Interaction.READ, t)})
+
+    def compartment_types(self, conn, patient_id: str, types) -> tuple[str, ...]:
+        """Patient/$everything: 404 unless the token reaches the patient; then the types it may read there
+        without a granular restriction (a granular query cannot be applied to a whole compartment)."""
+        self.require(Interaction.READ, "Patient")
+        if not self._reaches(conn, self.policy.compartment_patient(Interaction.READ, "Patient"), patient_id):
+            raise NotFound(f"Patient/{patient_id} is not known")
+        return tuple(t for t in types if self.policy.allows(Interaction.READ, t)
+                     and self.policy.granular_queries(Interaction.READ, t) is None
+                     and self._reaches(conn, self.policy.compartment_patient(Interaction.READ, t), patient_id))
