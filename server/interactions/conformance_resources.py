@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, NotFound
 from .context import RequestContext
 
@@ -49,7 +50,7 @@ def shipped(ctx: RequestContext, resource_type: str) -> list[dict]:
 
 
 def read(ctx: RequestContext, resource_type: str, id: str) -> dict:
-    ctx.policy.require("read", resource_type)
+    ctx.guard.require(Interaction.READ, resource_type)
     for resource in shipped(ctx, resource_type):
         if resource["id"] == id:
             return resource
@@ -72,7 +73,7 @@ def _matches(resource: dict, name: str, value: str) -> bool:
 
 def search(ctx: RequestContext, resource_type: str, pairs: list[tuple[str, str]]) -> dict:
     """A searchset Bundle of every shipped resource matching all the parameters (unknown ones: 400)."""
-    ctx.policy.require("search-type", resource_type)
+    ctx.guard.require(Interaction.SEARCH_TYPE, resource_type)
     found = shipped(ctx, resource_type)
     for name, value in pairs:
         if name in IGNORED:

@@ -3,6 +3,7 @@ systems (R4 valueset-operation-expand.html, valueset-operation-validate-code.htm
 codesystem-operation-lookup.html). The expansions were computed at build time; nothing is fetched."""
 from __future__ import annotations
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, NotFound
 from ..validation.terminology import ValueSet
 from .context import RequestContext
@@ -11,7 +12,7 @@ MAX_COUNT = 1000
 
 
 def _value_set(ctx: RequestContext, id: str | None, url: str | None) -> ValueSet:
-    ctx.policy.require("read", "ValueSet")
+    ctx.guard.require(Interaction.READ, "ValueSet")
     terminology = ctx.services.validator.profiles.terminology
     if id is not None:
         found = next((v for v in terminology.value_sets.values() if v.raw["id"] == id), None)
@@ -86,7 +87,7 @@ def validate_code(ctx: RequestContext, id: str | None, params: dict) -> dict:
 
 def lookup(ctx: RequestContext, params: dict) -> dict:
     """Parameters(name, version, display, definition) of a code in a shipped code system."""
-    ctx.policy.require("read", "CodeSystem")
+    ctx.guard.require(Interaction.READ, "CodeSystem")
     coding = params["coding"] if isinstance(params.get("coding"), dict) else {"system": params.get("system"),
                                                                                "code": params.get("code")}
     if not coding.get("system") or not coding.get("code"):
