@@ -29,6 +29,7 @@ from .http.cds_routes import cds
 from .http.clinical_routes import clinical_blueprint
 from .http.operations import operations_blueprint
 from .http.routes import fhir_blueprint
+from .http.terminology_routes import terminology_blueprint
 from .interactions.capabilities import IMPLEMENTED_INTERACTIONS, SOFTWARE_VERSION
 from .interactions.context import Services
 from .search.registry import Registry
@@ -93,6 +94,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     # every server process works the shared export queue (jobs claimed with SKIP LOCKED)
     app.extensions["fhir.export_workers"] = [ExportWorker(services, exports).start()
                                              for _ in range(settings.export_workers)]
+    api.register_blueprint(terminology_blueprint())
     app.register_blueprint(health)
     app.register_blueprint(cds)
     app.register_blueprint(keys)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
-from ..interactions import conditional, history, read, search, write
+from ..interactions import conditional, conformance_resources, history, read, search, write
 from ..interactions.capabilities import capability_statement
 from ..interactions.context import RequestContext
 from ..fhir.outcomes import Issue, operation_outcome
@@ -46,7 +46,9 @@ def fhir_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
         """capabilities: the CapabilityStatement (public)"""
         services = current_app.extensions["fhir.services"]
         return fhir_response(capability_statement(services.registry, _base(), services.allow_multiple_delete,
-                                                  not services.allow_dangling_references))
+                                                  not services.allow_dangling_references,
+                                                  conformance_resources.supported_profiles(services, services.registry.types),
+                                                  conformance_resources.capability_entries()))
 
     @blp.route("", methods=["GET"])
     def system_search():

@@ -31,12 +31,14 @@ def _search_param(p) -> dict:
     return {k: v for k, v in declared.items() if v}
 
 
-def _resource(registry: Registry, definition, multiple_delete: bool, references_enforced: bool) -> dict:
+def _resource(registry: Registry, definition, multiple_delete: bool, references_enforced: bool,
+              supported_profiles: dict) -> dict:
     operations = list(TYPE_OPERATIONS) + (list(PATIENT_OPERATIONS) if definition.type == "Patient" else [])
     operations += list(GROUP_OPERATIONS) if definition.type == "Group" else []
     return {
         "type": definition.type,
         "profile": definition.raw.get("profile", f"http://hl7.org/fhir/StructureDefinition/{definition.type}"),
+        **({"supportedProfile": supported_profiles[definition.type]} if supported_profiles.get(definition.type) else {}),
         "interaction": [{"code": code} for code in definition.interactions],
         "versioning": "versioned-update",
         "readHistory": True,
@@ -54,7 +56,10 @@ def _resource(registry: Registry, definition, multiple_delete: bool, references_
 
 
 def capability_statement(registry: Registry, base_url: str, multiple_delete: bool = False,
-                         references_enforced: bool = True) -> dict:
+                         references_enforced: bool = True, supported_profiles: dict | None = None,
+                         read_only_resources: tuple = ()) -> dict:
+    """supported_profiles: type -> the profile urls the validator enforces; read_only_resources: the
+    rest.resource entries of the shipped conformance resources (conformance_resources.py)."""
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -75,8 +80,8 @@ def capability_statement(registry: Registry, base_url: str, multiple_delete: boo
                 "description": "Every request except metadata needs a Bearer access token with SMART scopes"
                                " (SMART App Launch 2.x; see .well-known/smart-configuration).",
             },
-            "resource": [_resource(registry, definition, multiple_delete, references_enforced)
-                         for definition in registry.definitions.values()],
+            "resource": [_resource(registry, definition, multiple_delete, references_enforced, supported_profiles or {})
+                         for definition in registry.definitions.values()] + list(read_only_resources),
             "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
             "searchParam": [_search_param(p) for p in common_params(registry)],
         }],

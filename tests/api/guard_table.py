@@ -218,6 +218,42 @@ ROUTES += [
          outcomes(HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENIED, DENIED), params=lambda w: {"class": "ssri"}),
 ]
 
+# The shipped conformance resources (profiles/) hold no patient data: any scope covering their type reads them.
+CONFORMANCE = outcomes(ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, DENIED, DENIED)
+_CLINICAL = "http://hl7.org/fhir/ValueSet/condition-clinical"
+_CLINICAL_CS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+_PARAMETERS = {"resourceType": "Parameters", "parameter": [{"name": "url", "valueUri": _CLINICAL}]}
+ROUTES += [
+    Case("conformance search", "GET", "/fhir/<resource_type>", lambda w: "StructureDefinition", CONFORMANCE,
+         params=lambda w: {"type": "Patient"}),
+    Case("conformance read", "GET", "/fhir/<resource_type>/<id>", lambda w: "StructureDefinition/us-core-patient",
+         CONFORMANCE),
+    Case("ValueSet/$expand", "GET", "/fhir/ValueSet/$expand", lambda w: "ValueSet/$expand", CONFORMANCE,
+         params=lambda w: {"url": _CLINICAL}),
+    Case("ValueSet/$expand (POST)", "POST", "/fhir/ValueSet/$expand", lambda w: "ValueSet/$expand", CONFORMANCE,
+         json=lambda w: _PARAMETERS),
+    Case("ValueSet/{id}/$expand", "GET", "/fhir/ValueSet/<id>/$expand", lambda w: "ValueSet/condition-clinical/$expand",
+         CONFORMANCE),
+    Case("ValueSet/{id}/$expand (POST)", "POST", "/fhir/ValueSet/<id>/$expand",
+         lambda w: "ValueSet/condition-clinical/$expand", CONFORMANCE,
+         json=lambda w: {"resourceType": "Parameters", "parameter": [{"name": "count", "valueInteger": 2}]}),
+    Case("ValueSet/$validate-code", "GET", "/fhir/ValueSet/$validate-code", lambda w: "ValueSet/$validate-code",
+         CONFORMANCE, params=lambda w: {"url": _CLINICAL, "system": _CLINICAL_CS, "code": "active"}),
+    Case("ValueSet/$validate-code (POST)", "POST", "/fhir/ValueSet/$validate-code", lambda w: "ValueSet/$validate-code",
+         CONFORMANCE, json=lambda w: {**_PARAMETERS, "parameter": _PARAMETERS["parameter"] + [
+             {"name": "code", "valueCode": "active"}]}),
+    Case("ValueSet/{id}/$validate-code", "GET", "/fhir/ValueSet/<id>/$validate-code",
+         lambda w: "ValueSet/condition-clinical/$validate-code", CONFORMANCE, params=lambda w: {"code": "active"}),
+    Case("ValueSet/{id}/$validate-code (POST)", "POST", "/fhir/ValueSet/<id>/$validate-code",
+         lambda w: "ValueSet/condition-clinical/$validate-code", CONFORMANCE,
+         json=lambda w: {"resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "active"}]}),
+    Case("CodeSystem/$lookup", "GET", "/fhir/CodeSystem/$lookup", lambda w: "CodeSystem/$lookup", CONFORMANCE,
+         params=lambda w: {"system": _CLINICAL_CS, "code": "active"}),
+    Case("CodeSystem/$lookup (POST)", "POST", "/fhir/CodeSystem/$lookup", lambda w: "CodeSystem/$lookup", CONFORMANCE,
+         json=lambda w: {"resourceType": "Parameters", "parameter": [{"name": "system", "valueUri": _CLINICAL_CS},
+                                                                    {"name": "code", "valueCode": "active"}]}),
+]
+
 # Routes of the app that serve no FHIR data, each with why. Anything under /fhir or /cds-services may not be here.
 NOT_DATA: dict[tuple[str, str], str] = {
     ("/healthz", "GET"): "liveness",
