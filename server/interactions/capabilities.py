@@ -18,6 +18,13 @@ SYSTEM_INTERACTIONS = (Interaction.HISTORY_SYSTEM, Interaction.SEARCH_SYSTEM, In
 # Operations (R4 operations.html), each declared with the canonical OperationDefinition it implements.
 TYPE_OPERATIONS = ({"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},)
 PATIENT_OPERATIONS = ({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},)
+# Bulk Data Access 2.0 (hl7.org/fhir/uv/bulkdata CapabilityStatement-bulk-data.html)
+BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
+EXPORT_OPERATIONS = {
+    None: {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/export"},
+    "Patient": {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/patient-export"},
+    "Group": {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/group-export"},
+}
 SOFTWARE_VERSION = "0.1.0"
 
 
@@ -28,6 +35,7 @@ def _search_param(p) -> dict:
 
 def _resource(registry: Registry, definition, multiple_delete: bool, references_enforced: bool) -> dict:
     operations = list(TYPE_OPERATIONS) + (list(PATIENT_OPERATIONS) if definition.type == "Patient" else [])
+    operations += [EXPORT_OPERATIONS[definition.type]] if definition.type in EXPORT_OPERATIONS else []
     return {
         "type": definition.type,
         "profile": definition.raw.get("profile", f"http://hl7.org/fhir/StructureDefinition/{definition.type}"),
@@ -57,6 +65,7 @@ def capability_statement(registry: Registry, base_url: str, multiple_delete: boo
         "kind": "instance",
         "software": {"name": "fhir-medication-server", "version": SOFTWARE_VERSION},
         "implementation": {"description": "FHIR R4 server for psychiatric medication management", "url": base_url},
+        "instantiates": [f"{BULK_DATA}/CapabilityStatement/bulk-data"],
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
         "rest": [{
@@ -72,6 +81,7 @@ def capability_statement(registry: Registry, base_url: str, multiple_delete: boo
             "resource": [_resource(registry, definition, multiple_delete, references_enforced)
                          for definition in registry.definitions.values()],
             "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
+            "operation": [EXPORT_OPERATIONS[None]],
             "searchParam": [_search_param(p) for p in common_params(registry)],
         }],
     }
