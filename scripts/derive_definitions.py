@@ -33,10 +33,16 @@ FHIR_VERSION = "4.0.1"
 BASE = "http://hl7.org/fhir"
 
 RESOURCE_TYPES = ("Patient", "Condition", "MedicationRequest", "MedicationStatement", "Appointment", "MedicationDispense",
-                  "Group")
+                  "Group", "Practitioner", "PractitionerRole", "AuditEvent")
 
 INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type",
                 "create", "search-type")
+# The security log (AuditEvent) is written by the server only: read and searched, never created,
+# updated or deleted through the API; searched by the parameters a security officer uses; and kept
+# out of every compartment (a patient/ token never reaches it).
+READ_ONLY_TYPES = {"AuditEvent": ("read", "search-type")}  # one version each: no history, no vread
+SEARCHED_BY = {"AuditEvent": ("patient", "agent", "date", "entity", "type", "subtype", "outcome")}
+NO_COMPARTMENTS = {"AuditEvent"}
 
 # Common search parameters (base "Resource") that the server supports on every type.
 COMMON_PARAMS = ("_id", "_lastUpdated", "_tag", "_profile", "_security", "_source")
@@ -181,7 +187,8 @@ def search_params_for(pkg: Package, rtype: str) -> list[dict]:
     missing = set(COMMON_PARAMS) - set(out)
     if missing:
         raise SystemExit(f"common parameters missing for {rtype}: {sorted(missing)}")
-    return [out[name] for name in sorted(out)]
+    wanted = SEARCHED_BY.get(rtype)
+    return [out[name] for name in sorted(out) if wanted is None or name in wanted or name in COMMON_PARAMS]
 
 
 def compartments_for(pkg: Package, rtype: str) -> dict[str, list[str]]:
@@ -200,7 +207,7 @@ def resource_entry(pkg: Package, rtype: str) -> dict:
     entry = {
         "type": rtype,
         "profile": f"{BASE}/StructureDefinition/{rtype}",
-        "interaction": [{"code": code} for code in INTERACTIONS],
+        "interaction": [{"code": code} for code in READ_ONLY_TYPES.get(rtype, INTERACTIONS)],
         "versioning": "versioned-update",
         "readHistory": True,
         "updateCreate": True,
@@ -209,8 +216,11 @@ def resource_entry(pkg: Package, rtype: str) -> dict:
         "conditionalUpdate": True,
         "conditionalDelete": "single",
         "searchParam": search_params_for(pkg, rtype),
-        "compartment": compartments_for(pkg, rtype),
+        "compartment": {} if rtype in NO_COMPARTMENTS else compartments_for(pkg, rtype),
     }
+    if rtype in READ_ONLY_TYPES:
+        entry.update(updateCreate=False, conditionalCreate=False, conditionalUpdate=False,
+                     conditionalDelete="not-supported")
     if rtype in {cdef["code"] for cdef in pkg.compartments.values()
                  if cdef["id"] in COMPARTMENT_IDS}:
         entry["_compartmentNote"] = (

@@ -4,11 +4,16 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
+from .audit.middleware import AuditMiddleware
+from .audit.trail import AuditTrail
 from .auth.keys import ensure_signing_keys
 from .auth.tokens import TokenService
 from .clinical.knowledge import load as load_knowledge
 from .config import Settings
+from .http import request_metrics
 from .http.access_log import AccessLog
+from .http.metrics_route import TOKEN as METRICS_TOKEN, metrics
+from .http.openapi_routes import openapi
 from .http.base_slash import BaseSlash
 from .http.cors import Cors
 from .http.errors import register_error_handlers
@@ -21,6 +26,7 @@ from .bulk.worker import ExportWorker
 from .http.bulk_routes import bulk_blueprint
 from .http.bundle_routes import bundle_blueprint
 from .http.cds_routes import cds
+from .http.clinical_routes import clinical_blueprint
 from .http.operations import operations_blueprint
 from .http.routes import fhir_blueprint
 from .interactions.capabilities import IMPLEMENTED_INTERACTIONS, SOFTWARE_VERSION
@@ -31,7 +37,9 @@ from .validation import Validator
 
 
 def build_services(settings: Settings, database: Database) -> Services:
-    return Services(database=database,
+    """The process's services; with auditing on, the AuditEvent trail is its write listener and audit sink."""
+    trail = AuditTrail() if settings.audit else None
+    services = Services(database=database,
                     registry=Registry.load(settings.resources_dir, IMPLEMENTED_INTERACTIONS),
                     validator=Validator(settings.profiles_dir, settings.required_profiles,
                                         settings.validation_strict),
@@ -41,7 +49,11 @@ def build_services(settings: Settings, database: Database) -> Services:
                     allow_dangling_references=settings.allow_dangling_references,
                     allow_cascade_delete=settings.allow_cascade_delete,
                     allow_multiple_delete=settings.allow_multiple_delete,
-                    practitioner_access=settings.practitioner_access)
+                    practitioner_access=settings.practitioner_access,
+                    write_listeners=[trail] if trail else [], audit=trail)
+    if trail:
+        trail.bind(services)
+    return services
 
 
 def build_exports(settings: Settings) -> Exports:
@@ -52,10 +64,9 @@ def build_exports(settings: Settings) -> Exports:
 
 
 def _openapi_config(app: Flask) -> None:
-    app.config.update(
-        API_TITLE="FHIR medication server", API_VERSION=SOFTWARE_VERSION, OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    # flask-smorest's own document would say nothing of FHIR: http/openapi.py writes the one served
+    app.config.update(API_TITLE="FHIR medication server", API_VERSION=SOFTWARE_VERSION, OPENAPI_VERSION="3.0.3",
+                      OPENAPI_URL_PREFIX=None)
 
 
 def create_app(settings: Settings, database: Database | None = None) -> Flask:
@@ -75,6 +86,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     api = Api(app)
     api.register_blueprint(fhir_blueprint(services.registry.types))
     api.register_blueprint(operations_blueprint(services.registry.types))
+    api.register_blueprint(clinical_blueprint())
     api.register_blueprint(bundle_blueprint())
     api.register_blueprint(bulk_blueprint())
     exports = app.extensions["fhir.exports"] = build_exports(settings)
@@ -87,5 +99,11 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     register_smart(app, database, settings.base_url)
     app.register_blueprint(discovery)
     register_error_handlers(app)
-    app.wsgi_app = AccessLog(Cors(BaseSlash(app.wsgi_app), settings.cors_origins))
+    app.register_blueprint(metrics)
+    app.register_blueprint(openapi)
+    app.extensions[METRICS_TOKEN] = settings.metrics_token
+    request_metrics.install(app, database.pool)
+    if services.audit is not None:  # innermost: it sees the path as routed, and the request id
+        app.wsgi_app = AuditMiddleware(app.wsgi_app, services.audit)
+    app.wsgi_app = AccessLog(Cors(BaseSlash(app.wsgi_app), settings.cors_origins), frozenset(services.registry.types))
     return app

@@ -5,6 +5,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import re
 import sys
 from contextlib import contextmanager
 
@@ -95,14 +96,49 @@ def cmd_client_create(args) -> None:
     _print(registered)
 
 
+def practitioner_named(name: str) -> dict:
+    """A Practitioner for `--name "Ada Lovelace"`: the last word is the family name (R4 HumanName)."""
+    words = name.split()
+    human = {"use": "official", "text": " ".join(words), "family": words[-1]}
+    if len(words) > 1:
+        human["given"] = words[:-1]
+    return {"resourceType": "Practitioner", "active": True, "name": [human]}
+
+
 def cmd_user_create(args) -> None:
     from .auth.users import create_user
+    kind, _, practitioner_id = args.fhir_user.partition("/")
+    if args.name is not None and (kind != "Practitioner" or not args.name.split()):
+        sys.exit("--name creates the Practitioner the user is: give --fhir-user Practitioner/ID and a name")
     with _open_database() as database:
         try:
             user = create_user(database, args.username, args.password, args.fhir_user)
         except ValueError as error:
             sys.exit(str(error))
-    _print({"username": user.username, "fhir_user": user.fhir_user})
+        printed = {"username": user.username, "fhir_user": user.fhir_user}
+        if args.name is not None:
+            printed["practitioner"] = _write_practitioner(database, practitioner_id, practitioner_named(args.name))
+    _print(printed)
+
+
+def _write_practitioner(database, id: str, resource: dict) -> dict:
+    """Create (or update) Practitioner/ID through the update interaction, as `PUT /fhir/Practitioner/ID` would."""
+    from . import build_services
+    from .auth.guard import Guard
+    from .auth.policy import AccessPolicy
+    from .auth.scopes import parse_scopes
+    from .fhir.outcomes import FhirError
+    from .interactions.context import RequestContext
+    from .interactions.write import update
+
+    services = build_services(Settings.from_env(), database)
+    policy = AccessPolicy(tuple(parse_scopes("system/Practitioner.cu")), subject="fhir-server-cli")
+    ctx = RequestContext(services, Guard(policy, services.base_url))
+    try:
+        version, created = update(ctx, "Practitioner", id, {**resource, "id": id}, None)
+    except FhirError as error:
+        sys.exit("; ".join(issue.diagnostics for issue in error.issues))
+    return {"id": id, "version": version.version_id, "created": created}
 
 
 def cmd_launch_create(args) -> None:
@@ -218,6 +254,39 @@ def cmd_serve(args) -> None:
         serve(settings, workers=args.workers, threads=args.threads)
 
 
+def cmd_audit_export(args) -> None:
+    """AuditEvents recorded since an instant as NDJSON (for a SIEM); progress on stderr, summary on stdout."""
+    import time
+
+    from tqdm import tqdm
+
+    from . import build_services
+    from .interactions.audit_export import export_audit_events
+    from .interactions.context import operator_context
+    from .storage.database import Database
+
+    with _database_settings(Settings.from_env()) as settings:
+        _migrate(settings)
+        database = Database(settings.database_url, pool_size=1)
+        database.open()
+        started = time.monotonic()
+        try:
+            ctx = operator_context(build_services(settings, database), "audit-export")
+            with open(args.out, "wb") as out, tqdm(unit="ev", file=sys.stderr, desc="audit export") as bar:
+                count = export_audit_events(ctx, args.since, out.write, bar.update)
+        finally:
+            database.close()
+    _print({"exported": count, "since": args.since, "out": str(args.out),
+            "seconds": round(time.monotonic() - started, 2)})
+
+
+def _instant(text: str) -> str:
+    """--since: a FHIR instant or dateTime (search.html#date: the start of its range is the bound)."""
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?", text):
+        raise argparse.ArgumentTypeError(f"--since must be an instant such as 2026-12-01T00:00:00Z, not {text!r}")
+    return text
+
+
 def _lifetime(text: str) -> int:
     """Like the token endpoint: an access token lives at most an hour (SMART: expires_in <= 3600)."""
     if not text.isdigit() or not 1 <= int(text) <= 3600:
@@ -263,6 +332,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--group", help="a Group id: export its members' compartments")
     export.add_argument("--out", required=True, help="folder for the NDJSON files")
     export.set_defaults(handler=cmd_export)
+    audit = commands.add_parser("audit", help="the AuditEvent trail").add_subparsers(dest="action", required=True)
+    audit_export = audit.add_parser("export", help="write the AuditEvents recorded since INSTANT as NDJSON (SIEM)")
+    audit_export.add_argument("--since", required=True, type=_instant, help="e.g. 2026-12-01T00:00:00Z")
+    audit_export.add_argument("--out", default="audit-events.ndjson", help="NDJSON file (default: audit-events.ndjson)")
+    audit_export.set_defaults(handler=cmd_audit_export)
     return parser
 
 
@@ -287,6 +361,7 @@ def _admin_parsers(commands) -> None:
     create.add_argument("--username", required=True)
     create.add_argument("--password", required=True)
     create.add_argument("--fhir-user", required=True, help="Practitioner/ID or Patient/ID")
+    create.add_argument("--name", help='also create (or update) the Practitioner the user is, e.g. "Ada Lovelace"')
     create.set_defaults(handler=cmd_user_create)
 
     launch = commands.add_parser("launch", help="EHR launch contexts").add_subparsers(dest="action", required=True)

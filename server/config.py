@@ -77,11 +77,13 @@ class Settings:
     pool_timeout_seconds: float = 1.5  # the longest a request waits for a database connection (then 503)
     header_timeout_seconds: float = 10.0  # to receive a request's head (then the connection is closed)
     body_timeout_seconds: float = 10.0  # to receive its whole body (then 408)
+    metrics_token: str = ""  # GET /metrics needs it as a Bearer token; unset: loopback callers only
     shutdown_grace_seconds: float = 20.0  # SIGTERM: requests in flight may finish within this (CONTRACT: 30 s)
     allow_dangling_references: bool = False  # referential integrity (issue 5): off only on purpose
     allow_cascade_delete: bool = False  # DELETE ?_cascade=delete
     allow_multiple_delete: bool = False  # conditional delete of several matches
     practitioner_access: str = "all"  # a Practitioner's user/ scopes reach: all | assigned patients
+    audit: bool = True  # FHIR_AUDIT=off: no AuditEvent trail (for measuring its cost only)
     export_dir: Path | None = None  # Bulk Data export files; None: <data dir>/exports
     export_ttl_seconds: int = 24 * 3600  # a completed export's files and manifest, then 404
     export_max_jobs_per_client: int = 3  # running or queued exports per client (429 above)
@@ -110,11 +112,13 @@ class Settings:
             pool_timeout_seconds=float(env.get("FHIR_DB_POOL_TIMEOUT", 1.5)),
             header_timeout_seconds=float(env.get("FHIR_HEADER_TIMEOUT", 10)),
             body_timeout_seconds=float(env.get("FHIR_BODY_TIMEOUT", 10)),
+            metrics_token=env.get("FHIR_METRICS_TOKEN", ""),
             shutdown_grace_seconds=min(float(env.get("FHIR_SHUTDOWN_GRACE", 20)), 24.0),
             allow_dangling_references=_flag(env, "FHIR_ALLOW_DANGLING_REFERENCES"),
             allow_cascade_delete=_flag(env, "FHIR_ALLOW_CASCADE_DELETE"),
             allow_multiple_delete=_flag(env, "FHIR_ALLOW_MULTIPLE_DELETE"),
             practitioner_access=_practitioner_access(env),
+            audit=env.get("FHIR_AUDIT", "on").strip().lower() not in ("off", "0", "false", "no"),
             export_dir=Path(env["FHIR_EXPORT_DIR"]).resolve() if env.get("FHIR_EXPORT_DIR") else None,
             export_ttl_seconds=int(env.get("FHIR_EXPORT_TTL_SECONDS", 24 * 3600)),
             export_max_jobs_per_client=int(env.get("FHIR_EXPORT_MAX_JOBS_PER_CLIENT", 3)),

@@ -1,16 +1,22 @@
 """The production server: granian (HTTP in Rust), several worker processes, each with its own app and
 connection pool, each running the app in a few threads.
 
-granian serves the RSGI edge (server/edge/bridge.py), which reads each body on the worker's event loop and
-hands only complete requests to the app's threads; under granian's WSGI interface a slow client held a thread.
+granian serves the RSGI edge (server/edge/bridge.py), which reads each body on the worker's event loop (uvloop,
+which granian picks when installed) and hands only complete requests to the app's threads; under granian's WSGI
+interface a slow client held a thread. The hop costs CPU per request (bench/README.md, "The RSGI edge").
 
 Why granian and not gunicorn: with gunicorn's gthread worker, HTTP parsing and its thread pool cost
 more CPU per read than the whole Flask app (bench/README.md, "The HTTP server")."""
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
+import os
+import shutil
+import tempfile
 from functools import partial
+from pathlib import Path
 
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
@@ -26,6 +32,8 @@ def _worker_app(settings: Settings, threads: int):
     from . import create_app  # in each worker, after it started: its own connection pool
     from .edge.body import Limits
     from .edge.bridge import Bridge
+    from .metrics.registry import forget_dead_workers
+    forget_dead_workers()
     app = create_app(settings)
     bridge = Bridge(app, threads, Limits(settings.max_body_bytes, settings.body_timeout_seconds),
                     grace_seconds=settings.shutdown_grace_seconds, on_shutdown=app.extensions["fhir.on_shutdown"])
@@ -44,7 +52,22 @@ def _log_config() -> dict:
     }
 
 
+def _metrics_directory() -> None:
+    """prometheus-client's multiprocess mode: each worker keeps its values in files there, a scrape adds them up.
+    Set before any worker imports prometheus_client; emptied at each start (stale files would count twice)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+        return
+    directory = tempfile.mkdtemp(prefix="fhir-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    atexit.register(shutil.rmtree, directory, True)
+
+
 def serve(settings: Settings, workers: int, threads: int) -> None:
+    _metrics_directory()
     server = Server(
         "server:create_app",  # a label only: the app comes from _worker_app
         address=settings.host, port=settings.port, interface=Interfaces.RSGI, http=HTTPModes.http1,

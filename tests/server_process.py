@@ -103,3 +103,19 @@ def mint_token(server: ServerProcess, scope: str) -> str:
     assert isinstance(body, dict), result.stdout
     assert body["token_type"] == "Bearer" and body["scope"] == scope, body
     return body["access_token"]
+
+
+def token_for(server: ServerProcess, scope: str = "system/*.cruds") -> str:
+    """A token as `fhir-server token` mints it (the server's own key, from its database), minted in this process:
+    for tests about something else than the CLI, without a second process start."""
+    from server.auth.keys import ensure_signing_keys
+    from server.auth.tokens import TokenService
+    from server.storage.database import Database
+
+    database = Database(server.env["DATABASE_URL"], pool_size=1)
+    database.open()
+    try:
+        service = TokenService(ensure_signing_keys(database), server.base_url, server.base_url)
+    finally:
+        database.close()
+    return service.mint(scope, 3600, subject="test", client_id="tests")["access_token"]

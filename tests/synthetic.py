@@ -72,7 +72,7 @@ def load(services, count: int, batch: int = 5000, on_batch=lambda n: None) -> in
     pending, loaded = [], 0
     for resource in records(count):
         definition = services.registry.get(resource["resourceType"])
-        pending.append(write_path.prepare(services, definition, resource, resource["id"], 1, "create", "POST", now))
+        pending.append(write_path.prepare(services, definition, resource, resource["id"], 1, "import", "POST", now))
         if len(pending) == batch:
             loaded += _flush(services, pending, on_batch)
     return loaded + _flush(services, pending, on_batch)

@@ -1,17 +1,17 @@
 """SMART v2 granular scopes (scopes-and-launch-context.html#finer-grained-resource-constraints-using-search-parameters):
 `patient/Condition.rs?category=...|problem-list-item` grants only the resources matching the query.
-Searches get the query's criteria added; a single resource is checked against its own index values."""
+Searches get the query's criteria added; a single resource is checked in memory (search.matcher)."""
 from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
 from ..fhir.outcomes import BadRequest, Forbidden
 from ..search.extract import index_rows
+from ..search.matcher import NotMatchable, criterion_matches
 from ..search.query import SearchParser
 from ..search.registry import ResourceDefinition
-from ..storage.index.reference import ReferenceCriterion
-from ..storage.index.token import ANY_SYSTEM, TokenCriterion, TokenValue
-from ..storage.search import IdCriterion
+from ..storage.index.token import TokenCriterion
+from ..storage.search import AnyOfCriterion, IdCriterion, SearchPlan, search
 
 
 def query_criteria(definition: ResourceDefinition, query: str, base_url: str) -> list:
@@ -24,8 +24,8 @@ def query_criteria(definition: ResourceDefinition, query: str, base_url: str) ->
 
 
 def union_criteria(definition: ResourceDefinition, queries: list[str], base_url: str) -> list:
-    """Criteria matching what any of several scope queries grants. OR across scopes is expressible
-    when each is one positive token condition on the same parameter; other mixes are refused."""
+    """Criteria matching what any of several scope queries grants: one token condition when each is a
+    positive token condition on the same parameter (one index lookup), else any of the queries' criteria."""
     per_query = [query_criteria(definition, query, base_url) for query in queries]
     if len(per_query) == 1:
         return per_query[0]
@@ -33,33 +33,29 @@ def union_criteria(definition: ResourceDefinition, queries: list[str], base_url:
     if len(singles) == len(per_query) and all(isinstance(c, TokenCriterion) and not c.negated for c in singles) \
             and len({c.param for c in singles}) == 1:
         return [TokenCriterion(singles[0].param, tuple(v for c in singles for v in c.values))]
-    raise Forbidden("These granular scopes cannot be combined in one search; ask for one per resource type")
+    return [AnyOfCriterion(tuple(tuple(criteria) for criteria in per_query))]
 
 
-def _token_matches(value: TokenValue, system, code) -> bool:
-    if value.code is None:
-        return system == value.system
-    if value.system is ANY_SYSTEM:
-        return code == value.code
-    return code == value.code and system == value.system
-
-
-def _matches(criterion, resource: dict, rows: dict) -> bool:
-    if isinstance(criterion, TokenCriterion):
-        found = any(_token_matches(value, system, code) for param, system, code in rows.get("token", ())
-                    if param == criterion.param for value in criterion.values)
-        return found != criterion.negated
-    if isinstance(criterion, ReferenceCriterion):
-        return any(param == criterion.param and target_id == value.target_id
-                   and value.target_type in (None, target_type)
-                   for param, target_type, target_id in rows.get("reference", ()) for value in criterion.values)
-    if isinstance(criterion, IdCriterion):
-        return resource.get("id") in criterion.ids
-    raise Forbidden("This granular scope can be enforced on searches only, not on single resources")
-
-
-def resource_matches(definition: ResourceDefinition, resource: dict, queries: list[str], base_url: str) -> bool:
-    """Whether the resource falls within at least one of the scope queries."""
+def resource_matches(definition: ResourceDefinition, resource: dict, queries: list[str], base_url: str,
+                     conn=None) -> bool:
+    """Whether the resource falls within at least one of the scope queries: in memory, or, for a
+    query only a search can answer (a chain, _has), by searching for it when it is stored (`conn`)."""
     rows = index_rows(definition, resource, base_url)
-    return any(all(_matches(c, resource, rows) for c in query_criteria(definition, query, base_url))
-               for query in queries)
+    for query in queries:
+        criteria = query_criteria(definition, query, base_url)
+        try:
+            if all(criterion_matches(c, resource, rows) for c in criteria):
+                return True
+        except NotMatchable as reason:
+            if conn is None or "id" not in resource:
+                raise Forbidden(f"The granular scope query '{query}' can be enforced on searches and reads of"
+                                f" current versions only: {reason}") from None
+            if _stored_matches(conn, definition.type, resource["id"], criteria):
+                return True
+    return False
+
+
+def _stored_matches(conn, resource_type: str, id: str, criteria: list) -> bool:
+    """Whether the stored current version of resource_type/id matches the criteria, by a search."""
+    matches, _ = search(conn, SearchPlan((resource_type,), [IdCriterion((id,)), *criteria], count=1, total="none"))
+    return bool(matches)

@@ -76,8 +76,9 @@ class Guard:
         self._check_compartment(conn, interaction, definition.type, version.patient_id)
         if interaction in _UNGRANULAR:
             self.policy.require_ungranular(interaction, definition.type)
-        elif not version.deleted:
-            self.policy.require_granular(interaction, definition, version.content, self.base_url)
+        elif not version.deleted:  # all but vread see the current version, which a search can check
+            self.policy.require_granular(interaction, definition, version.content, self.base_url,
+                                         conn if interaction is not Interaction.VREAD else None)
 
     def check_new(self, conn, interaction: Interaction, definition: ResourceDefinition, patient_id: str | None,
                   resource: dict) -> None:

@@ -85,14 +85,16 @@ class AccessPolicy:
             raise Forbidden("Types granted with granular scopes must be searched one type at a time")
         return self.granular_criteria(interaction, restricted[0], base_url) if restricted else []
 
-    def require_granular(self, interaction: Interaction, definition, resource: dict, base_url: str) -> None:
-        """A single resource read or written must fall within a granular scope's query."""
+    def require_granular(self, interaction: Interaction, definition, resource: dict, base_url: str,
+                         conn=None) -> None:
+        """A single resource read or written must fall within a granular scope's query; `conn`: the
+        resource is the stored current version, so a query with a chain may be answered by a search."""
         queries = self.granular_queries(interaction, definition.type)
         if queries is None:
             return
         if isinstance(resource, (str, bytes)):
             resource = orjson.loads(resource)
-        if not resource_matches(definition, resource, queries, base_url):
+        if not resource_matches(definition, resource, queries, base_url, conn):
             raise Forbidden(f"The granted scopes do not cover this {definition.type} (granular scope)")
 
     def require_ungranular(self, interaction: Interaction, resource_type: str) -> None:

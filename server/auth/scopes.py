@@ -10,6 +10,11 @@ _SCOPE = re.compile(r"^(?P<context>patient|user|system)/(?P<type>\*|[A-Z][A-Za-z
 _V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
 
 
+# The security log is granted only by a system/ or user/ scope naming it (system/AuditEvent.rs): a
+# wildcard (system/*.cruds, patient/*.rs) never reaches it.
+NAMED_ONLY = frozenset({"AuditEvent"})
+
+
 @dataclass(frozen=True)
 class ResourceScope:
     context: str  # patient, user or system
@@ -18,6 +23,8 @@ class ResourceScope:
     query: str | None = None  # v2 granular restriction, e.g. category=...|problem-list-item
 
     def covers(self, permission: str, resource_type: str) -> bool:
+        if resource_type in NAMED_ONLY:
+            return permission in self.permissions and self.resource_type == resource_type and self.context != "patient"
         return permission in self.permissions and self.resource_type in ("*", resource_type)
 
 

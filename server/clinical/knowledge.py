@@ -63,6 +63,15 @@ class Rule:
     reduced_max_mg_per_day: float | None = None
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """How soon after a psychiatric medication is started or changed a visit is due."""
+    rule: Rule
+    days: int
+    drugs: frozenset[str]
+    appointment_status: tuple[str, ...]
+
+
 @dataclass
 class Knowledge:
     ingredients: dict[str, Ingredient] = field(default_factory=dict)
@@ -72,6 +81,7 @@ class Knowledge:
     class_names: dict[str, str] = field(default_factory=dict)
     duplicate_classes: tuple[str, ...] = ()
     rules: dict[str, Rule] = field(default_factory=dict)
+    follow_up: FollowUp | None = None
 
     def ingredients_of(self, rxcui: str) -> tuple[str, ...]:
         """The ingredient RxCUIs an IN, PIN, SCD or SBD code stands for; () when unknown."""
@@ -210,6 +220,13 @@ def _load_rules(knowledge: Knowledge, doc: dict) -> None:
                           reduced_with=_selector(knowledge, reduced["with"], item["id"]) if "with" in reduced
                           else frozenset(),
                           reduced_max_mg_per_day=reduced.get("max_mg_per_day")))
+    if "follow_up" in doc:
+        item = doc["follow_up"]
+        rule = Rule(**_common(item, "follow-up"))
+        knowledge.follow_up = FollowUp(rule, int(item["days"]), _selector(knowledge, {"classes": item["classes"]},
+                                                                          item["id"]),
+                                       tuple(item["appointment_status"]))
+        rules.append(rule)
     for rule in rules:
         if rule.id in knowledge.rules:
             raise KnowledgeError(f"rule id {rule.id!r} is used twice")

@@ -124,5 +124,24 @@ class PrefetchError(FhirError):
     status, code = 400, "invalid"
 
 
-__all__ = ["PatientRecord", "QUERIES", "from_prefetch", "from_server", "fill_from_server", "prefetch_templates",
-           "FhirError"]
+
+
+
+REVIEW_QUERIES = {
+    "medicationRequests": ("MedicationRequest", ()),
+    "medicationStatements": ("MedicationStatement", ()),
+    "medicationDispenses": ("MedicationDispense", ()),
+    "conditions": ("Condition", ()),
+    "appointments": ("Appointment", ()),
+}
+
+
+def full_record(ctx: RequestContext, patient_id: str) -> PatientRecord:
+    """Everything a medication review looks at, every status, read through the interactions."""
+    record = PatientRecord(patient_id)
+    record.patient = orjson.loads(read.read(ctx, "Patient", patient_id).content)
+    for key, (resource_type, params) in REVIEW_QUERIES.items():
+        bundle = search.search_type(ctx, resource_type, [("patient", patient_id), *params, ("_count", PAGE)])
+        record.resources[key] = [orjson.loads(e.resource_json) for e in bundle.entries
+                                 if e.resource_json and e.search_mode == "match"]
+    return record

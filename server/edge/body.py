@@ -107,7 +107,10 @@ async def read_body(proto, headers, limits: Limits) -> bytes:
         raise BodyRefused(408, f"The body did not arrive within {limits.body_timeout_seconds:g} s",
                           "timeout") from None
     except BodyRefused:
-        with contextlib.suppress(TimeoutError, OSError, RuntimeError):  # the client may go away meanwhile
-            async with asyncio.timeout_at(deadline):
-                await _drain(proto, DRAIN_FACTOR * limits.max_body_bytes)
+        cap = DRAIN_FACTOR * limits.max_body_bytes
+        declared = headers.get("content-length")
+        if declared is None or not declared.isdigit() or int(declared) <= cap:  # else: answer now, close
+            with contextlib.suppress(TimeoutError, OSError, RuntimeError):  # the client may go away meanwhile
+                async with asyncio.timeout_at(deadline):
+                    await _drain(proto, cap)
         raise

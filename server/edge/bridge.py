@@ -34,7 +34,7 @@ def environ_for(scope, body: bytes, base: dict) -> dict:
     host, _, port = scope.server.rpartition(":")
     environ = {**base, "REQUEST_METHOD": scope.method, "SCRIPT_NAME": "",
                "PATH_INFO": scope.path.encode("utf-8").decode("latin-1"), "QUERY_STRING": scope.query_string,
-               "SERVER_NAME": host, "SERVER_PORT": port, "REMOTE_ADDR": scope.client.rpartition(":")[0],
+               "SERVER_NAME": host, "SERVER_PORT": port, "REMOTE_ADDR": scope.client.rpartition(":")[0].strip("[]"),
                "SERVER_PROTOCOL": f"HTTP/{scope.http_version}", "wsgi.url_scheme": scope.scheme,
                "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
     for name, value in scope.headers.items():

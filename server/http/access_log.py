@@ -9,6 +9,8 @@ import logging
 import secrets
 import time
 
+from .request_metrics import observe
+
 access_log = logging.getLogger("server.access")
 REQUEST_ID = "fhir.request_id"  # the environ key where the app finds the request's id
 
@@ -18,8 +20,9 @@ def request_id(environ: dict) -> str:
 
 
 class AccessLog:
-    def __init__(self, app):
+    def __init__(self, app, types: frozenset[str] = frozenset()):
         self.app = app
+        self.types = types  # the registry's resource types: the only values the metrics' type label takes
 
     def __call__(self, environ: dict, start_response):
         started = time.perf_counter()
@@ -35,8 +38,9 @@ class AccessLog:
         try:
             return self.app(environ, start_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            code = int(status[0].split(" ", 1)[0]) if status else 500
             path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")  # PEP 3333
-            access_log.info("request", extra={
-                "method": environ.get("REQUEST_METHOD"), "path": path,
-                "status": int(status[0].split(" ", 1)[0]) if status else 500,
-                "ms": round((time.perf_counter() - started) * 1000, 2), "request_id": rid})
+            access_log.info("request", extra={"method": environ.get("REQUEST_METHOD"), "path": path,
+                                              "status": code, "ms": round(seconds * 1000, 2), "request_id": rid})
+            observe(environ, code, seconds, self.types)

@@ -5,6 +5,7 @@ import orjson
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from ..audit.middleware import ACCESS
 from ..auth.cds_clients import verify_cds_jwt
 from ..auth.clients import ClientRegistry
 from ..auth.guard import Guard
@@ -81,7 +82,10 @@ def _data_context(body: object, caller: Guard | None) -> RequestContext | None:
             guard = _guard(current_app.extensions["fhir.tokens"].verify(token))
     if guard is None:
         return None
-    return RequestContext(_services(), guard, request_id(request.environ))
+    access = request.environ.get(ACCESS)
+    if access is not None:  # who, for the call's AuditEvent
+        access.policy = guard.policy
+    return RequestContext(_services(), guard, request_id(request.environ), access=access)
 
 
 def _body() -> object:

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 import orjson
 
 from ..fhir.outcomes import FhirError, Issue, operation_outcome
+from ..metrics import registry as metrics
 from ..storage.database import DatabaseUnavailable, TransactionConflict
 from .negotiation import FHIR_JSON
 
@@ -40,12 +41,14 @@ def _http_error(error: HTTPException) -> Response:
 
 def _conflict(error: TransactionConflict) -> Response:
     """A deadlock with a concurrent write: PostgreSQL rolled this one back; the client may resend it."""
+    metrics.DATABASE_ERRORS.labels("conflict").inc()
     return outcome_response(409, [Issue(f"Conflicted with a concurrent write and was not applied; send it again"
                                         f" ({error})", "conflict")])
 
 
 def _unavailable(error: DatabaseUnavailable) -> Response:
     """PostgreSQL unreachable: 503 at once (RFC 9110 section 15.6.4), the client may retry; /readyz says the same."""
+    metrics.DATABASE_ERRORS.labels("unavailable").inc()
     log.warning("database unavailable", extra={"path": request.path, "method": request.method, "error": str(error)})
     return outcome_response(503, [Issue("The database is unavailable; the request was not completed, send it again"
                                         " later", "transient")], {"Retry-After": str(RETRY_AFTER_SECONDS)})

@@ -8,6 +8,7 @@ from ..interactions import conditional, history, read, search, write
 from ..interactions.capabilities import capability_statement
 from ..interactions.context import RequestContext
 from ..fhir.outcomes import Issue, operation_outcome
+from ..audit.middleware import ACCESS
 from .access_log import request_id
 from .cascade import cascade_requested
 from .negotiation import read_json_body
@@ -17,7 +18,7 @@ from .security import authenticate
 
 def _ctx() -> RequestContext:
     return RequestContext(current_app.extensions["fhir.services"], g.guard, request_id(request.environ),
-                          strict=_strict())
+                          strict=_strict(), access=request.environ.get(ACCESS))
 
 
 def _base() -> str:

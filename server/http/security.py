@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
+from ..audit.middleware import ACCESS
 from ..auth.guard import Guard
 from ..auth.tokens import TokenService, bearer_challenge
 from ..fhir.outcomes import Unauthorized
@@ -18,7 +19,11 @@ def bearer_guard(purpose: str = "This request") -> Guard:
         raise Unauthorized(f"{purpose} needs a Bearer access token", headers=bearer_challenge())
     tokens: TokenService = current_app.extensions["fhir.tokens"]
     services = current_app.extensions["fhir.services"]
-    return Guard.from_claims(tokens.verify(token.strip()), services.base_url, services.practitioner_access)
+    guard = Guard.from_claims(tokens.verify(token.strip()), services.base_url, services.practitioner_access)
+    access = request.environ.get(ACCESS)
+    if access is not None:  # who, for the request's AuditEvent
+        access.policy = guard.policy
+    return guard
 
 
 def authenticate() -> None:

@@ -17,7 +17,12 @@ SYSTEM_INTERACTIONS = (Interaction.HISTORY_SYSTEM, Interaction.SEARCH_SYSTEM, In
                        Interaction.BATCH)
 # Operations (R4 operations.html), each declared with the canonical OperationDefinition it implements.
 TYPE_OPERATIONS = ({"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},)
-PATIENT_OPERATIONS = ({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},)
+PATIENT_OPERATIONS = ({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
+                      {"name": "medication-review",
+                       "definition": "https://github.com/fhir-medication-server/OperationDefinition/Patient-medication-review"},
+                      {"name": "follow-up-gaps",
+                       "definition": "https://github.com/fhir-medication-server/OperationDefinition/Patient-follow-up-gaps"})
+GROUP_OPERATIONS = ({"name": "pdc", "definition": "https://github.com/fhir-medication-server/OperationDefinition/Group-pdc"},)
 # Bulk Data Access 2.0 (hl7.org/fhir/uv/bulkdata CapabilityStatement-bulk-data.html)
 BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
 EXPORT_OPERATIONS = {
@@ -35,6 +40,7 @@ def _search_param(p) -> dict:
 
 def _resource(registry: Registry, definition, multiple_delete: bool, references_enforced: bool) -> dict:
     operations = list(TYPE_OPERATIONS) + (list(PATIENT_OPERATIONS) if definition.type == "Patient" else [])
+    operations += list(GROUP_OPERATIONS) if definition.type == "Group" else []
     operations += [EXPORT_OPERATIONS[definition.type]] if definition.type in EXPORT_OPERATIONS else []
     return {
         "type": definition.type,

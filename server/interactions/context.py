@@ -11,6 +11,7 @@ from ..fhir.outcomes import MethodNotAllowed, NotFound
 from ..search.registry import Registry, ResourceDefinition
 from ..storage.database import Database
 from ..validation import Validator
+from .audit import Access, AuditSink
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Services:
     allow_multiple_delete: bool = False
     practitioner_access: str = "all"  # FHIR_PRACTITIONER_ACCESS, for the guard
     write_listeners: list = field(default_factory=list)  # write_path.WriteListener: told of every write
+    audit: AuditSink | None = None  # where accesses are recorded (server/audit/); None when auditing is off
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class RequestContext:
     # (type, id) a transaction is writing: references to them resolve once it commits
     pending_targets: frozenset = frozenset()
     strict: bool = False  # Prefer: handling=strict (an unknown meta.profile is an error)
+    access: Access | None = None  # what this request touched, for its AuditEvent (interactions/audit.py)
 
     @property
     def base_url(self) -> str:
@@ -53,7 +56,10 @@ class RequestContext:
         return definition
 
 
+OPERATOR_SCOPES = "system/*.cruds system/AuditEvent.rs"
+
+
 def operator_context(services: Services, request_id: str) -> RequestContext:
     """The context of an operator's command (import, reindex): full access, no token."""
-    policy = AccessPolicy(tuple(parse_scopes("system/*.cruds")), subject="operator")
+    policy = AccessPolicy(tuple(parse_scopes(OPERATOR_SCOPES)), subject="operator")
     return RequestContext(services, Guard(policy, services.base_url), request_id)

@@ -33,7 +33,8 @@ def matching_ids(ctx: RequestContext, conn, definition: ResourceDefinition, crit
     if any(name in ("_count", "_cursor", "_total") for name, _ in pairs):
         raise BadRequest("Conditional criteria may not carry paging parameters")
     lock_key(conn, f"conditional:{definition.type}?{urlencode(sorted(pairs))}")
-    parsed = SearchParser(definition, ctx.base_url, limit, max(limit, ctx.services.max_page_size)).parse(pairs, True)
+    parsed = SearchParser(definition, ctx.base_url, limit, max(limit, ctx.services.max_page_size),
+                          ctx.services.registry).parse(pairs, True)
     parsed.plan.count = limit
     parsed.plan.with_total = False
     matches = repository.search(ctx, conn, parsed.plan, interaction)

@@ -17,6 +17,7 @@ from ..storage.history import HistoryQuery
 from ..storage.resources import Version
 from ..storage.search import (AnyOfCriterion, CompartmentCriterion, Match, PatientsCriterion, SearchPlan,
                               SearchResult)
+from . import audit
 from .context import RequestContext
 
 __all__ = ["AnyOfCriterion", "PatientsCriterion", "export_snapshot", "export_count", "export_stream",
@@ -29,14 +30,22 @@ def read(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
          interaction: Interaction = Interaction.READ) -> Version | None:
     """The current version (possibly a deletion), or None; 404 outside the token's compartment, 403
     outside its granular scopes."""
-    return _checked(ctx, conn, interaction, definition, _resources.read_current(conn, definition.type, id))
+    return _noted(ctx, interaction, _checked(ctx, conn, interaction, definition,
+                                             _resources.read_current(conn, definition.type, id)))
 
 
 def read_version(ctx: RequestContext, conn, definition: ResourceDefinition, id: str, version_id: int,
                  interaction: Interaction = Interaction.VREAD) -> Version | None:
     """One version from history, checked like read."""
-    return _checked(ctx, conn, interaction, definition,
-                    _resources.read_version(conn, definition.type, id, version_id))
+    return _noted(ctx, interaction, _checked(ctx, conn, interaction, definition,
+                                             _resources.read_version(conn, definition.type, id, version_id)))
+
+
+def _noted(ctx: RequestContext, interaction: Interaction, version: Version | None) -> Version | None:
+    """A version read for the client (not one a write matched or replaced) is in the request's AuditEvent."""
+    if version is not None and interaction in (Interaction.READ, Interaction.VREAD):
+        audit.saw(ctx, [version])
+    return version
 
 
 def lock(ctx: RequestContext, conn, definition: ResourceDefinition, id: str, interaction: Interaction) -> Version | None:
@@ -62,8 +71,10 @@ def _scoped(ctx: RequestContext, plan: SearchPlan, interaction: Interaction) -> 
 
 def search_page(ctx: RequestContext, conn, plan: SearchPlan,
                 interaction: Interaction = Interaction.SEARCH_TYPE) -> SearchResult:
-    """One page of a search, narrowed to what the token may see."""
-    return _search.search_page(conn, _scoped(ctx, plan, interaction))
+    """One page of a search, narrowed to what the token may see; its patients are audited."""
+    result = _search.search_page(conn, _scoped(ctx, plan, interaction))
+    audit.saw(ctx, result.matches, entities=False)
+    return result
 
 
 def search(ctx: RequestContext, conn, plan: SearchPlan, interaction: Interaction) -> list[Match]:
@@ -76,21 +87,28 @@ def search(ctx: RequestContext, conn, plan: SearchPlan, interaction: Interaction
 def history(ctx: RequestContext, conn, interaction: Interaction, query: HistoryQuery) -> tuple[list, int]:
     """Versions newest first, of the types and patients the guard allows (query.resource_types: wanted)."""
     types, patients = ctx.guard.history_scope(interaction, query.resource_types)
-    return _history.history(conn, replace(query, resource_types=types, compartment_patient=patients))
+    rows, total = _history.history(conn, replace(query, resource_types=types, compartment_patient=patients))
+    audit.saw(ctx, [row[1] for row in rows[:query.count]], entities=False)
+    return rows, total
 
 
 def included(ctx: RequestContext, conn, sources: list[int], source_type: str, param: str,
              target_type: str | None) -> list[Match]:
     """_include targets the token may read."""
     found = _include.included(conn, sources, source_type, param, target_type, _visible(ctx))
-    return [m for m in found if ctx.guard.granted(ctx.services.registry.get(m.resource_type), m.content)]
+    return _shown(ctx, [m for m in found if ctx.guard.granted(ctx.services.registry.get(m.resource_type), m.content)])
 
 
 def revincluded(ctx: RequestContext, conn, targets: list[tuple[str, str]], source_type: str, param: str,
                 target_type: str | None) -> list[Match]:
     """_revinclude sources the token may read."""
     found = _include.revincluded(conn, targets, source_type, param, target_type, _visible(ctx))
-    return [m for m in found if ctx.guard.granted(ctx.services.registry.get(m.resource_type), m.content)]
+    return _shown(ctx, [m for m in found if ctx.guard.granted(ctx.services.registry.get(m.resource_type), m.content)])
+
+
+def _shown(ctx: RequestContext, matches: list[Match]) -> list[Match]:
+    audit.saw(ctx, matches, entities=False)
+    return matches
 
 
 def _visible(ctx: RequestContext) -> _include.Visible:
@@ -107,7 +125,10 @@ def compartment_page(ctx: RequestContext, conn, patient_id: str, plan: SearchPla
     (plan.resource_types: those wanted); 404 when the token does not reach the patient."""
     plan.resource_types = ctx.guard.compartment_types(conn, patient_id, plan.resource_types)
     plan.compartment_patient = patient_id
-    return _search.search_page(conn, plan)
+    result = _search.search_page(conn, plan)
+    audit.record(ctx, "operation", entities=[("Patient", patient_id)], patients=[patient_id], subtype="$everything")
+    audit.saw(ctx, result.matches, entities=False)
+    return result
 
 
 def export_snapshot(ctx: RequestContext):

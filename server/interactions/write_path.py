@@ -53,6 +53,7 @@ class Prepared:
     targets: dict = field(default_factory=dict)
     resource: dict | None = field(default=None, repr=False)
     seq: int | None = None  # a deletion: the current row
+    history: bool = True  # False: no history row (AuditEvent: its one version never changes)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -84,15 +85,17 @@ class UnresolvedReferences(Unprocessable):
 
 
 def prepare(services: Services, definition: ResourceDefinition, resource: dict, id: str, version_id: int,
-            interaction: str, method: str, now: datetime | None = None, holders: list | None = None) -> Prepared:
+            interaction: str, method: str, now: datetime | None = None, holders: list | None = None,
+            rows: dict | None = None) -> Prepared:
     """The server owns id, meta.versionId and meta.lastUpdated (R4 resource.html#Meta). `holders`:
-    the resource's Reference elements, when the caller has walked it already."""
+    the resource's Reference elements, when the caller has walked it already; `rows`: its index rows,
+    when the caller shaped the resource itself and knows them (the audit trail, kept equal by a test)."""
     now = now or datetime.now(timezone.utc)
     meta = {**resource.get("meta", {}), "versionId": str(version_id), "lastUpdated": instant(now)}
     resource = {**resource, "id": id, "meta": meta}
     patient_id = patient_compartment(definition, resource, services.base_url)
     return Prepared(definition.type, id, version_id, interaction, method, now, orjson.dumps(resource), patient_id,
-                    index_rows(definition, resource, services.base_url), None,
+                    rows if rows is not None else index_rows(definition, resource, services.base_url), None,
                     local_targets(services, resource, holders), resource)
 
 
@@ -181,7 +184,7 @@ def reindex(ctx: RequestContext, conn, stored: list[tuple[int, str, str, int, st
 
 def _stored(v: Prepared) -> StoredVersion:
     return StoredVersion(v.resource_type, v.id, v.version_id, v.last_updated, v.content, v.patient_id, v.method,
-                         v.rows, v.rows_copy, v.version_id > 1, v.seq)
+                         v.rows, v.rows_copy, v.version_id > 1, v.seq, v.history)
 
 
 def _notify_after(ctx: RequestContext, pending: list[list[Prepared]]) -> None:

@@ -3,22 +3,12 @@ criterion for the storage layer (R4 search.html#modifiers, #chaining, #has)."""
 from __future__ import annotations
 
 from ..fhir.outcomes import BadRequest
-from ..storage.index.date import DateCriterion
-from ..storage.index.quantity import QuantityCriterion
-from ..storage.index.reference import ReferenceCriterion
-from ..storage.index.string import StringCriterion
-from ..storage.index.token import ANY_SYSTEM, TokenCriterion, TokenValue
-from ..storage.index.uri import UriCriterion
 from ..storage.search import ChainCriterion, HasCriterion, IdCriterion, MissingCriterion
-from .dates import parse_date_value
-from .normalize import normalize
 from .registry import Registry, ResourceDefinition, SearchParam
-from .values import quantity_value, reference_value, split_unescaped, token_value
+from .types import SEARCH_TYPES
+from .values import split_unescaped
 
 MAX_CHAIN_DEPTH = 4
-# The modifiers each type accepts besides :missing (R4 search.html#modifiers).
-MODIFIERS = {"token": {"", "not", "text", "of-type"}, "string": {"", "exact", "contains"}, "date": {""},
-             "reference": {"", "identifier"}, "quantity": {""}, "uri": {"", "below", "above"}}
 
 
 class UnknownParameter(Exception):
@@ -53,46 +43,14 @@ class CriterionBuilder:
 
     def _value_criterion(self, param: SearchParam, modifier: str, values: list[str], name: str):
         if param.name == "_id":
-            self._only(modifier, {""}, name)
+            if modifier:
+                raise BadRequest(f"Unsupported modifier ':{modifier}' on parameter '_id'", expression=name)
             return IdCriterion(tuple(values))
-        if param.type == "reference":
-            if modifier and modifier not in MODIFIERS["reference"] and modifier not in param.targets:
-                raise BadRequest(f"Unsupported modifier ':{modifier}' on reference parameter '{param.name}'",
-                                 expression=name)
-            if modifier == "identifier":
-                return TokenCriterion(f"{param.name}:identifier", tuple(token_value(v) for v in values))
-            return ReferenceCriterion(param.name, tuple(reference_value(v, modifier or None, self.base_url)
-                                                        for v in values))
-        self._only(modifier, MODIFIERS.get(param.type, {""}), name)
-        if param.type == "token":
-            return self._token(param, modifier, values)
-        if param.type == "string":
-            if modifier == "exact":
-                return StringCriterion(param.index_param, tuple(values), "exact", tuple(normalize(v) for v in values),
-                                       param.part)
-            return StringCriterion(param.index_param, tuple(normalize(v) for v in values), modifier or "starts",
-                                   part=param.part)
-        if param.type == "date":
-            return DateCriterion(param.name, tuple(parse_date_value(name, v) for v in values))
-        if param.type == "quantity":
-            return QuantityCriterion(param.name, tuple(quantity_value(name, v) for v in values))
-        if param.type == "uri":
-            return UriCriterion(param.name, tuple(values), modifier or "exact")
-        raise BadRequest(f"Search parameter '{param.name}' of type {param.type} is not supported", expression=name)
-
-    @staticmethod
-    def _token(param: SearchParam, modifier: str, values: list[str]):
-        if modifier == "text":  # R4: a starts-with match on the text or display of the coding
-            return StringCriterion(f"{param.name}:text", tuple(normalize(v) for v in values))
-        if modifier == "of-type":  # value is type-system|type-code|identifier-value
-            return TokenCriterion(f"{param.name}:of-type", tuple(TokenValue(ANY_SYSTEM, v) for v in values))
-        return TokenCriterion(param.name, tuple(token_value(v) for v in values), negated=modifier == "not")
-
-    @staticmethod
-    def _only(modifier: str, allowed: set[str], name: str) -> None:
-        if modifier not in allowed:
-            raise BadRequest(f"Unsupported modifier ':{modifier}' on parameter '{name.partition(':')[0]}'",
+        search_type = SEARCH_TYPES.get(param.type)
+        if search_type is None:
+            raise BadRequest(f"Search parameter '{param.name}' of type {param.type} is not supported",
                              expression=name)
+        return search_type.criterion(param, modifier, values, name, self.base_url)
 
     def _definition(self, resource_type: str, name: str) -> ResourceDefinition:
         definition = self.registry.get(resource_type) if self.registry else None

@@ -1,14 +1,10 @@
-"""FHIR date search values: a prefix and a dateTime of any precision, turned into a range
-[low, high) (R4 search.html#date: the precision of the value defines its implicit range)."""
+"""FHIR date, dateTime and instant values of any precision, turned into the range [low, high) they
+cover (R4 search.html#date: the precision of the value defines its implicit range)."""
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
 
-from ..fhir.outcomes import BadRequest
-from ..storage.index.date import DateValue
-
-PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 _DATE_TIME = re.compile(
     r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
     r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?P<fraction>\.\d{1,9})?)?"
@@ -50,14 +46,3 @@ def parse_range(text: str) -> tuple[datetime, datetime]:
         high = low.replace(year=low.year + 1)
     return low, high
 
-
-def parse_date_value(param: str, text: str) -> DateValue:
-    prefix, value = ("eq", text)
-    if text[:2] in PREFIXES:
-        prefix, value = text[:2], text[2:]
-    try:
-        low, high = parse_range(value)
-    except ValueError:
-        raise BadRequest(f"Invalid date value '{text}' for parameter '{param}': expected"
-                         " [prefix]YYYY[-MM[-DD[Thh:mm[:ss[.fff]][Z|+hh:mm]]]]", expression=param) from None
-    return DateValue(prefix, low, high)

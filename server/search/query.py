@@ -95,6 +95,7 @@ class SearchParser:
     def __init__(self, definition: ResourceDefinition, base_url: str, default_count: int, max_count: int,
                  registry: Registry | None = None, resource_types: tuple[str, ...] | None = None):
         self.definition = definition
+        registry = registry or definition.registry
         self.registry = registry
         self.resource_types = resource_types or (definition.type,)
         self.max_count = max_count

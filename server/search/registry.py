@@ -2,7 +2,7 @@
 is data). The CapabilityStatement and the indexer both read it, so they cannot drift."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import orjson
@@ -52,6 +52,9 @@ class ResourceDefinition:
     params: dict[str, SearchParam]  # only the indexed ones
     compartments: dict[str, tuple[str, ...]]
     raw: dict  # the file, for the CapabilityStatement
+    # The registry holding this definition: a chain or _has names other types, wherever criteria are
+    # parsed (a search, If-None-Exist, a conditional reference, a granular scope).
+    registry: "Registry | None" = field(default=None, compare=False, repr=False)
 
     def patient_compartment_params(self) -> tuple[str, ...]:
         return self.compartments.get("Patient", ())
@@ -100,7 +103,7 @@ def _definition(raw: dict, implemented: frozenset[str]) -> ResourceDefinition:
 
 class Registry:
     def __init__(self, definitions: dict[str, ResourceDefinition]):
-        self.definitions = definitions
+        self.definitions = {name: replace(definition, registry=self) for name, definition in definitions.items()}
 
     @classmethod
     def load(cls, directory: Path, implemented: frozenset[str]) -> "Registry":

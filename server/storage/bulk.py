@@ -27,6 +27,7 @@ class BulkVersion:
     patient_id: str | None
     index_copy: dict[str, bytes]  # index table -> COPY text lines (resource_type, id, patient_id, columns...)
     method: str = "PUT"  # what history records (POST for creates)
+    history: bool = True  # False: no history row
 
 
 def _field(value) -> str:
@@ -64,9 +65,9 @@ def write_versions(conn: psycopg.Connection, versions: list[BulkVersion], replac
         return
     lines = b"".join(
         f"{_field(v.resource_type)}\t{_field(v.id)}\t{v.version_id}\t{_field(v.last_updated)}\t"
-        f"{_field(v.patient_id)}\t{_field(v.method)}\t".encode() + v.content.replace(b"\\", b"\\\\") + b"\n" for v in versions)
+        f"{_field(v.patient_id)}\t{_field(v.method)}\t{'t' if v.history else 'f'}\t".encode() + v.content.replace(b"\\", b"\\\\") + b"\n" for v in versions)
     _stage(conn, "bulk_versions", "resource_type text, id text, version_id int, last_updated timestamptz,"
-           " patient_id text, method text, content jsonb", lines)
+           " patient_id text, method text, history boolean, content jsonb", lines)
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS bulk_seqs (resource_type text, id text, seq bigint)"
                  " ON COMMIT DELETE ROWS")
     # the seqs land in a small table, so index rows find theirs by a hash join, not a probe each
@@ -81,7 +82,8 @@ def write_versions(conn: psycopg.Connection, versions: list[BulkVersion], replac
         " INSERT INTO bulk_seqs SELECT resource_type, id, seq FROM written")
     conn.execute(
         "INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, patient_id, content)"
-        " SELECT resource_type, id, version_id, last_updated, false, method, patient_id, content FROM bulk_versions")
+        " SELECT resource_type, id, version_id, last_updated, false, method, patient_id, content FROM bulk_versions"
+        " WHERE history")
     seqs = sql.SQL("SELECT seq FROM bulk_seqs")
     for module in INDEX_TYPES.values():
         if replaced:

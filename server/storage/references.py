@@ -26,11 +26,13 @@ def lock_for_delete(conn: psycopg.Connection, resource_type: str, id: str) -> No
     conn.execute("SELECT 1 FROM resources WHERE resource_type = %s AND id = %s FOR UPDATE", (resource_type, id))
 
 
-def referrers(conn: psycopg.Connection, resource_type: str, id: str, limit: int = 100) -> list[tuple[str, str]]:
-    """Live resources other than itself whose indexed references point at resource_type/id."""
+def referrers(conn: psycopg.Connection, resource_type: str, id: str, limit: int = 100,
+              ignoring: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """Live resources other than itself whose indexed references point at resource_type/id;
+    `ignoring`: referrer types that neither block nor cascade a delete."""
     rows = conn.execute(
         "SELECT DISTINCT r.resource_type, r.id FROM search_reference t JOIN resources r ON r.seq = t.resource_seq"
         " WHERE t.target_id = %s AND t.target_type = %s AND NOT r.deleted"
-        "   AND NOT (r.resource_type = %s AND r.id = %s)"
-        " ORDER BY 1, 2 LIMIT %s", (id, resource_type, resource_type, id, limit)).fetchall()
+        "   AND NOT (r.resource_type = %s AND r.id = %s) AND r.resource_type <> ALL(%s)"
+        " ORDER BY 1, 2 LIMIT %s", (id, resource_type, resource_type, id, list(ignoring), limit)).fetchall()
     return [(row[0], row[1]) for row in rows]

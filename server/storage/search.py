@@ -57,7 +57,8 @@ class CompartmentCriterion:
 
 @dataclass(frozen=True)
 class AnyOfCriterion:
-    """Matches when any alternative (each a tuple of AND-ed criteria) matches: Bulk Data _typeFilter ORs."""
+    """Matches when any alternative (each a tuple of AND-ed criteria) matches: Bulk Data _typeFilter ORs,
+    several granular scopes of one type."""
     alternatives: tuple[tuple, ...]
 
 
@@ -97,6 +98,7 @@ class Match:
     id: str
     content: str
     sort_values: tuple = ()
+    patient_id: str | None = None  # the patient compartment it belongs to
 
 
 def _criterion_condition(criterion, types: list[str], alias: str, depth: int) -> tuple[sql.Composable, list]:
@@ -261,7 +263,7 @@ def page_query(plan: SearchPlan, where: tuple[sql.Composable, list] | None = Non
         select_args += expression_args
     order.append(sql.SQL("r.seq DESC" if backwards else "r.seq ASC"))
     sort_columns = sql.SQL("").join(sql.SQL(", ({})::text").format(e) for e, _, _ in expressions)
-    query = sql.SQL("SELECT r.seq, r.resource_type, r.id, r.content::text{} FROM resources r WHERE {}"
+    query = sql.SQL("SELECT r.seq, r.resource_type, r.id, r.content::text, r.patient_id{} FROM resources r WHERE {}"
                     " ORDER BY {} LIMIT %s").format(sort_columns, page_where, sql.SQL(", ").join(order))
     return query, select_args + page_args + order_args + [plan.count + 1]
 
@@ -270,7 +272,7 @@ def search_page(conn: psycopg.Connection, plan: SearchPlan) -> SearchResult:
     """One page of matches, whether another page follows in the paging direction, and the total."""
     where, args = _where(plan)  # composed once: the page and the total share it
     rows = conn.execute(*page_query(plan, (where, args))).fetchall()
-    matches = [Match(row[0], row[1], row[2], row[3], tuple(row[4:])) for row in rows[:plan.count]]
+    matches = [Match(row[0], row[1], row[2], row[3], tuple(row[5:]), row[4]) for row in rows[:plan.count]]
     if plan.cursor is not None and plan.cursor[0] == "before":
         matches.reverse()
     more = len(rows) > plan.count

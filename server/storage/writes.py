@@ -34,6 +34,7 @@ class StoredVersion:
     index_copy: dict | None = None
     replaces: bool = True  # a row for this resource may exist: its old index rows go first
     seq: int | None = None
+    history: bool = True  # False: no history row (a type whose versions never change: AuditEvent)
 
     @property
     def deleted(self) -> bool:
@@ -55,21 +56,23 @@ _HISTORY_ROW = (
 _PARAMETER = re.compile(r"%\((\w+)\)s")
 
 
-def _shape(version: StoredVersion) -> str:
-    return "delete" if version.deleted else "replace" if version.replaces else "new"
+def _shape(version: StoredVersion) -> tuple[str, bool]:
+    return ("delete" if version.deleted else "replace" if version.replaces else "new"), version.history
 
 
-def _ctes(shape: str, number: int, first: int) -> list[str]:
+def _ctes(shape: tuple[str, bool], number: int, first: int) -> list[str]:
     """The CTEs of one version; its parameters suffixed with its number, its seq read from CTE s<first>."""
-    if shape == "delete":
-        statements = [_DELETED_ROW, _HISTORY_ROW, *delete_ctes("%(seq)s::bigint")]
+    kind, history = shape
+    kept = [_HISTORY_ROW] if history else []
+    if kind == "delete":
+        statements = [_DELETED_ROW, *kept, *delete_ctes("%(seq)s::bigint")]
     else:
-        statements = [_CURRENT_ROW, _HISTORY_ROW, *index_ctes(f"SELECT seq FROM s{first}", shape == "replace")]
+        statements = [_CURRENT_ROW, *kept, *index_ctes(f"SELECT seq FROM s{first}", kind == "replace")]
     return [_PARAMETER.sub(lambda m: f"%({m.group(1)}_{number})s", statement) for statement in statements]
 
 
 @lru_cache(maxsize=256)
-def _statement(shapes: tuple[str, ...]) -> str:
+def _statement(shapes: tuple[tuple[str, bool], ...]) -> str:
     """Constant text per shape, so that psycopg prepares it on each connection after a few uses."""
     statements: list[str] = []
     for number, shape in enumerate(shapes):
@@ -120,7 +123,7 @@ def _for_copy(version: StoredVersion) -> bulk.BulkVersion:
     if rows is None:
         rows = bulk.encode_index_rows(version.resource_type, version.id, version.patient_id, version.index_rows or {})
     return bulk.BulkVersion(version.resource_type, version.id, version.version_id, version.last_updated,
-                            version.content, version.patient_id, rows, version.method)
+                            version.content, version.patient_id, rows, version.method, version.history)
 
 
 _REPLACE_INDEX = with_ctes(index_ctes("%(seq)s::bigint", replace=True), "SELECT 1")

@@ -108,6 +108,7 @@ ROUTES: list[Case] = [
          lambda w: ".well-known/smart-configuration", {k: PUBLIC for k in KINDS[:-1]}),
     Case("OpenID discovery", "GET", "/fhir/.well-known/openid-configuration",
          lambda w: ".well-known/openid-configuration", {k: PUBLIC for k in KINDS[:-1]}),
+    Case("OpenAPI document", "GET", "/fhir/openapi.json", lambda w: "openapi.json", {k: PUBLIC for k in KINDS[:-1]}),
     Case("search-system", "GET", "/fhir", lambda w: "",
          SEARCH_OTHER, params=lambda w: {"_type": "MedicationRequest", "_id": f"{w.my_mr},{w.other_mr}"},
          sees_other=sees_other_mr),
@@ -198,12 +199,28 @@ ROUTES += [
                                        "outcomeTimestamp": "2026-12-01T10:00:00Z"}]}),
 ]
 
+REVIEW_OTHER = outcomes(ALLOWED, ALLOWED, HIDDEN, HIDDEN, HIDDEN, DENIED, DENIED)
+ROUTES += [
+    Case("$medication-review", "GET", "/fhir/Patient/<id>/$medication-review",
+         lambda w: f"Patient/{w.other}/$medication-review", REVIEW_OTHER),
+    Case("$medication-review (POST)", "POST", "/fhir/Patient/<id>/$medication-review",
+         lambda w: f"Patient/{w.other}/$medication-review", REVIEW_OTHER,
+         json=lambda w: {"resourceType": "Parameters", "parameter": [{"name": "period-start", "valueDate": "2026-01-01"}]}),
+    # answers only the patients the token reaches (tests/api/test_population_operations.py checks that)
+    Case("$follow-up-gaps", "GET", "/fhir/Patient/$follow-up-gaps", lambda w: "Patient/$follow-up-gaps",
+         outcomes(ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, DENIED, DENIED),
+         params=lambda w: {"started-within": 3650}),
+    Case("Group $pdc (an unknown group)", "GET", "/fhir/Group/<id>/$pdc", lambda w: f"Group/g-{w.unique}/$pdc",
+         outcomes(HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENIED, DENIED), params=lambda w: {"class": "ssri"}),
+]
+
 # Routes of the app that serve no FHIR data, each with why. Anything under /fhir or /cds-services may not be here.
 NOT_DATA: dict[tuple[str, str], str] = {
     ("/healthz", "GET"): "liveness",
     ("/readyz", "GET"): "readiness: checks the database, returns no data",
     ("/openapi.json", "GET"): "the OpenAPI document",
     ("/docs", "GET"): "Swagger UI",
+    ("/metrics", "GET"): "operators' Prometheus metrics: counts by route template and type, no data (no PHI)",
     ("/auth/jwks.json", "GET"): "public keys",
     ("/static/<path:filename>", "GET"): "Flask's static files (none are data)",
     ("/auth/authorize", "GET"): "authorization server",

@@ -28,6 +28,8 @@ def care(assigned_server, unique):
     """A Practitioner user with one patient in their care; another patient in someone else's care."""
     practitioner = f"pr-{unique[:12]}"
     with FhirClient(assigned_server.base_url, assigned_server.token("system/*.cruds")) as admin:
+        for doctor in (practitioner, "someone-else"):  # generalPractitioner targets must exist
+            assert admin.put(f"Practitioner/{doctor}", json={"resourceType": "Practitioner", "id": doctor}).ok
         mine = admin.create(patient(mrn=f"a-{unique}", family=f"Mine{unique[:6]}",
                                     generalPractitioner=[{"reference": f"Practitioner/{practitioner}"}]))
         other = admin.create(patient(mrn=f"b-{unique}", family=f"Other{unique[:6]}",

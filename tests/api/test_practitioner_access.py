@@ -24,6 +24,8 @@ def world(assigned_server, unique):
     """Practitioner X's patient with one MedicationRequest, and another's patient with one."""
     practitioner = f"pr-{unique}"
     with FhirClient(assigned_server.base_url, assigned_server.token("system/*.cruds")) as admin:
+        for doctor in (practitioner, "someone-else"):  # generalPractitioner targets must exist
+            assert admin.put(f"Practitioner/{doctor}", json={"resourceType": "Practitioner", "id": doctor}).ok
         mine = admin.create(patient(mrn=f"a-{unique}", generalPractitioner=[{"reference": f"Practitioner/{practitioner}"}]))
         other = admin.create(patient(mrn=f"b-{unique}", generalPractitioner=[{"reference": "Practitioner/someone-else"}]))
         identifier = [{"system": TAG, "value": unique}]

@@ -51,3 +51,19 @@ def test_user_create_refuses_a_bad_fhir_user(database_url):
     result = run_cli("user", "create", "--username", "x", "--password", "y", "--fhir-user", "Nobody",
                      env={"DATABASE_URL": database_url})
     assert result.returncode != 0
+
+
+def test_user_create_with_name_creates_the_practitioner_it_names(live_server, database_url, client, unique):
+    env = {"DATABASE_URL": database_url, "FHIR_BASE_URL": live_server.base_url}
+    practitioner_id = f"dr-{unique[:12]}"
+    args = ("user", "create", "--username", f"dr-{unique[:8]}", "--password", "s3cret-pw",
+            "--fhir-user", f"Practitioner/{practitioner_id}", "--name", "Ada King Lovelace")
+    created = one_json_object(run_cli(*args, env=env))
+    assert created["practitioner"] == {"id": practitioner_id, "version": 1, "created": True}
+    stored = client.get(f"Practitioner/{practitioner_id}").json()
+    assert stored["name"][0]["family"] == "Lovelace" and stored["name"][0]["given"] == ["Ada", "King"]
+    again = one_json_object(run_cli(*args, env=env))
+    assert again["practitioner"]["version"] == 2 and again["practitioner"]["created"] is False
+    refused = run_cli("user", "create", "--username", "p", "--password", "y", "--fhir-user", "Patient/1",
+                      "--name", "Jane Doe", env=env)
+    assert refused.returncode != 0

@@ -116,6 +116,8 @@ def test_granular_scopes_filter_the_export(client_with, live_server, since):
 def test_an_assigned_practitioner_exports_only_their_patients(server_with, since):
     server = server_with(practitioner_access="assigned")
     with session(server, "system/*.cruds") as admin:
+        for doctor in ("dr-export", "someone"):  # generalPractitioner targets must exist (a stored type)
+            assert admin.put(f"Practitioner/{doctor}", json={"resourceType": "Practitioner", "id": doctor}).ok
         mine = admin.create(patient("mine", generalPractitioner=[{"reference": "Practitioner/dr-export"}]))
         other = admin.create(patient("other", generalPractitioner=[{"reference": "Practitioner/someone"}]))
         my_order = admin.create(medication_request(mine["id"]))

@@ -19,13 +19,14 @@ def _doc(name):
 def test_knowledge_loads_with_at_least_thirty_interaction_rules():
     knowledge = load(DIR)
     assert len(knowledge.family("interaction")) >= 30
-    assert {r.family for r in knowledge.rules.values()} == {"interaction", "duplicate", "contraindication", "age", "dose"}
+    assert {r.family for r in knowledge.rules.values()} == {"interaction", "duplicate", "contraindication", "age", "dose",
+                                                               "follow-up"}
 
 
 def test_every_rule_has_severity_mechanism_effect_management_and_a_source_url():
     rules = _doc("rules.json")
     items = [r for family in ("interactions", "duplicates", "contraindications", "age_warnings", "dose_limits")
-             for r in rules[family]]
+             for r in rules[family]] + [rules["follow_up"]]
     assert len({r["id"] for r in items}) == len(items)
     for rule in items:
         assert rule["severity"] in ("contraindicated", "major", "moderate", "monitoring"), rule["id"]

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.server_process import mint_token, start_server
+from tests.server_process import start_server, token_for
 
 BODY_LIMIT = 1024 * 1024
 BODY_TIMEOUT = 3
@@ -27,7 +27,7 @@ def edge_server(database_url):
 
 @pytest.fixture(scope="module")
 def edge_token(edge_server) -> str:
-    return mint_token(edge_server, "system/*.cruds")
+    return token_for(edge_server)
 
 
 def raw_exchange(port: int, request: bytes, timeout: float = 10) -> tuple[int, bytes]:
@@ -49,7 +49,8 @@ def read_answer(sock: socket.socket, timeout: float) -> tuple[int, bytes]:
             break
         data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
-        length = [int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+        length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:")]
         if length and len(body) >= length[0]:
             break
     assert data.startswith(b"HTTP/1."), data[:200]

@@ -107,7 +107,8 @@ def test_an_unsupported_content_encoding_is_415(post, edge_server, edge_token):
 
 
 def test_an_http_1_1_request_without_host_is_400(edge_server):
-    status, answer = raw_exchange(edge_server.port, b"GET /fhir/metadata HTTP/1.1\r\nAccept: application/fhir+json\r\n\r\n")
+    status, answer = raw_exchange(edge_server.port,
+                                  b"GET /fhir/metadata HTTP/1.1\r\nAccept: application/fhir+json\r\n\r\n")
     assert status == 400
     assert b"Host" in answer and b"OperationOutcome" in answer
 

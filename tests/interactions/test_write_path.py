@@ -63,7 +63,8 @@ def test_every_kind_of_write_is_seen_by_a_write_listener_before_and_after_commit
     assert response.status_code == 200, response.text
     assert recording.saw("patch", "Patient", created)
 
-    conditional = client.post("Patient", json=patient(f"{unique}-c"), headers={"If-None-Exist": f"identifier={MRN}|{unique}-c"})
+    conditional = client.post("Patient", json=patient(f"{unique}-c"),
+                              headers={"If-None-Exist": f"identifier={MRN}|{unique}-c"})
     assert conditional.status_code == 201
     assert recording.saw("create", "Patient", conditional.json()["id"])
     updated = client.put("Patient", params={"identifier": f"{MRN}|{unique}-u"}, json=patient(f"{unique}-u"))

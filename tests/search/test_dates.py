@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from server.fhir.outcomes import BadRequest
-from server.search.dates import parse_date_value, parse_range
+from server.search.dates import parse_range
+from server.search.types.date import parse_date_value
 
 UTC = timezone.utc
 

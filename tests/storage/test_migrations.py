@@ -76,7 +76,9 @@ def test_migration_0005_turns_old_string_rows_into_the_rows_the_code_writes_now(
 def test_migration_0005_lists_the_parameters_the_registry_stores_as_parts_of_others():
     text = (SETTINGS.migrations_dir / "0005_fewer_index_rows.sql").read_text()
     listed = set(re.findall(r"\('(\w+)', '([\w-]+)', '(\w+)', (?:'(\w+)'|NULL)\)", text))
+    # types added after 0005 (Practitioner) had no rows to rewrite; their rows are written in the new shape
+    types_then = {resource_type for resource_type, *_ in listed}
     derived = {(definition.type, param.name, param.stored_as, param.part or "")
                for definition in REGISTRY.definitions.values() for param in definition.params.values()
-               if param.stored_as}
+               if param.stored_as and definition.type in types_then}
     assert derived and listed == derived

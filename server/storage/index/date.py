@@ -27,7 +27,7 @@ class DateCriterion:
     values: tuple[DateValue, ...]  # OR-ed
 
 
-def _approximate(value: DateValue) -> tuple[datetime, datetime]:
+def approximate(value: DateValue) -> tuple[datetime, datetime]:
     """R4 leaves "ap" to the server: 10% of the distance to now, at least the value's own precision."""
     margin = max(abs(datetime.now(timezone.utc) - value.low) / 10, value.high - value.low)
     return value.low - margin, value.high + margin
@@ -36,7 +36,7 @@ def _approximate(value: DateValue) -> tuple[datetime, datetime]:
 def condition(criterion: DateCriterion) -> tuple[sql.Composable, list]:
     parts = []
     for value in criterion.values:
-        low, high = _approximate(value) if value.prefix == "ap" else (value.low, value.high)
+        low, high = approximate(value) if value.prefix == "ap" else (value.low, value.high)
         parts.append(range_condition(value.prefix, low, high))
     return any_of(parts)
 
@@ -56,7 +56,7 @@ def point_condition(column: str, criterion: DateCriterion) -> tuple[sql.Composab
     for value in criterion.values:
         prefix, bounds = value.prefix, {"low": value.low, "high": value.high}
         if prefix == "ap":
-            prefix, (bounds["low"], bounds["high"]) = "eq", _approximate(value)
+            prefix, (bounds["low"], bounds["high"]) = "eq", approximate(value)
         template, names = _POINT_CONDITIONS[prefix]
         parts.append((sql.SQL(template.format(col=column)), [bounds[name] for name in names]))
     return any_of(parts)

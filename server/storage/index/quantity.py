@@ -29,13 +29,19 @@ class QuantityCriterion:
     values: tuple[QuantityValue, ...]  # OR-ed
 
 
+def bounds(value: QuantityValue) -> tuple[Decimal, Decimal]:
+    """The search range; "ap" widens it by 10% either side, at least the value's own precision."""
+    low, high = value.low, value.high
+    if value.prefix == "ap":
+        margin = max(abs(low) / 10, high - low)
+        low, high = low - margin, high + margin
+    return low, high
+
+
 def condition(criterion: QuantityCriterion) -> tuple[sql.Composable, list]:
     parts = []
     for value in criterion.values:
-        low, high = value.low, value.high
-        if value.prefix == "ap":  # 10% either side
-            margin = max(abs(low) / 10, high - low)
-            low, high = low - margin, high + margin
+        low, high = bounds(value)
         part, args = range_condition(value.prefix, low, high)
         if value.system:
             part, args = sql.SQL("{} AND t.system = %s").format(part), args + [value.system]

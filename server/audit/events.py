@@ -1,0 +1,117 @@
+"""An Access as an AuditEvent in the shapes of IHE Basic Audit Log Patterns (BALP 1.1: Read, Query,
+Create, Update, Delete, with their Patient variants; profiles.ihe.net/ITI/BALP): type `rest`, subtype
+the restful-interaction, the client (Source Role ID) and this server (Destination Role ID) as
+agents with their network addresses, the user as requestor, and as entities the resources, the
+patients concerned, the query and the X-Request-ID."""
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from ..interactions.audit import Access
+
+DCM = "http://dicom.nema.org/resources/ontology/DCM"
+PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
+OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
+BALP_ENTITY_TYPE = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType"
+BALP = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit."
+# type and subtype carry no display: each display would be one more (trigram-indexed) :text row per event
+REST = {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"}
+LOGIN = ({"system": DCM, "code": "110114"}, {"system": DCM, "code": "110122"})  # User Authentication, Login
+INTERACTION_SYSTEM = "http://hl7.org/fhir/restful-interaction"
+# R4 valueset-audit-event-action: C create, R read/view, U update, D delete, E execute
+ACTION = {"create": "C", "read": "R", "vread": "R", "update": "U", "patch": "U", "delete": "D",
+          "history-instance": "R"}
+# BALP profile per interaction (the Patient variant when a patient is concerned)
+PROFILE = {"create": "Create", "read": "Read", "vread": "Read", "update": "Update", "patch": "Update",
+           "delete": "Delete", "search-type": "Query", "search-system": "Query", "history-type": "Query",
+           "history-system": "Query", "history-instance": "Query"}
+QUERIES = frozenset({"search-type", "search-system", "history-type", "history-system", "history-instance"})
+SOURCE_TYPE = [{"system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4",
+                "display": "Application Server"}]
+MAX_ENTITIES = 1000  # an import batch lists its resources up to this many
+
+
+def outcome_code(status: int) -> str:
+    """R4 valueset-audit-event-outcome: 0 success, 4 minor failure (the request was refused), 8 serious."""
+    return "0" if status < 400 else "4" if status < 500 else "8"
+
+
+def _coding(system: str, code: str, display: str) -> dict:
+    return {"system": system, "code": code, "display": display}
+
+
+def _agents(access: Access, base_url: str, writes: bool) -> list[dict]:
+    policy = access.policy
+    client = {"type": {"coding": [_coding(DCM, "110153", "Source Role ID")]}, "requestor": False,
+              "who": {"display": "unauthenticated client"}}
+    if policy is not None and policy.client_id:
+        client["who"] = {"identifier": {"system": f"{base_url}/auth/clients", "value": policy.client_id}}
+    elif policy is not None:
+        client["who"] = {"display": "fhir-server command line"}
+    if access.address:
+        client["network"] = {"address": access.address, "type": "2"}
+    server = {"type": {"coding": [_coding(DCM, "110152", "Destination Role ID")]}, "requestor": False,
+              "who": {"display": "fhir-server"}, "network": {"address": base_url, "type": "5"}}
+    agents = [client, server]
+    if policy is not None and (policy.fhir_user or policy.subject):
+        role = _coding(PARTICIPATION, "AUT", "author (originator)") if writes else \
+            _coding(PARTICIPATION, "IRCP", "information recipient")
+        user: dict = {"type": {"coding": [role]}, "requestor": True}
+        user["who"] = {"reference": policy.fhir_user} if policy.fhir_user else {"display": policy.subject}
+        if policy.subject:
+            user["altId"] = policy.subject
+        agents.append(user)
+    return agents
+
+
+def _entities(access: Access, interaction: str) -> list[dict]:
+    entities: list[dict] = []
+    if interaction in QUERIES and access.path is not None:
+        # BALP Query: the request as received, base64 (AuditEvent.entity.query)
+        request = f"{access.method or 'GET'} {access.path}" + (f"?{access.query}" if access.query else "")
+        entities.append({"type": _coding(ENTITY_TYPE, "2", "System Object"),
+                         "role": _coding(OBJECT_ROLE, "24", "Query"),
+                         "query": base64.b64encode(request.encode()).decode()})
+    if interaction not in QUERIES:
+        for resource_type, id in dict.fromkeys(access.entities[:MAX_ENTITIES]):
+            entities.append({"what": {"reference": f"{resource_type}/{id}"},
+                             "type": _coding(ENTITY_TYPE, "2", "System Object"),
+                             "role": _coding(OBJECT_ROLE, "4", "Domain Resource")})
+    for patient in sorted(access.patients)[:MAX_ENTITIES]:
+        entities.append({"what": {"reference": f"Patient/{patient}"}, "type": _coding(ENTITY_TYPE, "1", "Person"),
+                         "role": _coding(OBJECT_ROLE, "1", "Patient")})
+    if access.request_id and access.request_id != "-":
+        entities.append({"what": {"identifier": {"value": access.request_id}},
+                         "type": {"system": BALP_ENTITY_TYPE, "code": "XrequestId"}})
+    return entities
+
+
+def audit_event(access: Access, base_url: str, recorded: datetime | None = None) -> dict:
+    """The AuditEvent (R4 auditevent.html) of one access."""
+    interaction = access.interaction or "operation"
+    status = access.outcome or 0
+    if interaction == "login":
+        event_type, subtype = LOGIN
+    else:
+        event_type = REST
+        subtype = {"system": INTERACTION_SYSTEM, "code": interaction if interaction in ACTION or interaction in QUERIES
+                   or interaction in ("batch", "transaction", "capabilities") else "operation"}
+    subtypes = [subtype]
+    if access.subtype:
+        subtypes.append({"system": f"{base_url}/OperationDefinition", "code": access.subtype})
+    event = {"resourceType": "AuditEvent", "type": event_type, "subtype": subtypes,
+             "action": ACTION.get(interaction, "E"),
+             "recorded": (recorded or access.recorded).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+             "outcome": outcome_code(status),
+             "agent": _agents(access, base_url, ACTION.get(interaction) in ("C", "U", "D")),
+             "source": {"site": base_url, "observer": {"display": "fhir-server"}, "type": SOURCE_TYPE}}
+    if status >= 400 or access.description:
+        event["outcomeDesc"] = access.description or f"HTTP {status}"
+    if interaction in PROFILE:
+        event["meta"] = {"profile": [BALP + ("Patient" if access.patients else "") + PROFILE[interaction]]}
+    entities = _entities(access, interaction)
+    if entities:
+        event["entity"] = entities
+    return event

@@ -1,0 +1,54 @@
+"""The index rows of an AuditEvent this server shaped itself (events.py), read straight from its known
+elements: the generic extraction (search/extract.index_rows) walks every parameter's FHIRPath and
+costs more than the read being audited. tests/audit/test_audit_rows.py keeps the two equal; an
+event with a shape this does not know (an absolute reference) gets the generic extraction."""
+from __future__ import annotations
+
+from ..fhir.references import parse_reference
+from ..search.dates import parse_range
+from ..search.normalize import normalize
+
+
+def _coding_rows(name: str, coding: dict, rows: dict) -> None:
+    rows["token"].append((name, coding.get("system"), coding["code"]))
+    if "display" in coding:
+        rows["string"].append((f"{name}:text", normalize(coding["display"]), coding["display"], None))
+
+
+def _reference(reference: dict) -> tuple[str, str] | None | bool:
+    """(type, id) of a relative literal reference; None without one; False when it is another shape."""
+    literal = reference.get("reference")
+    if literal is None:
+        return None
+    parsed = parse_reference(literal)
+    if parsed is None or parsed.base is not None:
+        return False
+    return parsed.resource_type, parsed.id
+
+
+def audit_event_rows(event: dict) -> dict[str, list[tuple]] | None:
+    """Rows by search type for the parameters of resources/AuditEvent.json, or None when the event
+    needs the generic extraction."""
+    rows: dict[str, list[tuple]] = {kind: [] for kind in ("token", "reference", "string", "date", "quantity", "uri")}
+    rows["token"].append(("outcome", None, event["outcome"]))
+    _coding_rows("type", event["type"], rows)
+    for subtype in event.get("subtype", []):
+        _coding_rows("subtype", subtype, rows)
+    for profile in event.get("meta", {}).get("profile", []):
+        rows["uri"].append(("_profile", profile))
+    low, high = parse_range(event["recorded"])
+    rows["date"].append(("date", low, high))
+    for name, holders in (("agent", [a["who"] for a in event["agent"]]),
+                          ("entity", [e["what"] for e in event.get("entity", []) if "what" in e])):
+        for holder in holders:
+            target = _reference(holder)
+            if target is False:
+                return None
+            if target is not None:
+                rows["reference"].append((name, *target))
+                if target[0] == "Patient":
+                    rows["reference"].append(("patient", *target))
+            identifier = holder.get("identifier")
+            if identifier is not None and identifier.get("value"):
+                rows["token"].append((f"{name}:identifier", identifier.get("system"), identifier["value"]))
+    return {kind: list(dict.fromkeys(values)) for kind, values in rows.items()}
