@@ -101,4 +101,5 @@ def output_file(exports: Exports, ctx: RequestContext, job_id: str, name: str) -
               (job.manifest or {}).get(key, ())}
     if job.status != "completed" or name not in listed or not exports.store.exists(file_key(job, name)):
         raise NotFound(f"No file {name} in export {job_id}")
+    log.info("export file served", extra={"job": job_id, "file": name, "client": job.client_id})
     return file_key(job, name)

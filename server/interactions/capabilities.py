@@ -23,6 +23,13 @@ PATIENT_OPERATIONS = ({"name": "everything", "definition": "http://hl7.org/fhir/
                       {"name": "follow-up-gaps",
                        "definition": "https://github.com/fhir-medication-server/OperationDefinition/Patient-follow-up-gaps"})
 GROUP_OPERATIONS = ({"name": "pdc", "definition": "https://github.com/fhir-medication-server/OperationDefinition/Group-pdc"},)
+# Bulk Data Access 2.0 (hl7.org/fhir/uv/bulkdata CapabilityStatement-bulk-data.html)
+BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
+EXPORT_OPERATIONS = {
+    None: {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/export"},
+    "Patient": {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/patient-export"},
+    "Group": {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/group-export"},
+}
 SOFTWARE_VERSION = "0.1.0"
 
 
@@ -35,6 +42,7 @@ def _resource(registry: Registry, definition, multiple_delete: bool, references_
               supported_profiles: dict) -> dict:
     operations = list(TYPE_OPERATIONS) + (list(PATIENT_OPERATIONS) if definition.type == "Patient" else [])
     operations += list(GROUP_OPERATIONS) if definition.type == "Group" else []
+    operations += [EXPORT_OPERATIONS[definition.type]] if definition.type in EXPORT_OPERATIONS else []
     return {
         "type": definition.type,
         "profile": definition.raw.get("profile", f"http://hl7.org/fhir/StructureDefinition/{definition.type}"),
@@ -68,6 +76,7 @@ def capability_statement(registry: Registry, base_url: str, multiple_delete: boo
         "kind": "instance",
         "software": {"name": "fhir-medication-server", "version": SOFTWARE_VERSION},
         "implementation": {"description": "FHIR R4 server for psychiatric medication management", "url": base_url},
+        "instantiates": [f"{BULK_DATA}/CapabilityStatement/bulk-data"],
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
         "rest": [{
@@ -83,6 +92,7 @@ def capability_statement(registry: Registry, base_url: str, multiple_delete: boo
             "resource": [_resource(registry, definition, multiple_delete, references_enforced, supported_profiles or {})
                          for definition in registry.definitions.values()] + list(read_only_resources),
             "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
+            "operation": [EXPORT_OPERATIONS[None]],
             "searchParam": [_search_param(p) for p in common_params(registry)],
         }],
     }

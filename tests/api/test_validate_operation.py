@@ -74,7 +74,7 @@ def test_validate_of_a_body_of_another_type_reports_it(client, unique):
 def test_metadata_declares_validate_and_everything(client):
     resources = {r["type"]: r for r in client.get("metadata").json()["rest"][0]["resource"]}
     assert {op["name"] for op in resources["Patient"]["operation"]} == {"validate", "everything", "medication-review",
-                                                                        "follow-up-gaps"}
+                                                                        "follow-up-gaps", "export"}
     assert {op["name"] for op in resources["Condition"]["operation"]} == {"validate"}
     assert all(op["definition"].startswith("http://hl7.org/fhir/OperationDefinition/")
                for op in resources["Patient"]["operation"] if op["name"] in ("validate", "everything"))

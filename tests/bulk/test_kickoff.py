@@ -176,3 +176,14 @@ def test_patient_level_export_refuses_types_outside_the_compartment(client, sinc
     assert kick_off(client, f"{client.base_url}/Patient/$export", params={"_since": since},
                     headers={"Accept": "application/fhir+json"}).status_code == 202
     assert ASYNC["Prefer"] == "respond-async"
+
+
+def test_metadata_declares_the_bulk_data_export_operations(live_server):
+    import requests
+    statement = requests.get(f"{live_server.base_url}/metadata").json()
+    assert "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data" in statement["instantiates"]
+    assert statement["rest"][0]["operation"] == [
+        {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}]
+    by_type = {r["type"]: {o["definition"] for o in r["operation"]} for r in statement["rest"][0]["resource"]}
+    assert "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export" in by_type["Patient"]
+    assert "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export" in by_type["Group"]
