@@ -73,6 +73,7 @@ def _openapi_config(app: Flask) -> None:
 def create_app(settings: Settings, database: Database | None = None) -> Flask:
     """The Flask app: FHIR routes, health, JWKS, OpenAPI docs; opens its own pool unless given one."""
     if database is None:
+        assert settings.database_url is not None  # the cli fills it: DATABASE_URL or the embedded server
         database = Database(settings.database_url, settings.pool_size, settings.pool_timeout_seconds)
         database.open()
     app = Flask(__name__)
@@ -106,6 +107,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     app.extensions[METRICS_TOKEN] = settings.metrics_token
     request_metrics.install(app, database.pool)
     if services.audit is not None:  # innermost: it sees the path as routed, and the request id
-        app.wsgi_app = AuditMiddleware(app.wsgi_app, services.audit)
-    app.wsgi_app = AccessLog(Cors(BaseSlash(app.wsgi_app), settings.cors_origins), frozenset(services.registry.types))
+        app.wsgi_app = AuditMiddleware(app.wsgi_app, services.audit)  # type: ignore[method-assign]  # Flask's idiom
+    app.wsgi_app = AccessLog(Cors(  # type: ignore[method-assign]  # Flask's WSGI middleware idiom
+        BaseSlash(app.wsgi_app), settings.cors_origins), frozenset(services.registry.types))
     return app

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 from contextlib import contextmanager
+from typing import Callable, cast
 
 import orjson
 
@@ -38,6 +39,7 @@ def _database_settings(settings: Settings):
 
 def _migrate(settings: Settings) -> list[str]:
     from .storage.migrate import apply_migrations
+    assert settings.database_url is not None  # from _database_settings
     return apply_migrations(settings.database_url, settings.migrations_dir)
 
 
@@ -99,7 +101,7 @@ def cmd_client_create(args) -> None:
 def practitioner_named(name: str) -> dict:
     """A Practitioner for `--name "Ada Lovelace"`: the last word is the family name (R4 HumanName)."""
     words = name.split()
-    human = {"use": "official", "text": " ".join(words), "family": words[-1]}
+    human: dict = {"use": "official", "text": " ".join(words), "family": words[-1]}
     if len(words) > 1:
         human["given"] = words[:-1]
     return {"resourceType": "Practitioner", "active": True, "name": [human]}
@@ -115,7 +117,7 @@ def cmd_user_create(args) -> None:
             user = create_user(database, args.username, args.password, args.fhir_user)
         except ValueError as error:
             sys.exit(str(error))
-        printed = {"username": user.username, "fhir_user": user.fhir_user}
+        printed: dict = {"username": user.username, "fhir_user": user.fhir_user}
         if args.name is not None:
             printed["practitioner"] = _write_practitioner(database, practitioner_id, practitioner_named(args.name))
     _print(printed)
@@ -242,6 +244,7 @@ def cmd_export(args) -> None:
         _print({"status": status, "error": job.error if job else None})
         sys.exit(1)
     manifest = job.manifest
+    assert manifest is not None  # a completed job has its manifest
     for item in manifest["output"] + manifest["error"]:
         item["url"] = (out / item["url"].rpartition("/")[2]).as_uri()
     _print({**manifest, "requiresAccessToken": False})
@@ -273,7 +276,7 @@ def cmd_audit_export(args) -> None:
         try:
             ctx = operator_context(build_services(settings, database), "audit-export")
             with open(args.out, "wb") as out, tqdm(unit="ev", file=sys.stderr, desc="audit export") as bar:
-                count = export_audit_events(ctx, args.since, out.write, bar.update)
+                count = export_audit_events(ctx, args.since, cast("Callable[[bytes], None]", out.write), bar.update)
         finally:
             database.close()
     _print({"exported": count, "since": args.since, "out": str(args.out),

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
 from ..interactions.audit import Access
+
+if TYPE_CHECKING:
+    from ..auth.policy import AccessPolicy
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
@@ -43,7 +47,7 @@ def _coding(system: str, code: str, display: str) -> dict:
 
 
 def _agents(access: Access, base_url: str, writes: bool) -> list[dict]:
-    policy = access.policy
+    policy = cast("AccessPolicy | None", access.policy)  # Access.policy is typed object (interactions/audit.py)
     client = {"type": {"coding": [_coding(DCM, "110153", "Source Role ID")]}, "requestor": False,
               "who": {"display": "unauthenticated client"}}
     if policy is not None and policy.client_id:

@@ -4,8 +4,7 @@ known it goes to the audit trail, unless the request's writes stored their Audit
 Denials and authentication failures are recorded here too: they never reach an interaction."""
 from __future__ import annotations
 
-from ..interactions.audit import Access
-from .trail import AuditTrail
+from ..interactions.audit import Access, AuditSink
 
 ACCESS = "fhir.access"  # the environ key of the request's Access
 REQUEST_ID = "fhir.request_id"  # set by http/access_log.py, which runs outside this middleware
@@ -36,7 +35,7 @@ def interaction_of(method: str, path: str) -> tuple[str, str | None, str | None]
 
 
 class AuditMiddleware:
-    def __init__(self, app, trail: AuditTrail):
+    def __init__(self, app, trail: AuditSink):
         self.app, self.trail = app, trail
 
     def __call__(self, environ: dict, start_response):

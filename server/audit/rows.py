@@ -4,6 +4,8 @@ costs more than the read being audited. tests/audit/test_audit_rows.py keeps the
 event with a shape this does not know (an absolute reference) gets the generic extraction."""
 from __future__ import annotations
 
+from typing import Literal
+
 from ..fhir.references import parse_reference
 from ..search.dates import parse_range
 from ..search.normalize import normalize
@@ -15,7 +17,7 @@ def _coding_rows(name: str, coding: dict, rows: dict) -> None:
         rows["string"].append((f"{name}:text", normalize(coding["display"]), coding["display"], None))
 
 
-def _reference(reference: dict) -> tuple[str, str] | None | bool:
+def _reference(reference: dict) -> tuple[str, str] | None | Literal[False]:
     """(type, id) of a relative literal reference; None without one; False when it is another shape."""
     literal = reference.get("reference")
     if literal is None:

@@ -27,7 +27,7 @@ _STATUS = {"create": 201}
 class AuditTrail(write_path.WriteListener):
     """One per process (services.audit and one of services.write_listeners)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.services: Services | None = None
         self.pending: deque[Access] = deque()
         self.wake = threading.Event()
@@ -65,8 +65,11 @@ class AuditTrail(write_path.WriteListener):
 
     def prepared(self, access: Access) -> write_path.Prepared:
         services = self.services
+        assert services is not None  # bound at startup, before anything is audited
+        definition = services.registry.get(AUDIT_TYPE)
+        assert definition is not None  # AuditEvent is always registered
         event = audit_event(access, services.base_url)
-        version = write_path.prepare(services, services.registry.get(AUDIT_TYPE), event, new_id(), 1, "create",
+        version = write_path.prepare(services, definition, event, new_id(), 1, "create",
                                      "POST", access.recorded, holders=[], rows=audit_event_rows(event))
         # an AuditEvent records what was asked for, existing or not: its references are not checked
         # (holders=[]); it is never changed, so it has no history row (and no vread)
@@ -104,6 +107,7 @@ class AuditTrail(write_path.WriteListener):
             if not batch:
                 return 0
             try:
+                assert self.services is not None  # bound at startup
                 ctx = operator_context(self.services, "audit")
                 with write_path.transaction(ctx) as conn:
                     write_path.commit(ctx, conn, [self.prepared(access) for access in batch])

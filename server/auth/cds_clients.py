@@ -38,6 +38,7 @@ def verify_cds_jwt(database: Database, clients: ClientRegistry, token: str, audi
     client = clients.get(client_id) if client_id else None
     if client is None or client.row.auth_method != "private_key_jwt":
         raise _refused("The JWT's iss is not a registered CDS client")
+    assert isinstance(issuer, str) and client_id is not None  # a client was found only by a string iss
     try:
         decoded = jwt.decode(token, clients.public_keys(client), algorithms=list(ALGORITHMS))
         JWTClaimsRegistry(leeway=leeway, iss={"essential": True, "value": issuer},

@@ -7,9 +7,10 @@ import secrets
 import threading
 import time
 import urllib.request
+from typing import cast
 
 from authlib.oauth2.rfc6749 import ClientMixin
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from ..storage.auth_store import ClientRow, insert_client, load_client
 from ..storage.database import Database
@@ -77,7 +78,7 @@ class ClientRegistry:
 
     def __init__(self, database: Database):
         self.database = database
-        self._jwks: dict[str, tuple[float, dict]] = {}
+        self._jwks: dict[str, tuple[float, KeySetSerialization]] = {}
         self._lock = threading.Lock()
 
     def get(self, client_id: str | None) -> OAuthClient | None:
@@ -89,8 +90,9 @@ class ClientRegistry:
 
     def public_keys(self, client: OAuthClient) -> KeySet:
         if client.row.jwks is not None:
-            return KeySet.import_key_set(client.row.jwks)
+            return KeySet.import_key_set(cast(KeySetSerialization, client.row.jwks))  # a stored JWKS document
         url = client.row.jwks_url
+        assert url is not None  # a client without a JWKS has a JWKS URL
         with self._lock:
             cached = self._jwks.get(url)
         if cached is None or cached[0] < time.monotonic():
@@ -106,7 +108,8 @@ def register_client(database: Database, *, name: str, redirect_uris: list[str], 
                     jwks: dict | None = None, jwks_url: str | None = None) -> dict:
     """Register an app; the secret (confidential, no JWKS) is returned once and stored hashed."""
     if jwks is not None:
-        KeySet.import_key_set(jwks)  # refuse a malformed key set now rather than at first use
+        # refuse a malformed key set now rather than at first use
+        KeySet.import_key_set(cast(KeySetSerialization, jwks))
     client_id = secrets.token_urlsafe(16)
     secret = None
     if public:

@@ -63,7 +63,7 @@ class AuthorizationCode:
 class SmartAuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = USER_AUTH_METHODS
 
-    def save_authorization_code(self, code, request):
+    def save_authorization_code(self, code, request) -> None:
         data = request.payload.data
         context: GrantContext = request.user
         row = CodeRow(request.client.client_id, data["redirect_uri"], request.scope or "", context.as_json(),

@@ -11,6 +11,7 @@ def ensure_signing_keys(database: Database) -> list[dict]:
         keys = load_signing_keys(conn)
         if not keys:
             key = generate_signing_key()
+            assert key.kid is not None  # generated with auto_kid
             store_signing_key_once(conn, key.kid, key.as_dict(private=True))
             keys = load_signing_keys(conn)
     return keys

@@ -28,7 +28,7 @@ class AccessPolicy:
         return cls(_scopes(claims.get("scope", "")), claims.get("patient"), claims.get("fhirUser"),
                    claims.get("sub"), claims.get("client_id"), practitioner_access)
 
-    def _granting(self, permission: str, resource_type: str) -> list[ResourceScope]:
+    def _granting(self, permission: str | None, resource_type: str) -> list[ResourceScope]:
         return [s for s in self.scopes if s.covers(permission, resource_type)]
 
     def allows(self, interaction: Interaction, resource_type: str) -> bool:
@@ -70,7 +70,7 @@ class AccessPolicy:
         granting = self._granting(Interaction(interaction).permission, resource_type)
         if not granting or any(scope.query is None for scope in granting):
             return None
-        return sorted({scope.query for scope in granting})
+        return sorted({scope.query for scope in granting if scope.query is not None})
 
     def granular_criteria(self, interaction: Interaction, definition, base_url: str) -> list:
         """Search criteria to AND into a search of `definition`'s type (empty when unrestricted)."""

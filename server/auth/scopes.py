@@ -22,7 +22,7 @@ class ResourceScope:
     permissions: frozenset[str]  # of c r u d s
     query: str | None = None  # v2 granular restriction, e.g. category=...|problem-list-item
 
-    def covers(self, permission: str, resource_type: str) -> bool:
+    def covers(self, permission: str | None, resource_type: str) -> bool:
         if resource_type in NAMED_ONLY:
             return permission in self.permissions and self.resource_type == resource_type and self.context != "patient"
         return permission in self.permissions and self.resource_type in ("*", resource_type)

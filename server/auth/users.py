@@ -39,6 +39,7 @@ def authenticate_user(database: Database, username: str, password: str) -> User 
         found = load_user(conn, username)
     if not verify_password(found[0] if found else None, password):
         return None
+    assert found is not None  # verify_password refuses a missing user
     if needs_rehash(found[0]):
         with database.connection() as conn:
             update_password_hash(conn, username, hash_password(password))

@@ -40,7 +40,9 @@ class _Run:
 
     def __init__(self, services: Services, exports: Exports, job: Job, on_progress: Callable | None = None):
         self.services, self.exports, self.job, self.on_progress = services, exports, job, on_progress
-        self.done, self.total, self.transaction_time = 0, None, None
+        self.done = 0
+        self.total: int | None = None
+        self.transaction_time: datetime | None = None
         self.renewed = time.monotonic()
 
     def heartbeat(self, force: bool = False) -> None:
@@ -70,13 +72,14 @@ class _Run:
                 if expected:
                     output += self.write_type(conn, search_plan)
         errors = [self.write_errors(plan.issues)] if plan.issues else []
-        return {"transactionTime": _instant(self.transaction_time), "request": self.job.request_url,
+        return {"transactionTime": _instant(transaction_time), "request": self.job.request_url,
                 "requiresAccessToken": True, "output": output, "error": errors}
 
     def write_type(self, conn, search_plan) -> list[dict]:
         resource_type, store = search_plan.resource_type, self.exports.store
         limit = self.job.parameters["file_resources"]
-        files, writer, in_file = [], None, 0
+        files: list[dict] = []
+        writer, in_file = None, 0
 
         def close():
             name = f"{resource_type}-{len(files) + 1}.ndjson"
@@ -203,4 +206,6 @@ def run_here(services: Services, exports: Exports, request: ExportRequest, claim
                                              exports.settings.ttl_seconds, owner, exports.settings.lease_seconds)
     status = run_job(services, exports, job, on_progress)
     with services.database.connection() as conn:
-        return status, export_jobs.get_job(conn, job_id)
+        finished = export_jobs.get_job(conn, job_id)
+    assert finished is not None  # inserted above and just run by this process
+    return status, finished

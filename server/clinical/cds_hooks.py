@@ -45,6 +45,7 @@ def call(knowledge: Knowledge, service_id: str, request: object, ctx: RequestCon
         raise NotFound(f"No CDS service '{service_id}'")
     today = today or date.today()
     context, patient_id = _validated(service["hook"], request)
+    assert isinstance(request, dict)  # _validated refused anything else
     record = _record(request, patient_id, ctx)
     drafts = _drafts(knowledge, context, patient_id)
     selected = drafts

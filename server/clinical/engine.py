@@ -55,6 +55,7 @@ def check(knowledge: Knowledge, drafts: list[Medication], current: list[Medicati
 
 
 def _pair_key(alert: Alert) -> tuple:
+    assert alert.other is not None  # a pair's alert always has the other medication
     return (alert.rule.id, frozenset((alert.subject.reference, alert.other.reference)))
 
 
@@ -71,6 +72,7 @@ def _pair(knowledge: Knowledge, m1: Medication, m2: Medication) -> list[Alert]:
                 found.append(_alert(rule, m1, m2, names, f"{names[0]} with {names[1]}: {SEVERITY_WORDS[rule.severity]}"))
                 break
     for rule in knowledge.family("duplicate"):
+        assert rule.drug_class is not None  # every duplicate rule names its drug class
         members = knowledge.classes[rule.drug_class]
         hit1 = [i for i in m1.ingredients if i in members]
         hit2 = [i for i in m2.ingredients if i in members]
@@ -93,6 +95,7 @@ def _alone(knowledge: Knowledge, subject: Medication, everything: list[Medicatio
                                 f"{name} with {rule.condition_display}: {SEVERITY_WORDS[rule.severity].split()[0]}"))
     for rule in knowledge.family("age"):
         drug = hit(rule)
+        assert rule.below_age is not None  # every age rule has its threshold
         if drug and age is not None and age < rule.below_age:
             name = knowledge.name(drug)
             found.append(_alert(rule, subject, None, (name, None),
@@ -116,6 +119,7 @@ def _dose_limit(rule: Rule, subject: Medication, everything: list[Medication], a
             return reduced
         if any(i in rule.reduced_with for m in everything if m is not subject for i in m.ingredients):
             return reduced
+    assert rule.max_mg_per_day is not None  # every dose rule has its maximum
     return rule.max_mg_per_day
 
 

@@ -31,7 +31,8 @@ def medication(knowledge: Knowledge, resource: dict) -> Medication:
     """The Medication fact of a request, statement or dispense."""
     concept = resource.get("medicationCodeableConcept") or {}
     codings = concept.get("coding") or []
-    code, ingredients = None, ()
+    code: str | None = None
+    ingredients: tuple[str, ...] = ()
     for coding in codings:
         if coding.get("system") == RXNORM and coding.get("code"):
             code = code or coding["code"]

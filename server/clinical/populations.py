@@ -20,6 +20,7 @@ def codes_of(knowledge: Knowledge, ingredients) -> tuple[list[str], list[str]]:
 def follow_up_gaps(ctx: RequestContext, knowledge: Knowledge, started_within: int, follow_up_within: int | None,
                    count: int, path: str, pairs: list) -> Bundle:
     follow_up = knowledge.follow_up
+    assert follow_up is not None  # the knowledge base defines the follow-up rule
     codes, _ = codes_of(knowledge, follow_up.drugs)
     return populations.follow_up_gaps(ctx, codes, started_within, follow_up_within or follow_up.days,
                                       list(follow_up.appointment_status), count, path, pairs)

@@ -68,7 +68,9 @@ def from_server(ctx: RequestContext, patient_id: str, keys=None) -> PatientRecor
 def fill_from_server(ctx: RequestContext, record: PatientRecord, keys) -> None:
     for key in keys:
         if key == "patient":
-            record.patient = orjson.loads(read.read(ctx, "Patient", record.patient_id).content)
+            content = read.read(ctx, "Patient", record.patient_id).content
+            assert content is not None  # read refuses a deleted Patient (410)
+            record.patient = orjson.loads(content)
             continue
         resource_type, params = QUERIES[key]
         pairs = [("patient", record.patient_id), *params, ("_count", PAGE)]
@@ -139,7 +141,9 @@ REVIEW_QUERIES = {
 def full_record(ctx: RequestContext, patient_id: str) -> PatientRecord:
     """Everything a medication review looks at, every status, read through the interactions."""
     record = PatientRecord(patient_id)
-    record.patient = orjson.loads(read.read(ctx, "Patient", patient_id).content)
+    content = read.read(ctx, "Patient", patient_id).content
+    assert content is not None  # read refuses a deleted Patient (410)
+    record.patient = orjson.loads(content)
     for key, (resource_type, params) in REVIEW_QUERIES.items():
         bundle = search.search_type(ctx, resource_type, [("patient", patient_id), *params, ("_count", PAGE)])
         record.resources[key] = [orjson.loads(e.resource_json) for e in bundle.entries

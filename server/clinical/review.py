@@ -77,7 +77,7 @@ def reconcile(knowledge: Knowledge, record: PatientRecord, today: date) -> list[
 
 
 def _medication(knowledge: Knowledge, entry: Entry) -> dict:
-    part = [{"name": "status", "valueCode": "current" if entry.current else "stopped"},
+    part: list[dict] = [{"name": "status", "valueCode": "current" if entry.current else "stopped"},
             {"name": "display", "valueString": entry.display}]
     part += [{"name": "ingredient", "valueCoding": {"system": RXNORM, "code": i, "display": knowledge.name(i)}}
              for i in entry.ingredients]
@@ -92,7 +92,7 @@ def _medication(knowledge: Knowledge, entry: Entry) -> dict:
 
 def _alert(alert: engine.Alert) -> dict:
     rule = alert.rule
-    part = [{"name": "rule", "valueCode": rule.id}, {"name": "severity", "valueCode": rule.severity},
+    part: list[dict] = [{"name": "rule", "valueCode": rule.id}, {"name": "severity", "valueCode": rule.severity},
             {"name": "summary", "valueString": alert.summary},
             {"name": "management", "valueString": rule.management},
             {"name": "source", "valueUri": rule.source.url}]
@@ -135,6 +135,7 @@ def _pdc_parameter(level: str, coding: dict, result, start: date) -> dict:
 def latest_change(knowledge: Knowledge, record: PatientRecord) -> tuple[date, str] | None:
     """The latest start or change of a psychiatric medication: a request's authoredOn, a statement's start."""
     follow_up = knowledge.follow_up
+    assert follow_up is not None  # the knowledge base defines the follow-up rule
     changes = []
     for kind in ("medicationRequests", "medicationStatements"):
         for resource in record.resources[kind]:
@@ -161,6 +162,7 @@ def _follow_up(knowledge: Knowledge, record: PatientRecord, today: date) -> list
     change = latest_change(knowledge, record)
     if change is not None:
         started, reference = change
+        assert follow_up is not None  # the knowledge base defines the follow-up rule
         due = started + timedelta(days=follow_up.days)
         kept = [a for d, a in visits if started <= d <= due and a.get("status") in follow_up.appointment_status]
         out.append({"name": "followUp", "part": [

@@ -105,7 +105,7 @@ class Bridge:
 
     def _call_app(self, environ: dict):
         """In an app thread: the WSGI call; a list body is joined here, anything else is streamed."""
-        started = []
+        started: list = []
 
         def start_response(status: str, headers: list, exc_info=None):
             started[:] = [int(status.split(" ", 1)[0]), headers]
@@ -136,6 +136,7 @@ class Bridge:
 
     async def drain(self, grace_seconds: float) -> bool:
         """Wait (up to the grace period) for in-flight requests; then the shutdown hooks. True if none was left."""
+        assert self._idle is not None  # made by __rsgi_init__ before any drain
         try:
             await asyncio.wait_for(self._idle.wait(), grace_seconds)
             finished = True
@@ -155,7 +156,8 @@ class _Prepended:
     """An iterator with its first item already taken (to learn the status), closing the WSGI result at the end."""
 
     def __init__(self, first: bytes, rest, result):
-        self._first, self._rest, self._result = first, rest, result
+        self._first: bytes | None = first
+        self._rest, self._result = rest, result
 
     def __iter__(self):
         return self

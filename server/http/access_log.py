@@ -28,7 +28,7 @@ class AccessLog:
         started = time.perf_counter()
         rid = environ.get("HTTP_X_REQUEST_ID", "")[:64] or secrets.token_hex(16)
         environ[REQUEST_ID] = rid
-        status = []
+        status: list[str] = []
 
         def start_with_id(code: str, headers: list, exc_info=None):
             status[:] = [code]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..auth.authorization_flow import AuthorizationFlow, Page, Redirect
 from ..auth.authorization_server import SmartAuthorizationServer
@@ -74,7 +75,7 @@ def _services() -> AuthServices:
     return current_app.extensions["fhir.auth"]
 
 
-def _render(outcome: Page | Redirect) -> Response:
+def _render(outcome: Page | Redirect) -> WerkzeugResponse:
     if isinstance(outcome, Redirect):
         return redirect(outcome.location, code=302)
     data = {k: v for k, v in outcome.data.items() if k != "request"}
@@ -84,7 +85,7 @@ def _render(outcome: Page | Redirect) -> Response:
         "Content-Security-Policy": PAGE_POLICY, "Referrer-Policy": "no-referrer"})
 
 
-def _too_many(retry_after: int, html: bool) -> Response:
+def _too_many(retry_after: int, html: bool) -> WerkzeugResponse:
     headers = {"Retry-After": str(retry_after), "Cache-Control": "no-store"}
     if html:
         page = Page("error", 429, {"message": "Too many sign-in attempts.",

@@ -54,6 +54,7 @@ def _status(job_id: str) -> Response:
             progress = f"{percent} % ({job.done:,} of {job.total:,})"
         return Response(status=202, headers={"X-Progress": progress, "Retry-After": retry})
     if job.status == "failed":
+        assert job.error is not None  # a failed job has its OperationOutcome
         return fhir_response(job.error, 500)
     response = Response(orjson.dumps(job.manifest), status=200, content_type="application/json")
     response.headers["Expires"] = format_datetime(job.expires_at.astimezone(timezone.utc), usegmt=True)

@@ -35,7 +35,8 @@ def _http_error(error: HTTPException) -> Response:
         message = f"No FHIR endpoint at {request.path}: unknown resource type or path"
     elif status == 405:
         message = f"{request.method} is not supported on {request.path}"
-    headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
+    valid_methods = getattr(error, "valid_methods", None)  # only MethodNotAllowed has them
+    headers = {"Allow": ", ".join(valid_methods)} if valid_methods else None
     return outcome_response(status, [Issue(message, _HTTP_CODES.get(status, "processing"))], headers)
 
 

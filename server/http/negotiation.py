@@ -29,8 +29,8 @@ def response_content_type(request: Request) -> str:
 
 @lru_cache(maxsize=64)
 def _content_type_for_format(requested: str) -> str:
-    mimetype, params = parse_options_header(requested)
-    mimetype = _FORMAT_ALIASES.get(mimetype.lower())
+    requested_type, params = parse_options_header(requested)
+    mimetype = _FORMAT_ALIASES.get(requested_type.lower())
     if mimetype is None:
         raise NotAcceptable(f"_format '{requested}' is not supported; this server speaks JSON only",
                             location="http._format")

@@ -30,7 +30,7 @@ def _json(schema: dict) -> dict:
 
 
 def _response(description: str, schema: dict | None = None, headers: tuple[str, ...] = ()) -> dict:
-    response = {"description": description}
+    response: dict = {"description": description}
     if schema is not None:
         response["content"] = _json(schema)
     if headers:
@@ -63,6 +63,7 @@ def _path_params(path: str) -> list[dict]:
 
 def _search_params(registry: Registry, type_: str) -> list[dict]:
     definition = registry.get(type_)
+    assert definition is not None  # called with the registry's own types
     params = [{"name": p.name, "in": "query", "required": False, "schema": {"type": "string"},
                "description": f"{p.type} search parameter: {p.documentation}".strip()}
               for p in sorted(definition.params.values(), key=lambda p: p.name)]
@@ -218,7 +219,7 @@ def _system_paths(registry: Registry) -> dict[str, dict]:
             [*_path_params("{id}"), _header("_since"), _header("_count"),
              {"name": "_type", "in": "query", "schema": {"type": "string"}}])}
         for type_ in registry.types:
-            if "Patient" in registry.get(type_).compartments:
+            if "Patient" in registry.definitions[type_].compartments:
                 paths[f"/Patient/{{id}}/{type_}"] = {"get": _operation(
                     f"search-compartment-{type_}", f"{type_} in one Patient's compartment", [type_],
                     _responses({"200": _response("A searchset Bundle", bundle)}, "404"),

@@ -56,6 +56,7 @@ def resource_response(version: Version, base_url: str, status: int = 200, locati
         outcome = operation_outcome([Issue(f"{version.resource_type}/{version.id} stored as version"
                                            f" {version.version_id}", "informational", "information")])
         return fhir_response(outcome, status, headers)
+    assert version.content is not None  # a stored version, not a deletion
     return fhir_response(version.content, status, headers)
 
 
