@@ -27,4 +27,5 @@ def export_audit_events(ctx: RequestContext, since: str, write: Callable[[bytes]
         if not following:
             return written
         cursor = dict(parse_qsl(urlsplit(following).query)).get("_cursor")
+        assert cursor is not None  # this server's next links always carry _cursor
         pairs = [(k, v) for k, v in pairs if k != "_cursor"] + [("_cursor", cursor)]

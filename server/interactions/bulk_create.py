@@ -36,7 +36,8 @@ def create_many_in(ctx: RequestContext, conn, items: list[NewResource]) -> list[
         version = write_path.prepare(ctx.services, item.definition, item.resource, item.id, 1, Interaction.CREATE, "POST",
                                      now)
         try:
-            ctx.guard.check_new(conn, Interaction.CREATE, item.definition, version.patient_id, version.resource)
+            ctx.guard.check_new(conn, Interaction.CREATE, item.definition, version.patient_id,
+                                write_path.resource_of(version))
         except FhirError as error:
             raise CreateFailed(index, error) from None
         prepared.append(version)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import multiprocessing
+import multiprocessing.pool
 import os
 import time
 from collections import deque
@@ -85,7 +86,8 @@ def check_record(services: Services, record: Record, now: datetime | None = None
         return Checked(record, issues=[{"severity": "error", "code": "structure", "diagnostics": f"Not JSON: {error}"}])
     resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
     definition = services.registry.get(resource_type) if isinstance(resource_type, str) else None
-    if definition is None:
+    # a definition implies a str resourceType, which implies a dict resource: the last two only narrow the types
+    if definition is None or not isinstance(resource_type, str) or not isinstance(resource, dict):
         return Checked(record, issues=[{"severity": "error", "code": "not-supported",
                                         "diagnostics": f"Resource type {resource_type!r} is not served here"}])
     try:
@@ -128,7 +130,7 @@ def import_paths(services: Services, paths: list[Path], progress=None, workers: 
     gc.freeze()  # the long-lived objects (models, registry) stay out of every collection, in the workers too
     pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (services,))
     try:
-        pending: deque = deque()
+        pending: deque[tuple[multiprocessing.pool.AsyncResult, float]] = deque()
         for batch, fraction in _batches(paths, summary):
             pending.append((pool.apply_async(_check_batch, (batch,)), fraction))
             if len(pending) > 2 * workers:
@@ -161,6 +163,8 @@ def _store(services: Services, summary: ImportSummary, result, fraction: float, 
 
 def _without_repeated_keys(items: list[Checked]):
     """Groups in which each resource appears once (one INSERT cannot write a row twice)."""
+    group: list[Checked]
+    keys: set[tuple[str, str] | None]
     group, keys = [], set()
     for item in items:
         if item.key in keys:
@@ -185,6 +189,11 @@ def _store_deferred(services: Services, summary: ImportSummary) -> None:
             _store_group(services, summary, group, defer=not final)
 
 
+def _prepared(item: Checked) -> write_path.Prepared:
+    assert item.version is not None  # only records without issues are stored, and each of those has its version
+    return item.version
+
+
 def _store_group(services: Services, summary: ImportSummary, items: list[Checked], defer: bool = True) -> None:
     """Records whose local references resolve neither to a stored resource nor to another record
     kept in this group are set aside (defer, for _store_deferred) or reported."""
@@ -199,8 +208,8 @@ def _store_group(services: Services, summary: ImportSummary, items: list[Checked
 
     ctx = operator_context(services, "import")
     with write_path.transaction(ctx) as conn:
-        current = lock_and_read_versions(conn, [item.key for item in items])
-        versions = [write_path.with_version(item.version, current.get(item.key, 0) + 1) for item in items]
+        current = lock_and_read_versions(conn, [_prepared(item).key for item in items])
+        versions = [write_path.with_version(_prepared(item), current.get(_prepared(item).key, 0) + 1) for item in items]
         stored = write_path.commit(ctx, conn, versions, unresolved)
     summary.stored += len(stored)
     for version in stored:

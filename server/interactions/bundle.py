@@ -122,7 +122,7 @@ def transaction(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
             _guarded(entry, lambda e=entry: unresolved_placeholders(e))
         creates: list[Entry] = []  # plain creates go in together, through the bulk path
         for entry in (e for e in ordered if e.method != "DELETE"):
-            if entry.method == "POST" and entry.matched is None and not has_conditional_references(entry.resource):
+            if entry.method == "POST" and entry.matched is None and not has_conditional_references(entry.body):
                 creates.append(entry)
                 continue
             _create_together(ctx, conn, creates)  # a conditional reference may name one of them
@@ -132,10 +132,15 @@ def transaction(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
     return _response(ctx, "transaction-response", entries, minimal)
 
 
+def _new_resource(entry: Entry) -> NewResource:
+    assert entry.location_id is not None  # resolve_identity gives each POST its id
+    return NewResource(entry.prepared_definition, entry.body, entry.location_id)
+
+
 def _create_together(ctx: RequestContext, conn, creates: list[Entry]) -> None:
     if not creates:
         return
-    items = [NewResource(entry.definition, entry.resource, entry.location_id) for entry in creates]
+    items = [_new_resource(entry) for entry in creates]
     try:
         versions = create_many_in(ctx, conn, items)
     except CreateFailed as failed:
@@ -231,7 +236,8 @@ def _response(ctx: RequestContext, kind: str, results, minimal: bool) -> bytes:
             entry["resource"] = orjson.Fragment(result.resource_json)
         entry["response"] = result.response
         entries.append(entry)
-    bundle = {"resourceType": "Bundle", "type": kind, "timestamp": instant(datetime.now(timezone.utc))}
+    bundle: dict[str, object] = {"resourceType": "Bundle", "type": kind,
+                                 "timestamp": instant(datetime.now(timezone.utc))}
     if entries:
         bundle["entry"] = entries
     return orjson.dumps(bundle)

@@ -61,6 +61,18 @@ class Entry:
     def conditional(self) -> bool:
         return self.id is None and bool(self.query) and self.method in ("PUT", "DELETE", "PATCH")
 
+    @property
+    def body(self) -> dict:
+        """The resource of a POST, PUT or PATCH (parse_entry refuses those without one)."""
+        assert isinstance(self.resource, dict)
+        return self.resource
+
+    @property
+    def prepared_definition(self) -> ResourceDefinition:
+        """The type's definition, set by prepare before anything else handles the entry."""
+        assert self.definition is not None
+        return self.definition
+
     def describe(self) -> str:
         return f"entry {self.index}" + (f" ({self.full_url})" if self.full_url else "") + f": {self.method} {self.url}"
 
@@ -101,6 +113,7 @@ def prepare(ctx: RequestContext, entry: Entry) -> None:
     if entry.method == "POST":
         entry.definition, entry.resource = prepare_create(ctx, entry.resource_type, entry.resource)
     elif entry.method == "PUT" and not entry.conditional:
+        assert entry.id is not None  # only a conditional PUT has none
         entry.definition = prepare_update(ctx, entry.resource_type, entry.id, entry.resource)
     else:
         entry.definition = ctx.definition(entry.resource_type, entry.interaction)
@@ -122,16 +135,17 @@ def resolve_identity(ctx: RequestContext, conn, entry: Entry, new_id) -> str | N
     """The `Type/id` the entry's fullUrl stands for, matching conditional creates and updates now."""
     if entry.method == "POST":
         if entry.if_none_exist:
-            ids = matching_ids(ctx, conn, entry.definition, entry.if_none_exist, Interaction.CREATE)
+            ids = matching_ids(ctx, conn, entry.prepared_definition, entry.if_none_exist, Interaction.CREATE)
             if len(ids) == 1:
-                entry.matched = repository.read(ctx, conn, entry.definition, ids[0], Interaction.CREATE)
+                entry.matched = repository.read(ctx, conn, entry.prepared_definition, ids[0], Interaction.CREATE)
                 entry.location_id = ids[0]
             elif len(ids) > 1:
                 raise several_matches(entry.if_none_exist)
         entry.location_id = entry.location_id or new_id()
     elif entry.method == "PUT":
         if entry.conditional:
-            entry.location_id = target_of_conditional_update(ctx, conn, entry.definition, entry.query, entry.resource)
+            entry.location_id = target_of_conditional_update(ctx, conn, entry.prepared_definition, entry.query,
+                                                             entry.body)
         else:
             entry.location_id = entry.id
     elif entry.method == "PATCH" and entry.id:
@@ -153,7 +167,7 @@ def written(ctx: RequestContext, entry: Entry, version: Version, status: int) ->
 
 def _patch_body(entry: Entry):
     """A JSON Patch travels in a Binary (bundle.html#patch); a FHIRPath Patch is the Parameters itself."""
-    resource = entry.resource
+    resource = entry.body
     if resource.get("resourceType") != "Binary":
         return resource, FHIRPATH_PATCH
     try:
@@ -164,20 +178,21 @@ def _patch_body(entry: Entry):
 
 def run(ctx: RequestContext, conn, entry: Entry, cascade: bool = False) -> None:
     """Perform the entry's interaction on conn; fill entry.response (and resource_json)."""
-    definition, method = entry.definition, entry.method
+    definition, method = entry.prepared_definition, entry.method
     if method == "POST":
         if entry.matched is not None:
             return written(ctx, entry, entry.matched, 200)
         if entry.if_none_exist and entry.location_id is None:  # batch: matched here, in its own transaction
-            outcome = create_in_if_none_exist(ctx, conn, definition, entry.resource, entry.if_none_exist)
+            outcome = create_in_if_none_exist(ctx, conn, definition, entry.body, entry.if_none_exist)
             return written(ctx, entry, outcome.version, outcome.status)
-        return written(ctx, entry, create_in(ctx, conn, definition, entry.resource, entry.location_id), 201)
+        return written(ctx, entry, create_in(ctx, conn, definition, entry.body, entry.location_id), 201)
     if method == "PUT":
         if entry.conditional:
-            outcome = conditional_update_in(ctx, conn, definition, entry.query, entry.resource, entry.if_match,
+            outcome = conditional_update_in(ctx, conn, definition, entry.query, entry.body, entry.if_match,
                                             entry.location_id)
             return written(ctx, entry, outcome.version, outcome.status)
-        version, created = update_in(ctx, conn, definition, entry.id, entry.resource, entry.if_match)
+        assert entry.id is not None  # only a conditional PUT has none
+        version, created = update_in(ctx, conn, definition, entry.id, entry.body, entry.if_match)
         return written(ctx, entry, version, 201 if created else 200)
     if method == "PATCH":
         body, kind = _patch_body(entry)
@@ -194,6 +209,7 @@ def run(ctx: RequestContext, conn, entry: Entry, cascade: bool = False) -> None:
         if entry.conditional:
             conditional_delete_in(ctx, conn, definition, entry.query, cascade)
         else:
+            assert entry.id is not None  # only a conditional DELETE has none
             delete_in(ctx, conn, entry.resource_type, entry.id, entry.if_match, cascade)
         entry.response = {"status": _status(204)}
         return None
@@ -206,11 +222,12 @@ def _read(ctx: RequestContext, conn, entry: Entry) -> None:
         entry.response = {"status": _status(200)}
         entry.resource_json = bundle.to_bytes().decode()
         return
+    assert entry.id is not None  # a read or vread names its resource
     if entry.version_id is not None:
-        version = repository.read_version(ctx, conn, entry.definition, entry.id, int(entry.version_id)) \
+        version = repository.read_version(ctx, conn, entry.prepared_definition, entry.id, int(entry.version_id)) \
             if entry.version_id.isdigit() and len(entry.version_id) < 10 else None
     else:
-        version = repository.read(ctx, conn, entry.definition, entry.id)
+        version = repository.read(ctx, conn, entry.prepared_definition, entry.id)
     if version is None:
         raise NotFound(f"{entry.resource_type}/{entry.id} is not known")
     if version.deleted:

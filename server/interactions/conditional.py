@@ -32,7 +32,9 @@ def create_in_if_none_exist(ctx: RequestContext, conn, definition: ResourceDefin
     if len(ids) > 1:
         raise several_matches(if_none_exist)
     if ids:
-        return Written(repository.read(ctx, conn, definition, ids[0], Interaction.CREATE), 200)
+        version = repository.read(ctx, conn, definition, ids[0], Interaction.CREATE)
+        assert version is not None  # just matched on this connection
+        return Written(version, 200)
     return Written(create_in(ctx, conn, definition, resource, id), 201)
 
 

@@ -54,10 +54,10 @@ def _exportable(ctx: RequestContext, resource_type: str) -> bool:
 
 def _candidate_types(ctx: RequestContext, level: str) -> tuple[str, ...]:
     registry = ctx.services.registry
-    types = [t for t in registry.types if registry.get(t).supports("search-type")]
+    types = [t for t in registry.types if registry.definitions[t].supports("search-type")]
     if level == "system":
         return tuple(types)
-    return tuple(t for t in types if t == "Patient" or registry.get(t).patient_compartment_params())
+    return tuple(t for t in types if t == "Patient" or registry.definitions[t].patient_compartment_params())
 
 
 def _types(ctx: RequestContext, request: ExportRequest, issues: list[Issue]) -> list[str]:
@@ -81,7 +81,7 @@ def _types(ctx: RequestContext, request: ExportRequest, issues: list[Issue]) -> 
 
 def _type_filter(ctx: RequestContext, resource_type: str, query: str) -> tuple:
     """One _typeFilter's criteria (AND-ed), parsed by the search engine; result parameters are refused."""
-    parser = SearchParser(ctx.services.registry.get(resource_type), ctx.base_url, 1, 1, ctx.services.registry)
+    parser = SearchParser(ctx.services.registry.definitions[resource_type], ctx.base_url, 1, 1, ctx.services.registry)
     parsed = parser.parse(parse_qsl(query, keep_blank_values=True), strict=True)
     if parsed.includes or parsed.plan.sort or parsed.summary or parsed.elements or parsed.plan.cursor:
         raise BadRequest(f"_typeFilter '{resource_type}?{query}' may hold search criteria only",
@@ -108,7 +108,9 @@ def _filters(ctx: RequestContext, request: ExportRequest, types: list[str], issu
 
 def group_members(ctx: RequestContext, group_id: str) -> tuple[str, ...]:
     """The Patient ids of Group.member.entity, read through the access policy like any read."""
-    group = orjson.loads(read(ctx, "Group", group_id).content)
+    content = read(ctx, "Group", group_id).content
+    assert content is not None  # read answers 410 for a deletion, the one version without content
+    group = orjson.loads(content)
     members = []
     for member in group.get("member", ()):
         reference = member.get("entity", {}).get("reference", "")
@@ -123,6 +125,7 @@ def _patients(ctx: RequestContext, request: ExportRequest) -> tuple[str, ...] | 
         return None
     patients = request.patients
     if request.level == "group":
+        assert request.group_id is not None  # a group-level request always names its Group
         members = group_members(ctx, request.group_id)
         patients = members if patients is None else tuple(p for p in patients if p in set(members))
     return patients
@@ -138,7 +141,7 @@ def export_plan(ctx: RequestContext, request: ExportRequest) -> ExportPlan:
     patients = _patients(ctx, request)
     plans = []
     for resource_type in types:
-        ctx.guard.search_scope(Interaction.SEARCH_TYPE, [ctx.services.registry.get(resource_type)])  # 403s now
+        ctx.guard.search_scope(Interaction.SEARCH_TYPE, [ctx.services.registry.definitions[resource_type]])  # 403s now
         plan = SearchPlan((resource_type,), total="none")
         if since is not None:
             plan.criteria.append(DateCriterion("_lastUpdated", (DateValue("ge", since, since),)))

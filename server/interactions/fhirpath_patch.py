@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 from ..fhir.outcomes import BadRequest, Unprocessable
 
@@ -105,11 +106,12 @@ def _list_at(resource: dict, operation: Operation) -> list:
 
 def _remove(slot: Slot) -> None:
     if isinstance(slot.container, list):
+        assert isinstance(slot.key, int)  # a list's slots are its indexes
         del slot.container[slot.key]
         if not slot.container and slot.parent is not None:  # R4 json.html: no empty arrays
-            del slot.parent.container[slot.parent.key]
+            del cast(dict, slot.parent.container)[slot.parent.key]  # the slot holding a list is a dict's
     else:
-        del slot.container[slot.key]
+        del cast(dict, slot.container)[slot.key]  # None only at the root: the TypeError it always raised
 
 
 def apply_operation(resource: dict, operation: Operation, as_list: bool) -> None:
@@ -137,7 +139,11 @@ def apply_operation(resource: dict, operation: Operation, as_list: bool) -> None
             _remove(_one(slots, operation))
     elif kind == "replace":
         slot = _one(locate(resource, operation.path), operation)
-        slot.container[slot.key] = operation.value
+        if isinstance(slot.container, list):
+            assert isinstance(slot.key, int)  # a list's slots are its indexes
+            slot.container[slot.key] = operation.value
+        else:
+            cast(dict, slot.container)[slot.key] = operation.value  # None only at the root: the TypeError as ever
     elif kind == "move":
         items = _list_at(resource, operation)
         if not (operation.source is not None and 0 <= operation.source < len(items)

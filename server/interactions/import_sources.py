@@ -24,7 +24,7 @@ class Record:
     error: str | None = None
 
     def where(self) -> dict:
-        place = {"file": self.file}
+        place: dict[str, str | int] = {"file": self.file}
         if self.line is not None:
             place["line"] = self.line
         if self.entry is not None:
@@ -69,7 +69,9 @@ def _json_file(path: Path) -> Iterator[tuple[Record, int]]:
 
 
 def _entry_id(entry: dict, resource: dict) -> str:
-    request = entry.get("request") if isinstance(entry.get("request"), dict) else {}
+    request = entry.get("request")
+    if not isinstance(request, dict):
+        request = {}
     url = str(request.get("url", "")).partition("?")[0].strip("/").split("/")
     if request.get("method") == "PUT" and len(url) == 2:
         return url[1]

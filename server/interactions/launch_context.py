@@ -71,6 +71,7 @@ class PatientDirectory:
             version = read(self._ctx(username, fhir_user), "Patient", patient_id)
         except FhirError:
             return None
+        assert version.content is not None  # read answers 410 for a deletion, the one version without content
         return PatientSummary.of(orjson.loads(version.content))
 
     def user_name(self, fhir_user: str) -> str | None:
@@ -81,7 +82,9 @@ class PatientDirectory:
         ctx = RequestContext(self.services, Guard(AccessPolicy(tuple(parse_scopes(f"system/{kind}.r"))),
                                                   self.services.base_url))
         try:
-            return display_name(orjson.loads(read(ctx, kind, id).content))
+            content = read(ctx, kind, id).content
+            assert content is not None  # read answers 410 for a deletion, the one version without content
+            return display_name(orjson.loads(content))
         except FhirError:
             return None
 

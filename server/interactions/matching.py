@@ -36,6 +36,5 @@ def matching_ids(ctx: RequestContext, conn, definition: ResourceDefinition, crit
     parsed = SearchParser(definition, ctx.base_url, limit, max(limit, ctx.services.max_page_size),
                           ctx.services.registry).parse(pairs, True)
     parsed.plan.count = limit
-    parsed.plan.with_total = False
     matches = repository.search(ctx, conn, parsed.plan, interaction)
     return [match.id for match in matches[:limit]]

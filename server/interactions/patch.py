@@ -59,6 +59,7 @@ def patch_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
     if current.deleted:
         raise Gone(f"{definition.type}/{id} was deleted")
     check_if_match(current, if_match)
+    assert current.content is not None  # only a deletion has none
     resource = apply_patch(ctx, orjson.loads(current.content), body, kind)
     if resource.get("resourceType") != definition.type or resource.get("id") != id:
         raise Unprocessable("A patch may not change the resource's type or id")

@@ -48,7 +48,9 @@ def follow_up_gaps(ctx: RequestContext, codes: list[str], started_within: int, f
 def group_pdc(ctx: RequestContext, group_id: str, codes: list[str], drugs: list[str], period_start: date,
               period_end: date) -> tuple[list[str], list[tuple]]:
     """The group's Patient members (that the token reaches) with their fills, index date, days and days covered."""
-    group = orjson.loads(read(ctx, "Group", group_id).content)
+    content = read(ctx, "Group", group_id).content
+    assert content is not None  # read answers 410 for a deletion, the one version without content
+    group = orjson.loads(content)
     members = sorted({m["entity"]["reference"].removeprefix("Patient/") for m in group.get("member") or []
                       if not m.get("inactive") and str((m.get("entity") or {}).get("reference", "")).startswith("Patient/")})
     if period_start > period_end:

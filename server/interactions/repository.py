@@ -64,7 +64,7 @@ def _checked(ctx: RequestContext, conn, interaction: Interaction, definition: Re
 
 def _scoped(ctx: RequestContext, plan: SearchPlan, interaction: Interaction) -> SearchPlan:
     registry = ctx.services.registry
-    scope = ctx.guard.search_scope(interaction, [registry.get(t) for t in plan.resource_types])
+    scope = ctx.guard.search_scope(interaction, [registry.definitions[t] for t in plan.resource_types])
     plan.compartment_patient = scope.patients
     plan.criteria += scope.criteria
     return plan
@@ -97,14 +97,16 @@ def included(ctx: RequestContext, conn, sources: list[int], source_type: str, pa
              target_type: str | None) -> list[Match]:
     """_include targets the token may read."""
     found = _include.included(conn, sources, source_type, param, target_type, _visible(ctx))
-    return _shown(ctx, [m for m in found if ctx.guard.granted(ctx.services.registry.get(m.resource_type), m.content)])
+    definitions = ctx.services.registry.definitions
+    return _shown(ctx, [m for m in found if ctx.guard.granted(definitions[m.resource_type], m.content)])
 
 
 def revincluded(ctx: RequestContext, conn, targets: list[tuple[str, str]], source_type: str, param: str,
                 target_type: str | None) -> list[Match]:
     """_revinclude sources the token may read."""
     found = _include.revincluded(conn, targets, source_type, param, target_type, _visible(ctx))
-    return _shown(ctx, [m for m in found if ctx.guard.granted(ctx.services.registry.get(m.resource_type), m.content)])
+    definitions = ctx.services.registry.definitions
+    return _shown(ctx, [m for m in found if ctx.guard.granted(definitions[m.resource_type], m.content)])
 
 
 def _shown(ctx: RequestContext, matches: list[Match]) -> list[Match]:

@@ -47,6 +47,7 @@ def validate(ctx: RequestContext, resource_type: str, id: str | None, body, mode
     warnings: list[Issue] = []
     try:
         if mode == "delete":
+            assert id is not None  # refused above without one
             _check_delete(ctx, resource_type, id)
         else:
             warnings = _check_content(ctx, resource_type, id, resource, mode, profile)
@@ -62,9 +63,10 @@ def _check_content(ctx: RequestContext, resource_type: str, id: str | None, reso
                    profile: str | None) -> list[Issue]:
     if resource is None and id is not None and is_valid_id(id):  # instance level: the stored resource
         with ctx.services.database.connection() as conn:
-            current = repository.read(ctx, conn, ctx.services.registry.get(resource_type), id)
+            current = repository.read(ctx, conn, ctx.services.registry.definitions[resource_type], id)
         if current is None or current.deleted:
             raise NotFound(f"{resource_type}/{id} is not known")
+        assert current.content is not None  # only a deletion has none
         resource = orjson.loads(current.content)
     if resource is None:
         raise BadRequest("The resource to validate is missing")
@@ -75,9 +77,10 @@ def _check_content(ctx: RequestContext, resource_type: str, id: str | None, reso
     if mode == "update" and resource.get("id") != id:
         raise BadRequest(f"The resource id ({resource.get('id')!r}) must equal {id!r}", expression=f"{resource_type}.id")
     if mode in ("create", "update"):
-        definition, interaction = ctx.services.registry.get(resource_type), Interaction(mode)
+        definition, interaction = ctx.services.registry.definitions[resource_type], Interaction(mode)
         with ctx.services.database.transaction() as conn:  # rolled back or not, it writes nothing
             if mode == "update":
+                assert id is not None  # refused in validate without one
                 repository.read(ctx, conn, definition, id, interaction)
             check_references(ctx, conn, resource, (resource_type, id or ""))
             # the write itself would be refused outside the token's compartment or granular scopes
@@ -88,7 +91,7 @@ def _check_content(ctx: RequestContext, resource_type: str, id: str | None, reso
 
 def _check_delete(ctx: RequestContext, resource_type: str, id: str) -> None:
     with ctx.services.database.transaction() as conn:
-        current = repository.read(ctx, conn, ctx.services.registry.get(resource_type), id,
+        current = repository.read(ctx, conn, ctx.services.registry.definitions[resource_type], id,
                                   Interaction.DELETE) if is_valid_id(id) else None
         if current is None or current.deleted:
             raise NotFound(f"{resource_type}/{id} is not known")

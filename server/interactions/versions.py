@@ -30,5 +30,5 @@ def store_version(ctx: RequestContext, conn, definition: ResourceDefinition, int
     """A single write's new version, through the write path, once the guard allows it."""
     version = write_path.prepare(ctx.services, definition, resource, id, version_id, interaction, method,
                                  holders=holders)
-    ctx.guard.check_new(conn, interaction, definition, version.patient_id, version.resource)
+    ctx.guard.check_new(conn, interaction, definition, version.patient_id, write_path.resource_of(version))
     return write_path.commit(ctx, conn, [version])[0]

@@ -80,7 +80,7 @@ def delete(ctx: RequestContext, resource_type: str, id: str, if_match: str | Non
 def delete_in(ctx: RequestContext, conn, resource_type: str, id: str, if_match: str | None,
               cascade: bool = False, _visited: set | None = None) -> Version | None:
     """Referrers block a delete (409) unless cascading, which deletes them first, recursively."""
-    current = repository.lock(ctx, conn, ctx.services.registry.get(resource_type), id, Interaction.DELETE)
+    current = repository.lock(ctx, conn, ctx.services.registry.definitions[resource_type], id, Interaction.DELETE)
     if current is None:
         raise NotFound(f"{resource_type}/{id} is not known")
     if current.deleted:

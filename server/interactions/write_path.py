@@ -108,7 +108,7 @@ def deletion(current: Version, now: datetime | None = None, interaction: str = "
 def for_copy(prepared: Prepared) -> Prepared:
     """Small enough to pickle (import workers): index rows encoded for COPY, reference elements
     replaced by their expressions."""
-    targets = {key: expression_of(prepared.resource, holder) for key, holder in prepared.targets.items()}
+    targets = {key: expression_of(resource_of(prepared), holder) for key, holder in prepared.targets.items()}
     rows = encode_for_copy(prepared.resource_type, prepared.id, prepared.patient_id, prepared.rows or {})
     return replace(prepared, rows=None, rows_copy=rows, targets=targets, resource=None)
 
@@ -117,6 +117,7 @@ def with_version(prepared: Prepared, version_id: int) -> Prepared:
     """The same version under another versionId (an import that finds the resource existing)."""
     if version_id == prepared.version_id:
         return prepared
+    assert prepared.content is not None  # an import writes no deletions
     resource = orjson.loads(prepared.content)
     resource["meta"]["versionId"] = str(version_id)
     return replace(prepared, version_id=version_id, content=orjson.dumps(resource))
@@ -151,7 +152,7 @@ def commit(ctx: RequestContext, conn, versions: list[Prepared],
     extra = [added for listener in listeners for added in listener.before_commit(ctx, conn, versions)]
     seqs = store(conn, [_stored(v) for v in versions + extra])
     written = [Version(v.resource_type, v.id, v.version_id, v.last_updated, v.deleted,
-                       None if v.deleted else v.content.decode(), v.method, seq, v.patient_id)
+                       None if v.content is None else v.content.decode(), v.method, seq, v.patient_id)
                for v, seq in zip(versions, seqs)]
     if pending is None:
         _notify_after(ctx, [versions])
@@ -217,11 +218,17 @@ def _resolved(ctx: RequestContext, conn, versions: list[Prepared], on_unresolved
         numbered = kept
 
 
+def resource_of(version: Prepared) -> dict:
+    """The resource of a prepared version (all hold one but deletions, which have no references, and for_copy's)."""
+    assert version.resource is not None
+    return version.resource
+
+
 def _expression(version: Prepared, holder) -> str:
-    return holder if isinstance(holder, str) else expression_of(version.resource, holder)
+    return holder if isinstance(holder, str) else expression_of(resource_of(version), holder)
 
 
 def _unresolved(index: int, version: Prepared, missing: list) -> UnresolvedReferences:
-    issues = unresolved_reference_issues(version.resource, version.targets, missing)
+    issues = unresolved_reference_issues(resource_of(version), version.targets, missing)
     return UnresolvedReferences(index, f"{version.resource_type} refers to resources that do not exist", issues)
 
