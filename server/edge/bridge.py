@@ -47,17 +47,6 @@ def environ_for(scope, body: bytes, base: dict) -> dict:
     return environ
 
 
-JOIN_IN_THREAD_BYTES = 1024 * 1024  # a body declared this small is read whole in the app's thread
-
-
-def _small(started: list) -> bool:
-    """Whether start_response declared a Content-Length small enough to join (exports stream their files)."""
-    if not started:
-        return False
-    length = next((value for name, value in started[1] if name.lower() == "content-length"), None)
-    return length is not None and length.isdigit() and int(length) <= JOIN_IN_THREAD_BYTES
-
-
 class Bridge:
     """RSGI app: validate the head, read the body, then run the WSGI app on one of `threads` threads."""
 
@@ -127,15 +116,11 @@ class Bridge:
         except Exception:  # the app renders its own errors; this is only a last resort
             log.exception("wsgi app failed")
             return outcome(500, "Internal server error; the request was not completed", "exception")
-        if isinstance(result, (list, tuple)) or _small(started):
-            # Flask's bodies come in a ClosingIterator; joining a small one here saves the loop three
-            # hand-offs to a thread (next, next, close), a third of the edge's cost per request
-            try:
-                body = b"".join(result)
-            finally:
-                close = getattr(result, "close", None)
-                if close:
-                    close()
+        if isinstance(result, (list, tuple)):
+            body = b"".join(result)
+            close = getattr(result, "close", None)
+            if close:
+                close()
             return started[0], started[1], body
         iterator = iter(result)
         first = next(iterator, b"")  # start_response may come with the first chunk
