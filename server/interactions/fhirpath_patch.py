@@ -104,6 +104,14 @@ def _list_at(resource: dict, operation: Operation) -> list:
     return next(iter(lists.values()))
 
 
+def _inside(slot: Slot, operation: Operation) -> Slot:
+    """The slot of an element within the resource: the resource itself cannot be deleted or replaced."""
+    if slot.container is None:
+        raise Unprocessable(f"FHIRPath Patch {operation.type}: path '{operation.path}' names the resource itself,"
+                            " not an element in it")
+    return slot
+
+
 def _remove(slot: Slot) -> None:
     if isinstance(slot.container, list):
         assert isinstance(slot.key, int)  # a list's slots are its indexes
@@ -111,7 +119,7 @@ def _remove(slot: Slot) -> None:
         if not slot.container and slot.parent is not None:  # R4 json.html: no empty arrays
             del cast(dict, slot.parent.container)[slot.parent.key]  # the slot holding a list is a dict's
     else:
-        del cast(dict, slot.container)[slot.key]  # None only at the root: the TypeError it always raised
+        del cast(dict, slot.container)[slot.key]
 
 
 def apply_operation(resource: dict, operation: Operation, as_list: bool) -> None:
@@ -136,14 +144,14 @@ def apply_operation(resource: dict, operation: Operation, as_list: bool) -> None
     elif kind == "delete":
         slots = locate(resource, operation.path)
         if slots:  # deleting what is not there changes nothing
-            _remove(_one(slots, operation))
+            _remove(_inside(_one(slots, operation), operation))
     elif kind == "replace":
-        slot = _one(locate(resource, operation.path), operation)
+        slot = _inside(_one(locate(resource, operation.path), operation), operation)
         if isinstance(slot.container, list):
             assert isinstance(slot.key, int)  # a list's slots are its indexes
             slot.container[slot.key] = operation.value
         else:
-            cast(dict, slot.container)[slot.key] = operation.value  # None only at the root: the TypeError as ever
+            cast(dict, slot.container)[slot.key] = operation.value
     elif kind == "move":
         items = _list_at(resource, operation)
         if not (operation.source is not None and 0 <= operation.source < len(items)

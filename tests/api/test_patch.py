@@ -184,3 +184,13 @@ def test_patch_is_recorded_in_history(client, unique):
     history = client.get(f"Patient/{created['id']}/_history").json()
     assert history["total"] == 2
     assert history["entry"][0]["resource"]["gender"] == "male"
+
+
+def test_fhirpath_patch_of_the_resource_itself_returns_422_and_changes_nothing(client, unique):
+    """Deleting or replacing `Patient` (the root) once raised a TypeError: a 500."""
+    created = client.create(patient(unique))
+    for operation in (_operation("delete", "Patient"), _operation("replace", "Patient", valueCode="male")):
+        response = client.patch(f"Patient/{created['id']}", json=_fhirpath_patch(operation))
+        assert response.status_code == 422, response.text
+        assert response.json()["resourceType"] == "OperationOutcome"
+    assert client.get(f"Patient/{created['id']}").json()["meta"]["versionId"] == "1"
