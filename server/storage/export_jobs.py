@@ -10,6 +10,8 @@ from datetime import datetime
 import psycopg
 from psycopg.types.json import Jsonb
 
+from .rows import scalar
+
 ACTIVE = ("queued", "running")
 _COLUMNS = ("id, client_id, status, request_url, parameters, access, created_at, expires_at, attempt,"
             " lease_owner, lease_until, done, total, transaction_time, manifest, error")
@@ -50,12 +52,13 @@ def insert_claimed_job(conn: psycopg.Connection, id: str, client_id: str, reques
         f" lease_owner, lease_until) VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s), 'running', 1,"
         f" %s, now() + make_interval(secs => %s)) RETURNING {_COLUMNS}",
         (id, client_id, request_url, Jsonb(parameters), Jsonb(access), ttl_seconds, owner, lease_seconds)).fetchone()
+    assert row is not None  # INSERT ... RETURNING returns the inserted row
     return Job(*row)
 
 
 def active_jobs(conn: psycopg.Connection, client_id: str) -> int:
-    return conn.execute("SELECT count(*) FROM export_jobs WHERE client_id = %s AND status IN ('queued', 'running')"
-                        " AND expires_at > now()", (client_id,)).fetchone()[0]
+    return scalar(conn.execute("SELECT count(*) FROM export_jobs WHERE client_id = %s"
+                               " AND status IN ('queued', 'running') AND expires_at > now()", (client_id,)))
 
 
 def get_job(conn: psycopg.Connection, id: str) -> Job | None:
@@ -108,4 +111,4 @@ def expired_jobs(conn: psycopg.Connection, limit: int = 100) -> list[str]:
 
 
 def job_exists(conn: psycopg.Connection, id: str) -> bool:
-    return conn.execute("SELECT EXISTS (SELECT 1 FROM export_jobs WHERE id = %s)", (id,)).fetchone()[0]
+    return scalar(conn.execute("SELECT EXISTS (SELECT 1 FROM export_jobs WHERE id = %s)", (id,)))

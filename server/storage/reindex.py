@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import psycopg
 
+from .rows import scalar
+
 
 def count_live(conn: psycopg.Connection) -> int:
-    return conn.execute("SELECT count(*) FROM resources WHERE NOT deleted").fetchone()[0]
+    return scalar(conn.execute("SELECT count(*) FROM resources WHERE NOT deleted"))
 
 
 def live_batch(conn: psycopg.Connection, after_seq: int, limit: int) -> list[tuple[int, str, str, int, str]]:
