@@ -10,8 +10,6 @@ from datetime import datetime
 import psycopg
 from psycopg.types.json import Jsonb
 
-from .rows import scalar
-
 ACTIVE = ("queued", "running")
 _COLUMNS = ("id, client_id, status, request_url, parameters, access, created_at, expires_at, attempt,"
             " lease_owner, lease_until, done, total, transaction_time, manifest, error")
@@ -57,8 +55,10 @@ def insert_claimed_job(conn: psycopg.Connection, id: str, client_id: str, reques
 
 
 def active_jobs(conn: psycopg.Connection, client_id: str) -> int:
-    return scalar(conn.execute("SELECT count(*) FROM export_jobs WHERE client_id = %s"
-                               " AND status IN ('queued', 'running') AND expires_at > now()", (client_id,)))
+    row = conn.execute("SELECT count(*) FROM export_jobs WHERE client_id = %s"
+                       " AND status IN ('queued', 'running') AND expires_at > now()", (client_id,)).fetchone()
+    assert row is not None  # the query always returns one row
+    return row[0]
 
 
 def get_job(conn: psycopg.Connection, id: str) -> Job | None:
@@ -111,4 +111,6 @@ def expired_jobs(conn: psycopg.Connection, limit: int = 100) -> list[str]:
 
 
 def job_exists(conn: psycopg.Connection, id: str) -> bool:
-    return scalar(conn.execute("SELECT EXISTS (SELECT 1 FROM export_jobs WHERE id = %s)", (id,)))
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM export_jobs WHERE id = %s)", (id,)).fetchone()
+    assert row is not None  # the query always returns one row
+    return row[0]

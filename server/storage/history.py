@@ -10,7 +10,6 @@ from psycopg import sql
 
 from .patient_filter import PatientFilter, patient_condition
 from .resources import Version
-from .rows import scalar
 
 
 @dataclass(frozen=True)
@@ -51,5 +50,7 @@ def history(conn: psycopg.Connection, query: HistoryQuery) -> tuple[list[tuple[i
                 " FROM resource_history h WHERE {}"
                 " ORDER BY h.history_seq DESC LIMIT %s").format(page_where),
         page_args + [query.count + 1]).fetchall()
-    total = scalar(conn.execute(sql.SQL("SELECT count(*) FROM resource_history h WHERE {}").format(where), args))
+    row = conn.execute(sql.SQL("SELECT count(*) FROM resource_history h WHERE {}").format(where), args).fetchone()
+    assert row is not None  # the query always returns one row
+    total = row[0]
     return [(row[0], Version(*row[1:-1]), row[-1]) for row in rows], total

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import psycopg
 
-from .rows import scalar
-
 
 def count_live(conn: psycopg.Connection) -> int:
-    return scalar(conn.execute("SELECT count(*) FROM resources WHERE NOT deleted"))
+    row = conn.execute("SELECT count(*) FROM resources WHERE NOT deleted").fetchone()
+    assert row is not None  # the query always returns one row
+    return row[0]
 
 
 def live_batch(conn: psycopg.Connection, after_seq: int, limit: int) -> list[tuple[int, str, str, int, str]]:

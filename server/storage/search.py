@@ -11,7 +11,6 @@ from psycopg import sql
 
 from .index import INDEX_TYPES, date, matching_seqs, quantity, reference, string, token, uri
 from .patient_filter import PatientFilter, patient_condition
-from .rows import scalar
 
 _CRITERION_TYPES = {token.TokenCriterion: "token", reference.ReferenceCriterion: "reference",
                     string.StringCriterion: "string", date.DateCriterion: "date",
@@ -289,6 +288,10 @@ def _total(conn: psycopg.Connection, mode: str, where: sql.Composable, args: lis
         return None
     count = sql.SQL("SELECT count(*) FROM resources r WHERE {}").format(where)
     if mode == "estimate":
-        plan = scalar(conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(count), args))
+        row = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(count), args).fetchone()
+        assert row is not None  # the query always returns one row
+        plan = row[0]
         return int(plan[0]["Plan"]["Plans"][0]["Plan Rows"]) if plan[0]["Plan"].get("Plans") else 0
-    return scalar(conn.execute(count, args))
+    row = conn.execute(count, args).fetchone()
+    assert row is not None  # the query always returns one row
+    return row[0]
