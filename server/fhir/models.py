@@ -52,11 +52,11 @@ def _base_type(annotation):
 
 
 @lru_cache(maxsize=None)
-def _json_kinds(model_class) -> dict[str, tuple[str, type | None]]:
+def _json_kinds(model_class) -> dict[str, tuple[str, type[FhirBase] | None]]:
     """JSON property -> the JSON type its values must have (R4 json.html: booleans and numbers are
     JSON booleans and numbers, every other primitive a string; complex types objects), with the
     marker type of the model an object's children are checked against."""
-    kinds = {}
+    kinds: dict[str, tuple[str, type[FhirBase] | None]] = {}
     for name, field in model_class.model_fields.items():
         base = _base_type(field.annotation)
         if not isinstance(base, type):
@@ -79,7 +79,7 @@ _JSON_TYPE_OK = {
 }
 
 
-def _child_model(marker: type, value: dict):
+def _child_model(marker: type[FhirBase], value: dict):
     if "resourceType" in value:  # a contained resource: its own type's model
         try:
             return _model(value["resourceType"])
@@ -100,7 +100,8 @@ def _json_type_errors(model_class, raw: dict, location: tuple):
         many = isinstance(value, list)
         for index, item in enumerate(value) if many else ((None, value),):
             if kind == "object":
-                child = _child_model(marker, item) if isinstance(item, dict) else None
+                # object kinds always carry their marker model (_json_kinds)
+                child = _child_model(marker, item) if isinstance(item, dict) and marker is not None else None
                 if child is not None:
                     yield from _json_type_errors(child, item, location + ((key, index) if many else (key,)))
             elif item is not None and not _JSON_TYPE_OK[kind](item):

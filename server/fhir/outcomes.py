@@ -20,7 +20,7 @@ class Issue:
     location: tuple[str, ...] = ()
 
     def as_json(self) -> dict:
-        issue = {"severity": self.severity, "code": self.code, "diagnostics": self.diagnostics}
+        issue: dict[str, object] = {"severity": self.severity, "code": self.code, "diagnostics": self.diagnostics}
         if self.details:
             issue["details"] = {"text": self.details}
         if self.location:

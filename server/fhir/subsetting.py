@@ -29,6 +29,7 @@ def subset(content: str, resource_type: str, summary: str | None, elements: tupl
         resource.pop("text", None)
     else:
         kept = _kept(resource_type, summary, elements)
+        assert kept is not None  # the search parser accepts only the _summary values _kept knows
         resource = {key: value for key, value in resource.items() if key in kept}
     meta = resource.setdefault("meta", {})
     meta["tag"] = [*meta.get("tag", []), SUBSETTED]

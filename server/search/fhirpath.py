@@ -47,7 +47,7 @@ def _logic(a, b, dominant: bool) -> list:  # three-valued: False dominates 'and'
 
 
 def _union(a: list, b: list) -> list:
-    out = []
+    out: list = []
     for v in a + b:
         if not any(_eq(v, o) for o in out):
             out.append(v)
@@ -65,7 +65,7 @@ _FUNCTIONS = {"exists": lambda c: [bool(c)], "empty": lambda c: [not c], "first"
 
 def _member(name: str) -> Callable[[list], list]:
     def step(focus: list) -> list:
-        out = []
+        out: list = []
         for item in focus:
             if isinstance(item, dict):
                 value = item.get(name)
@@ -95,8 +95,10 @@ class _Parser:
             m = _TOKEN.match(expr, pos)
             if not m:
                 raise ValueError(f"unexpected character at {pos} in {expr!r}")
-            text = m.group(m.lastgroup)
-            self.tokens.append((m.lastgroup, re.sub(r"\\(.)", r"\1", text[1:-1]) if m.lastgroup == "str" else text))
+            kind = m.lastgroup
+            assert kind is not None  # every alternative of _TOKEN is a named group
+            text = m.group(kind)
+            self.tokens.append((kind, re.sub(r"\\(.)", r"\1", text[1:-1]) if kind == "str" else text))
             pos = m.end()
 
     def fail(self, what: str):

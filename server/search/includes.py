@@ -18,6 +18,7 @@ def _targets(registry: Registry, param: SearchParam) -> tuple[str, ...]:
 def include_values(registry: Registry, resource_type: str) -> tuple[str, ...]:
     """`*`, and Type:param and Type:param:Target for each reference parameter of the type."""
     definition = registry.get(resource_type)
+    assert definition is not None  # asked for stored types only
     values = ["*"]
     for param in sorted(definition.params.values(), key=lambda p: p.name):
         if param.type == "reference":
@@ -31,7 +32,9 @@ def revinclude_values(registry: Registry, resource_type: str) -> tuple[str, ...]
     """`*`, and Source:param and Source:param:Type for each reference parameter that can point at the type."""
     values = ["*"]
     for source in registry.types:
-        for param in sorted(registry.get(source).params.values(), key=lambda p: p.name):
+        source_definition = registry.get(source)
+        assert source_definition is not None  # registry.types lists its own definitions
+        for param in sorted(source_definition.params.values(), key=lambda p: p.name):
             if param.type == "reference" and resource_type in _targets(registry, param):
                 values += [f"{source}:{param.name}", f"{source}:{param.name}:{resource_type}"]
     return tuple(values)

@@ -149,7 +149,10 @@ class SearchParser:
         """A search across types (_type) may use only parameters every one of the types defines."""
         code = name.partition(":")[0].partition(".")[0]
         for resource_type in self.resource_types[1:]:
-            if code not in self.registry.get(resource_type).params:
+            assert self.registry is not None  # a search across types is parsed with the registry naming them
+            definition = self.registry.get(resource_type)
+            assert definition is not None  # _type names registered types only
+            if code not in definition.params:
                 raise UnknownParameter(f"Search parameter '{code}' is not defined for {resource_type}")
 
     def _result_param(self, parsed: ParsedSearch, name: str, value: str) -> None:

@@ -25,15 +25,19 @@ def snapshot(url: str) -> Iterator[tuple[psycopg.Connection, datetime]]:
         conn.read_only = True
         conn.autocommit = False
         with conn.transaction():
-            since = conn.execute(
+            row = conn.execute(
                 "SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database()"
-                f" AND pid <> pg_backend_pid() AND xact_start IS NOT NULL)) - interval '{CLOCK_MARGIN}'").fetchone()[0]
+                f" AND pid <> pg_backend_pid() AND xact_start IS NOT NULL)) - interval '{CLOCK_MARGIN}'").fetchone()
+            assert row is not None  # the query always returns one row
+            since = row[0]
             yield conn, since
 
 
 def count(conn: psycopg.Connection, plan: SearchPlan) -> int:
     where, args = _where(plan)
-    return conn.execute(sql.SQL("SELECT count(*) FROM resources r WHERE {}").format(where), args).fetchone()[0]
+    row = conn.execute(sql.SQL("SELECT count(*) FROM resources r WHERE {}").format(where), args).fetchone()
+    assert row is not None  # the query always returns one row
+    return row[0]
 
 
 def stream(conn: psycopg.Connection, plan: SearchPlan, batch_size: int = 2000) -> Iterator[list[str]]:

@@ -50,12 +50,15 @@ def insert_claimed_job(conn: psycopg.Connection, id: str, client_id: str, reques
         f" lease_owner, lease_until) VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s), 'running', 1,"
         f" %s, now() + make_interval(secs => %s)) RETURNING {_COLUMNS}",
         (id, client_id, request_url, Jsonb(parameters), Jsonb(access), ttl_seconds, owner, lease_seconds)).fetchone()
+    assert row is not None  # INSERT ... RETURNING returns the inserted row
     return Job(*row)
 
 
 def active_jobs(conn: psycopg.Connection, client_id: str) -> int:
-    return conn.execute("SELECT count(*) FROM export_jobs WHERE client_id = %s AND status IN ('queued', 'running')"
-                        " AND expires_at > now()", (client_id,)).fetchone()[0]
+    row = conn.execute("SELECT count(*) FROM export_jobs WHERE client_id = %s"
+                       " AND status IN ('queued', 'running') AND expires_at > now()", (client_id,)).fetchone()
+    assert row is not None  # the query always returns one row
+    return row[0]
 
 
 def get_job(conn: psycopg.Connection, id: str) -> Job | None:
@@ -108,4 +111,6 @@ def expired_jobs(conn: psycopg.Connection, limit: int = 100) -> list[str]:
 
 
 def job_exists(conn: psycopg.Connection, id: str) -> bool:
-    return conn.execute("SELECT EXISTS (SELECT 1 FROM export_jobs WHERE id = %s)", (id,)).fetchone()[0]
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM export_jobs WHERE id = %s)", (id,)).fetchone()
+    assert row is not None  # the query always returns one row
+    return row[0]

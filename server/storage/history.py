@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -25,7 +26,8 @@ def history(conn: psycopg.Connection, query: HistoryQuery) -> tuple[list[tuple[i
     """Up to count+1 versions (history_seq, Version, created), newest first, and the total number of versions.
     `created`: the version began the resource's life (its first, or the first after a deletion), so the
     interaction that wrote it answered 201 whatever its method (R4 http.html#update: update as create)."""
-    parts, args = [sql.SQL("h.resource_type = ANY(%s)")], [list(query.resource_types)]
+    parts: list[sql.Composable] = [sql.SQL("h.resource_type = ANY(%s)")]
+    args: list[Any] = [list(query.resource_types)]
     if query.id is not None:
         parts.append(sql.SQL("h.id = %s"))
         args.append(query.id)
@@ -48,5 +50,7 @@ def history(conn: psycopg.Connection, query: HistoryQuery) -> tuple[list[tuple[i
                 " FROM resource_history h WHERE {}"
                 " ORDER BY h.history_seq DESC LIMIT %s").format(page_where),
         page_args + [query.count + 1]).fetchall()
-    total = conn.execute(sql.SQL("SELECT count(*) FROM resource_history h WHERE {}").format(where), args).fetchone()[0]
+    row = conn.execute(sql.SQL("SELECT count(*) FROM resource_history h WHERE {}").format(where), args).fetchone()
+    assert row is not None  # the query always returns one row
+    total = row[0]
     return [(row[0], Version(*row[1:-1]), row[-1]) for row in rows], total

@@ -41,7 +41,7 @@ def included(conn: psycopg.Connection, sources: list[int], source_type: str, par
                     " WHERE ref.resource_seq = ANY(%s) AND ref.resource_type = %s AND (%s = '*' OR ref.param = %s)"
                     " AND (%s::text IS NULL OR ref.target_type = %s) AND NOT x.deleted AND ({})").format(visible_sql)
     args = [sources, source_type, param, param, target_type, target_type, *visible_args]
-    return [Match(*row[:4], (), row[4]) for row in conn.execute(query, args).fetchall()]
+    return [Match(row[0], row[1], row[2], row[3], (), row[4]) for row in conn.execute(query, args).fetchall()]
 
 
 def revincluded(conn: psycopg.Connection, targets: list[tuple[str, str]], source_type: str, param: str,
@@ -55,7 +55,7 @@ def revincluded(conn: psycopg.Connection, targets: list[tuple[str, str]], source
                     " AND (%s::text IS NULL OR ref.target_type = %s) AND NOT x.deleted AND ({})").format(visible_sql)
     types, ids = [t for t, _ in targets], [i for _, i in targets]
     args = [types, ids, source_type, param, param, target_type, target_type, *visible_args]
-    return [Match(*row[:4], (), row[4]) for row in conn.execute(query, args).fetchall()]
+    return [Match(row[0], row[1], row[2], row[3], (), row[4]) for row in conn.execute(query, args).fetchall()]
 
 
 def visible_keys(conn: psycopg.Connection, keys: list[tuple[str, str]], visible: Visible) -> set[tuple[str, str]]:

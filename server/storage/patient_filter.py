@@ -31,4 +31,6 @@ def patient_condition(patients: PatientFilter, column: sql.Composable) -> tuple[
 
 def is_assigned(conn: psycopg.Connection, practitioner_id: str, patient_id: str) -> bool:
     """Whether Patient/patient_id names Practitioner/practitioner_id as a general practitioner."""
-    return conn.execute("SELECT EXISTS (" + _ASSIGNED + " AND p.id = %s)", (practitioner_id, patient_id)).fetchone()[0]
+    row = conn.execute("SELECT EXISTS (" + _ASSIGNED + " AND p.id = %s)", (practitioner_id, patient_id)).fetchone()
+    assert row is not None  # the query always returns one row
+    return row[0]

@@ -5,7 +5,9 @@ import psycopg
 
 
 def count_live(conn: psycopg.Connection) -> int:
-    return conn.execute("SELECT count(*) FROM resources WHERE NOT deleted").fetchone()[0]
+    row = conn.execute("SELECT count(*) FROM resources WHERE NOT deleted").fetchone()
+    assert row is not None  # the query always returns one row
+    return row[0]
 
 
 def live_batch(conn: psycopg.Connection, after_seq: int, limit: int) -> list[tuple[int, str, str, int, str]]:

@@ -179,7 +179,7 @@ def _compartment_condition(criterion: CompartmentCriterion, types, row) -> tuple
 
 def _where(plan: SearchPlan) -> tuple[sql.Composable, list]:
     types = list(plan.resource_types)
-    parts = [sql.SQL("r.resource_type = ANY(%s) AND NOT r.deleted")]
+    parts: list[sql.Composable] = [sql.SQL("r.resource_type = ANY(%s) AND NOT r.deleted")]
     args: list = [types]
     if plan.compartment_patient is not None:
         condition, condition_args = patient_condition(plan.compartment_patient, sql.SQL("r.patient_id"))
@@ -198,8 +198,8 @@ _COLUMNS = {"_id": ('r.id COLLATE "C"', "text"), "_lastUpdated": ("r.last_update
 
 def _sort_expression(key: SortKey) -> tuple[sql.Composable, list, str]:
     if key.search_type == "column":
-        expression, cast = _COLUMNS[key.param]
-        return sql.SQL(expression), [], cast
+        column, cast = _COLUMNS[key.param]
+        return sql.SQL(column), [], cast
     module = INDEX_TYPES[key.search_type]
     cast = module.SORT_TYPE
     collate = ' COLLATE "C"' if cast == "text" else ""
@@ -245,17 +245,19 @@ def search(conn: psycopg.Connection, plan: SearchPlan) -> tuple[list[Match], int
     return result.matches, result.total
 
 
-def page_query(plan: SearchPlan, where: tuple[sql.Composable, list] | None = None) -> tuple[sql.Composable, list]:
+def page_query(plan: SearchPlan, where: tuple[sql.Composable, list] | None = None) -> tuple[sql.Composed, list]:
     """The SQL of one page: matches after (or before) the cursor in sort order, plus one row.
     `where`: the plan's conditions, when the caller has composed them already."""
-    where, args = where or _where(plan)
+    condition, args = where or _where(plan)
     expressions = [_sort_expression(key) for key in plan.sort]
     backwards = plan.cursor is not None and plan.cursor[0] == "before"
-    page_where, page_args = where, list(args)
+    page_where, page_args = condition, list(args)
     if plan.cursor is not None:
         keyset, keyset_args = _keyset(plan.sort, expressions, plan.cursor)
-        page_where, page_args = sql.SQL("{} AND {}").format(where, keyset), page_args + keyset_args
-    order, order_args, select_args = [], [], []
+        page_where, page_args = sql.SQL("{} AND {}").format(condition, keyset), page_args + keyset_args
+    order: list[sql.Composable] = []
+    order_args: list = []
+    select_args: list = []
     for key, (expression, expression_args, _) in zip(plan.sort, expressions):
         descending = key.descending != backwards
         order.append(sql.SQL("{} {}").format(expression, sql.SQL("DESC" if descending else "ASC")))
@@ -286,6 +288,10 @@ def _total(conn: psycopg.Connection, mode: str, where: sql.Composable, args: lis
         return None
     count = sql.SQL("SELECT count(*) FROM resources r WHERE {}").format(where)
     if mode == "estimate":
-        plan = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(count), args).fetchone()[0]
+        row = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(count), args).fetchone()
+        assert row is not None  # the query always returns one row
+        plan = row[0]
         return int(plan[0]["Plan"]["Plans"][0]["Plan Rows"]) if plan[0]["Plan"].get("Plans") else 0
-    return conn.execute(count, args).fetchone()[0]
+    row = conn.execute(count, args).fetchone()
+    assert row is not None  # the query always returns one row
+    return row[0]

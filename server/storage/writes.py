@@ -84,10 +84,16 @@ def _statement(shapes: tuple[tuple[str, bool], ...]) -> str:
     return with_ctes(statements, "SELECT " + ", ".join(firsts))
 
 
+def _content(version: StoredVersion) -> bytes:
+    """The JSON of a version that is no deletion (only deletions have none)."""
+    assert version.content is not None
+    return version.content
+
+
 def _parameters(version: StoredVersion, number: int) -> dict:
     values = {"resource_type": version.resource_type, "id": version.id, "version_id": version.version_id,
               "last_updated": version.last_updated, "patient_id": version.patient_id, "method": version.method,
-              "deleted": version.deleted, "content": None if version.deleted else raw_jsonb(version.content)}
+              "deleted": version.deleted, "content": None if version.deleted else raw_jsonb(_content(version))}
     if version.deleted:
         values["seq"] = version.seq
     else:
@@ -115,7 +121,9 @@ def _store_in_one_statement(conn: psycopg.Connection, versions: list[StoredVersi
     parameters: dict = {}
     for number, version in enumerate(versions):
         parameters.update(_parameters(version, number))
-    return list(conn.execute(_statement(tuple(_shape(v) for v in versions)), parameters).fetchone())
+    row = conn.execute(_statement(tuple(_shape(v) for v in versions)), parameters).fetchone()
+    assert row is not None  # the statement selects one row: the seq of each version
+    return list(row)
 
 
 def _for_copy(version: StoredVersion) -> bulk.BulkVersion:
@@ -123,7 +131,7 @@ def _for_copy(version: StoredVersion) -> bulk.BulkVersion:
     if rows is None:
         rows = bulk.encode_index_rows(version.resource_type, version.id, version.patient_id, version.index_rows or {})
     return bulk.BulkVersion(version.resource_type, version.id, version.version_id, version.last_updated,
-                            version.content, version.patient_id, rows, version.method, version.history)
+                            _content(version), version.patient_id, rows, version.method, version.history)
 
 
 _REPLACE_INDEX = with_ctes(index_ctes("%(seq)s::bigint", replace=True), "SELECT 1")

@@ -92,7 +92,7 @@ def _rule(element: dict, source: str) -> Rule:
 
 def compile_definition(sd: dict) -> Definition:
     rules: dict[str, Rule] = {}
-    root = None
+    root: Rule | None = None
     for element in sd["snapshot"]["element"]:
         rule = _rule(element, sd["url"])
         rules[rule.id] = rule
@@ -109,6 +109,7 @@ def compile_definition(sd: dict) -> Definition:
         if parent is not None:
             parent.children.append(rule)
     by_path = {rule.path: rule for rule in rules.values() if rule.slice_name is None and ":" not in rule.id}
+    assert root is not None, sd["url"]  # a snapshot's first element is the root (R4 sdf-8)
     return Definition(url=sd["url"], id=sd["id"], type=sd["type"], kind=sd.get("kind", ""),
                       derivation=sd.get("derivation", ""), base=sd.get("baseDefinition"), root=root, raw=sd,
                       by_path=by_path)

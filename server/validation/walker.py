@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..fhir.outcomes import Issue
 from .definitions import Definition, Rule
@@ -61,7 +62,8 @@ class Walk:
                         self.node(value, definition.root, expr, type_code, profile, definition)
 
     def _descend_base(self, value: dict, rule: Rule, expr: str, type_code: str) -> None:
-        definition = self.base.get(value.get("resourceType") if type_code == "Resource" else type_code)
+        name: str | None = value.get("resourceType") if type_code == "Resource" else type_code
+        definition = self.base.get(name) if name is not None else None
         if definition is not None and definition.root is not rule:
             self.node(value, definition.root, expr, type_code, False, definition)
 
@@ -97,6 +99,8 @@ class Walk:
             self._reference_target(value, rule, expr)
 
     def _binding(self, value, rule: Rule, expr: str) -> None:
+        if rule.binding is None:  # the caller checks it
+            return
         strength, url = rule.binding
         if strength not in ("required", "extensible"):
             return
@@ -128,7 +132,7 @@ class Walk:
     def children(self, value: dict, children: list[Rule], expr: str, profile: bool, owner: Definition) -> None:
         for child in children:
             keys = child.keys
-            items = []
+            items: list[tuple[str, Any, str]] = []
             for key in (k for k in value if k in keys) if child.choice else (child.name,):
                 found = value.get(key)
                 if found is None:
@@ -214,9 +218,10 @@ def _type_path(value, rule: Rule, type_code: str) -> str:
 
 def _rule_at(rule: Rule, path: str) -> Rule | None:
     for name in path.split("."):
-        rule = next((c for c in rule.children if c.name == name.removesuffix("[x]")), None)
-        if rule is None:
+        child = next((c for c in rule.children if c.name == name.removesuffix("[x]")), None)
+        if child is None:
             return None
+        rule = child
     return rule
 
 

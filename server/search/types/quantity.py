@@ -3,6 +3,7 @@ Range's low..high), with its unit system and code; `[prefix]number|system|code` 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from ...fhir.outcomes import BadRequest
 from ...storage.index.quantity import QuantityCriterion, QuantityValue, bounds
@@ -18,7 +19,10 @@ _MAX_EXPONENT = 1000
 
 def precision_range(number: Decimal) -> tuple[Decimal, Decimal]:
     """R4 search.html#number: 100 means [99.5, 100.5); the precision is that of the value as written."""
-    half = Decimal(1).scaleb(number.as_tuple().exponent) / 2
+    exponent = number.as_tuple().exponent
+    if not isinstance(exponent, int):  # 'n', 'N', 'F': NaN or infinity, which scaleb refuses with TypeError too
+        raise TypeError(f"{number} has no precision")
+    half = Decimal(1).scaleb(exponent) / 2
     return number - half, number + half
 
 
@@ -31,7 +35,7 @@ def quantities(value) -> list[tuple[Decimal, Decimal, str | None, str | None]]:
             low, high = precision_range(Decimal(str(value["value"])))
             return [(low, high, value.get("system"), value.get("code") or value.get("unit"))]
         if "low" in value or "high" in value:
-            bound = value.get("low") or value.get("high")
+            bound: Any = value.get("low") or value.get("high")  # JSON; None raises AttributeError, caught below
             low = Decimal(str(value["low"]["value"])) if "value" in value.get("low", {}) else -_UNBOUNDED
             high = Decimal(str(value["high"]["value"])) if "value" in value.get("high", {}) else _UNBOUNDED
             return [(low, high, bound.get("system"), bound.get("code") or bound.get("unit"))]

@@ -19,7 +19,7 @@ def strings(value) -> list[tuple[str, str | None]]:
     if not isinstance(value, dict):
         return []
     parts = NAME_PARTS if "family" in value or "given" in value else ADDRESS_PARTS
-    found = []
+    found: list[tuple[str, str | None]] = []
     for part in parts:
         item = value.get(part)
         texts = item if isinstance(item, list) else [item] if isinstance(item, str) else []

@@ -52,7 +52,7 @@ _POINT_CONDITIONS = {
 
 
 def point_condition(column: str, criterion: DateCriterion) -> tuple[sql.Composable, list]:
-    parts = []
+    parts: list[tuple[sql.Composable, list]] = []
     for value in criterion.values:
         prefix, bounds = value.prefix, {"low": value.low, "high": value.high}
         if prefix == "ap":
