@@ -33,31 +33,31 @@ class _Collector:
         if name == "_outputFormat":
             if value not in OUTPUT_FORMATS:
                 raise BadRequest(f"_outputFormat '{value}' is not supported; use application/fhir+ndjson",
-                                 expression="_outputFormat")
+                                 location="http._outputFormat")
         elif name == "_since":
             if self.since is not None:
-                raise BadRequest("_since may be given once", expression="_since")
+                raise BadRequest("_since may be given once", location="http._since")
             parse_since(value)
             if "T" not in value:
-                raise BadRequest(f"Invalid _since '{value}': expected an instant", expression="_since")
+                raise BadRequest(f"Invalid _since '{value}': expected an instant", location="http._since")
             self.since = value
         elif name == "_type":
             types = [t.strip() for t in value.split(",") if t.strip()]
             for resource_type in types:
                 if not _TYPE.match(resource_type):
-                    raise BadRequest(f"Invalid _type '{resource_type}'", expression="_type")
+                    raise BadRequest(f"Invalid _type '{resource_type}'", location="http._type")
             self.types = (self.types or []) + types
         elif name == "_typeFilter":
             for query in _QUERY_START.split(value):
                 resource_type, mark, criteria = query.partition("?")
                 if not mark or not _TYPE.match(resource_type):
-                    raise BadRequest(f"Invalid _typeFilter '{query}': expected Type?criteria", expression="_typeFilter")
+                    raise BadRequest(f"Invalid _typeFilter '{query}': expected Type?criteria", location="http._typeFilter")
                 self.filters.append((resource_type, criteria))
         elif name == "patient":
             if not via_post:
-                raise BadRequest("patient is a POST (Parameters) parameter", expression="patient")
+                raise BadRequest("patient is a POST (Parameters) parameter", location="http.patient")
             if self.level == "system":
-                raise BadRequest("patient applies to Patient- and Group-level exports", expression="patient")
+                raise BadRequest("patient applies to Patient- and Group-level exports", location="http.patient")
             self.patients = (self.patients or []) + [_patient_id(value)]
         elif name in ("includeAssociatedData", "_elements", "organizeOutputBy", "allowPartialManifests", "_until"):
             self.refuse(f"{name} is not supported by this server", name)
@@ -74,7 +74,7 @@ def _patient_id(value) -> str:
     reference = value.get("reference", "") if isinstance(value, dict) else ""
     resource_type, _, id = reference.rstrip("/").rpartition("/")
     if resource_type.rpartition("/")[2] != "Patient" or not id:
-        raise BadRequest("patient must be a Reference to a Patient (valueReference)", expression="patient")
+        raise BadRequest("patient must be a Reference to a Patient (valueReference)", location="http.patient")
     return id
 
 

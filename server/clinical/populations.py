@@ -30,7 +30,7 @@ def group_pdc(ctx: RequestContext, knowledge: Knowledge, group_id: str, drug_cla
               period_end: date) -> dict:
     """Group/{id}/$pdc: PQA PDC of the class per member, and the share of eligible members at or above 0.8."""
     if drug_class not in knowledge.classes:
-        raise BadRequest(f"class must be one of {', '.join(sorted(knowledge.classes))}", expression="class")
+        raise BadRequest(f"class must be one of {', '.join(sorted(knowledge.classes))}", location="http.class")
     codes, drugs = codes_of(knowledge, knowledge.classes[drug_class])
     _, rows = populations.group_pdc(ctx, group_id, codes, drugs, period_start, period_end)
     parameters, eligible, adherent = [], 0, 0

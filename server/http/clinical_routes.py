@@ -58,7 +58,7 @@ def clinical_blueprint() -> Blueprint:
         pairs = _operation_parameters()
         start, end = _date_param(pairs, "period-start"), _date_param(pairs, "period-end")
         if start and end and start > end:
-            raise BadRequest("period-start is after period-end", expression="period-start")
+            raise BadRequest("period-start is after period-end", location="http.period-start")
         return fhir_response(medication_review(_ctx(), current_app.extensions["fhir.knowledge"], id, start, end))
 
     @blp.route("/Patient/$follow-up-gaps", methods=["GET"])
@@ -77,7 +77,7 @@ def clinical_blueprint() -> Blueprint:
         """Group/$pdc: PQA PDC per member for a drug class, and the share at or above 0.8"""
         pairs = _operation_parameters()
         if not pairs.get("class"):
-            raise BadRequest("class is required (e.g. antipsychotic)", expression="class")
+            raise BadRequest("class is required (e.g. antipsychotic)", location="http.class")
         end = _date_param(pairs, "period-end") or date.today()
         start = _date_param(pairs, "period-start") or date(end.year, 1, 1)
         return fhir_response(populations.group_pdc(_ctx(), current_app.extensions["fhir.knowledge"], id,

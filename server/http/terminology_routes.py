@@ -18,7 +18,7 @@ _TYPES = f"<any({', '.join(conformance_resources.CONFORMANCE_TYPES)}):resource_t
 def operation_parameters() -> dict:
     """name -> value of an operation's parameters: the query string (GET) or a Parameters body (POST)
     (R4 operations.html#request); a resource-valued parameter's value is the resource."""
-    params = {k: v for k, v in request.args.items() if k not in ("_format", "_pretty")}
+    params: dict = {k: v for k, v in request.args.items() if k not in ("_format", "_pretty")}
     if request.method == "POST":
         body = read_json_body(request)
         if not isinstance(body, dict) or body.get("resourceType") != "Parameters":

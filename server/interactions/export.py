@@ -70,7 +70,7 @@ def _types(ctx: RequestContext, request: ExportRequest, issues: list[Issue]) -> 
             problem = (f"Resource type '{resource_type}' is not supported" if ctx.services.registry.get(resource_type)
                        is None else f"{resource_type} is not in the patient compartment")
             if not request.lenient:
-                raise BadRequest(f"_type: {problem}", expression="_type")
+                raise BadRequest(f"_type: {problem}", location="http._type")
             issues.append(Issue(f"_type: {problem}; it was skipped", "not-supported", "warning", ("_type",)))
         elif not _exportable(ctx, resource_type):
             raise Forbidden(f"The granted scopes do not allow exporting {resource_type}")
@@ -85,7 +85,7 @@ def _type_filter(ctx: RequestContext, resource_type: str, query: str) -> tuple:
     parsed = parser.parse(parse_qsl(query, keep_blank_values=True), strict=True)
     if parsed.includes or parsed.plan.sort or parsed.summary or parsed.elements or parsed.plan.cursor:
         raise BadRequest(f"_typeFilter '{resource_type}?{query}' may hold search criteria only",
-                         expression="_typeFilter")
+                         location="http._typeFilter")
     return tuple(parsed.plan.criteria)
 
 
@@ -99,7 +99,7 @@ def _filters(ctx: RequestContext, request: ExportRequest, types: list[str], issu
         except BadRequest as error:
             message = f"_typeFilter '{resource_type}?{query}': {error}"
             if not request.lenient:
-                raise BadRequest(message, expression="_typeFilter") from None
+                raise BadRequest(message, location="http._typeFilter") from None
             issues.append(Issue(f"{message}; it was not applied", "not-supported", "warning", ("_typeFilter",)))
             continue
         found.setdefault(resource_type, []).append(criteria)

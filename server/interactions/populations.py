@@ -54,7 +54,7 @@ def group_pdc(ctx: RequestContext, group_id: str, codes: list[str], drugs: list[
     members = sorted({m["entity"]["reference"].removeprefix("Patient/") for m in group.get("member") or []
                       if not m.get("inactive") and str((m.get("entity") or {}).get("reference", "")).startswith("Patient/")})
     if period_start > period_end:
-        raise BadRequest("period-start is after period-end", expression="period-start")
+        raise BadRequest("period-start is after period-end", location="http.period-start")
     patients = _require(ctx, ("MedicationDispense", "Patient"))
     with ctx.services.database.connection() as conn:
         rows = populations.group_pdc(conn, members=members, rxnorm=RXNORM, codes=codes, drugs=drugs,

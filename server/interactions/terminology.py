@@ -19,7 +19,7 @@ def _value_set(ctx: RequestContext, id: str | None, url: str | None) -> ValueSet
     elif url:
         found = terminology.value_set(url)
     else:
-        raise BadRequest("Name the value set: ValueSet/[id]/$expand or the url parameter", expression="url")
+        raise BadRequest("Name the value set: ValueSet/[id]/$expand or the url parameter", location="http.url")
     if found is None:
         raise NotFound(f"ValueSet {id or url} is not known to this server")
     return found
@@ -60,7 +60,7 @@ def _codings(params: dict) -> list[dict]:
         return [params["coding"]]
     if params.get("code"):
         return [{"system": params.get("system"), "code": params["code"], "display": params.get("display")}]
-    raise BadRequest("Give a code (with system), a coding or a codeableConcept", expression="code")
+    raise BadRequest("Give a code (with system), a coding or a codeableConcept", location="http.code")
 
 
 def validate_code(ctx: RequestContext, id: str | None, params: dict) -> dict:
@@ -90,12 +90,13 @@ def lookup(ctx: RequestContext, params: dict) -> dict:
     ctx.guard.require(Interaction.READ, "CodeSystem")
     coding = params["coding"] if isinstance(params.get("coding"), dict) else {"system": params.get("system"),
                                                                                "code": params.get("code")}
-    if not coding.get("system") or not coding.get("code"):
-        raise BadRequest("$lookup needs a system and a code (or a coding)", expression="code")
-    code_system = ctx.services.validator.profiles.terminology.code_systems.get(coding["system"])
+    system, code = coding.get("system"), coding.get("code")
+    if not isinstance(system, str) or not isinstance(code, str) or not system or not code:
+        raise BadRequest("$lookup needs a system and a code (or a coding)", location="http.code")
+    code_system = ctx.services.validator.profiles.terminology.code_systems.get(system)
     if code_system is None:
         raise NotFound(f"CodeSystem {coding['system']} is not known to this server")
-    concept = code_system.concepts.get(coding["code"])
+    concept = code_system.concepts.get(code)
     if concept is None:
         raise NotFound(f"{coding['code']} is not a code of {coding['system']}")
     parameters = [{"name": "name", "valueString": code_system.raw.get("name", code_system.url)}]

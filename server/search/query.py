@@ -160,11 +160,11 @@ class SearchParser:
             parsed.plan.count = parse_count(value, self.max_count)
         elif name == "_total":
             if value not in TOTAL_MODES:
-                raise BadRequest(f"Invalid _total '{value}': expected none, estimate or accurate", expression="_total")
+                raise BadRequest(f"Invalid _total '{value}': expected none, estimate or accurate", location="http._total")
             parsed.plan.total = value
         elif name == "_summary":
             if value not in SUMMARY_MODES:
-                raise BadRequest(f"Invalid _summary '{value}'", expression="_summary")
+                raise BadRequest(f"Invalid _summary '{value}'", location="http._summary")
             parsed.summary = value
             if value == "count":
                 parsed.plan.count = 0
@@ -183,7 +183,7 @@ class SearchParser:
         param = self.definition.params.get(code)
         if param is None:
             raise BadRequest(f"Cannot sort by '{code}': not a search parameter of {self.definition.type}",
-                             expression="_sort")
+                             location="http._sort")
         return SortKey(param.type, param.index_param, descending, param.part)
 
     def _include(self, name: str, value: str) -> Include:

@@ -56,7 +56,7 @@ def test_output_format_abbreviations_are_accepted_and_others_refused(client, sin
         assert response.status_code == 202, response.text
         poll(client, response.headers["Content-Location"])
     refused = kick_off(client, f"{client.base_url}/$export", params={"_outputFormat": "text/csv"})
-    assert refused.status_code == 400 and refused.json()["issue"][0]["expression"] == ["_outputFormat"]
+    assert refused.status_code == 400 and refused.json()["issue"][0]["location"] == ["http._outputFormat"]
 
 
 def test_type_limits_the_export_to_the_types_named(client, since):
