@@ -5,6 +5,7 @@ server and database; medians and the ratio on / off (the target: at least 0.90, 
 
     .venv/bin/python bench/audit_cost.py [--rounds 4] [--duration 10] [--clients 8] [--rows create,read]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,10 @@ def main() -> None:
                     results[name][kind].append(cell)
                 summary = ", ".join(f"{kind} {cell['ops_per_s']:,.0f}/s" for kind, cell in cells.items())
                 print(f"round {round_number}, {name}: {summary}", file=sys.stderr, flush=True)
-    print(f"{args.rounds} alternating rounds, {args.clients} clients, {args.duration:g} s per measurement;"
-          " target: ratio audit on / audit off >= 0.90\n")
+    print(
+        f"{args.rounds} alternating rounds, {args.clients} clients, {args.duration:g} s per measurement;"
+        " target: ratio audit on / audit off >= 0.90\n"
+    )
     print(compare.table(names, results, args.rows))
 
 

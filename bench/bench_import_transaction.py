@@ -11,6 +11,7 @@ on it, then measures
     NDJSON file of MedicationRequests: MedicationRequests/s, validation included;
   - the baseline: validation alone (the server's Validator, one process) over the same records,
     measured in this same process. Target: import >= 2,000 MedicationRequests/s on 2 cores."""
+
 from __future__ import annotations
 
 import argparse
@@ -70,11 +71,16 @@ def _transaction_bundle(tag: str) -> bytes:
     entries = []
     for i in range(50):
         patient_url = f"urn:uuid:{uuid.uuid4()}"
-        entries.append({"fullUrl": patient_url, "resource": patient(f"{tag}-{i}"),
-                        "request": {"method": "POST", "url": "Patient"}})
-        entries.append({"fullUrl": f"urn:uuid:{uuid.uuid4()}",
-                        "resource": medication_request("x", subject={"reference": patient_url}),
-                        "request": {"method": "POST", "url": "MedicationRequest"}})
+        entries.append(
+            {"fullUrl": patient_url, "resource": patient(f"{tag}-{i}"), "request": {"method": "POST", "url": "Patient"}}
+        )
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "resource": medication_request("x", subject={"reference": patient_url}),
+                "request": {"method": "POST", "url": "MedicationRequest"},
+            }
+        )
     return orjson.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries})
 
 
@@ -82,11 +88,22 @@ def bench_transactions(env: dict, count: int) -> list[float]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}/fhir"
     env = {**env, "FHIR_BASE_URL": base, "FHIR_LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen([str(FHIR_SERVER), "serve", "--port", str(port), "--workers", "2", "--threads", "2"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(FHIR_SERVER), "serve", "--port", str(port), "--workers", "2", "--threads", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        token = json.loads(subprocess.run([str(FHIR_SERVER), "token", "--scope", "system/*.cruds"], env=env,
-                                          capture_output=True, text=True, check=True).stdout)["access_token"]
+        token = json.loads(
+            subprocess.run(
+                [str(FHIR_SERVER), "token", "--scope", "system/*.cruds"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )["access_token"]
         for _ in range(100):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -94,8 +111,11 @@ def bench_transactions(env: dict, count: int) -> list[float]:
             except OSError:
                 time.sleep(0.1)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json",
-                   "Prefer": "return=minimal"}
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/fhir+json",
+            "Prefer": "return=minimal",
+        }
         latencies = []
         for n in range(count + 3):
             body = _transaction_bundle(f"tx{n}-{secrets.token_hex(3)}")
@@ -119,8 +139,10 @@ def _ndjson(directory: Path, records: int) -> tuple[Path, Path, list[bytes]]:
     requests_file = directory / "medication_requests.ndjson"
     ids = [f"bench-{i}" for i in range(200)]
     patients.write_bytes(b"".join(orjson.dumps({**patient(f"b{i}"), "id": pid}) + b"\n" for i, pid in enumerate(ids)))
-    lines = [orjson.dumps(medication_request(ids[i % len(ids)], identifier=[{"system": MRN, "value": f"rx-{i}"}]))
-             for i in range(records)]
+    lines = [
+        orjson.dumps(medication_request(ids[i % len(ids)], identifier=[{"system": MRN, "value": f"rx-{i}"}]))
+        for i in range(records)
+    ]
     requests_file.write_bytes(b"\n".join(lines) + b"\n")
     return patients, requests_file, lines
 
@@ -139,7 +161,7 @@ def bench_import(settings: Settings, records: int) -> dict:
             started = time.perf_counter()
             summary = import_paths(services, [requests_file])
             import_seconds = time.perf_counter() - started
-            import_cpu = [after - before for after, before in zip(_cpu_seconds(backend), cpu_before)]
+            import_cpu = [after - before for after, before in zip(_cpu_seconds(backend), cpu_before, strict=False)]
             validator = services.validator
             started = time.perf_counter()
             for line in lines:
@@ -149,15 +171,20 @@ def bench_import(settings: Settings, records: int) -> dict:
         database.close()
     if summary.failed:
         raise SystemExit(f"import failed for {summary.failed} records: {summary.failures[:3]}")
-    return {"stored": summary.stored, "import_per_s": summary.stored / import_seconds,
-            "validation_per_s": len(lines) / validation_seconds, "cpu_ms_per_record": sum(import_cpu) / summary.stored * 1000,
-            "cpu_split_ms": [part / summary.stored * 1000 for part in import_cpu]}
+    return {
+        "stored": summary.stored,
+        "import_per_s": summary.stored / import_seconds,
+        "validation_per_s": len(lines) / validation_seconds,
+        "cpu_ms_per_record": sum(import_cpu) / summary.stored * 1000,
+        "cpu_split_ms": [part / summary.stored * 1000 for part in import_cpu],
+    }
 
 
 def _cpu_seconds(backend_pid: int) -> tuple[float, float, float]:
     """CPU used so far by the validating workers (this process's reaped children), this process
     and the PostgreSQL backend serving the import (same machine): load-independent cost of the import."""
     import resource
+
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     backend = 0.0
@@ -187,19 +214,41 @@ def main() -> None:
         _drop(server_url, name)
     p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
     rows = [
-        ("transaction, 100 entries (50 Patient + 50 MedicationRequest, urn:uuid): median", f"{statistics.median(latencies) * 1000:.0f} ms"),
+        (
+            "transaction, 100 entries (50 Patient + 50 MedicationRequest, urn:uuid): median",
+            f"{statistics.median(latencies) * 1000:.0f} ms",
+        ),
         ("transaction, 100 entries: p99", f"{p99 * 1000:.0f} ms"),
         ("transaction, 100 entries: entries/s at the median", f"{100 / statistics.median(latencies):.0f}"),
-        (f"import, {imported['stored']} MedicationRequests (validated, {os.cpu_count()} workers)", f"{imported['import_per_s']:.0f} /s"),
-        ("baseline: validation alone, one process (same records, same process)", f"{imported['validation_per_s']:.0f} /s"),
+        (
+            f"import, {imported['stored']} MedicationRequests (validated, {os.cpu_count()} workers)",
+            f"{imported['import_per_s']:.0f} /s",
+        ),
+        (
+            "baseline: validation alone, one process (same records, same process)",
+            f"{imported['validation_per_s']:.0f} /s",
+        ),
         ("import vs validation alone", f"{imported['import_per_s'] / imported['validation_per_s'] * 100:.0f} %"),
-        ("import CPU per MedicationRequest (workers + main + PostgreSQL backend)", f"{imported['cpu_ms_per_record']:.2f} ms"),
-        ("  of which workers / main process / PostgreSQL backend",
-         " / ".join(f"{part:.2f}" for part in imported["cpu_split_ms"]) + " ms"),
-        (f"import projected on {os.cpu_count()} idle cores (cores / CPU per record)",
-         f"{os.cpu_count() / imported['cpu_ms_per_record'] * 1000:.0f} /s"),
-        (f"import target: >= {TARGET_IMPORT_PER_S} /s", "met" if imported["import_per_s"] >= TARGET_IMPORT_PER_S else "NOT met"),
-        ("machine load average (1 min) before / after; cores", f"{load_before:.1f} / {load_after:.1f}; {os.cpu_count()}"),
+        (
+            "import CPU per MedicationRequest (workers + main + PostgreSQL backend)",
+            f"{imported['cpu_ms_per_record']:.2f} ms",
+        ),
+        (
+            "  of which workers / main process / PostgreSQL backend",
+            " / ".join(f"{part:.2f}" for part in imported["cpu_split_ms"]) + " ms",
+        ),
+        (
+            f"import projected on {os.cpu_count()} idle cores (cores / CPU per record)",
+            f"{os.cpu_count() / imported['cpu_ms_per_record'] * 1000:.0f} /s",
+        ),
+        (
+            f"import target: >= {TARGET_IMPORT_PER_S} /s",
+            "met" if imported["import_per_s"] >= TARGET_IMPORT_PER_S else "NOT met",
+        ),
+        (
+            "machine load average (1 min) before / after; cores",
+            f"{load_before:.1f} / {load_after:.1f}; {os.cpu_count()}",
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"{'measure'.ljust(width)} | value")

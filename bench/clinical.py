@@ -10,6 +10,7 @@ postgresql://postgres@127.0.0.1:5432/postgres) is filled through the write path'
 patient 2 MedicationRequests (psychiatric SCDs, half authored in the last 60 days), 4 MedicationDispenses of
 an antipsychotic, 1 Condition and 1 Appointment; one Group holds every patient. The app runs in process
 (Flask's test client: no network), so the figures are the server's own time. Dropped afterwards."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -43,31 +44,53 @@ ANTIPSYCHOTIC = ["312078", "312830", "312743", "402131"]
 def _records(rng: random.Random, number: int, today: date):
     pid = str(uuid.UUID(int=rng.getrandbits(128)))
     subject = {"reference": f"Patient/{pid}"}
-    yield {"resourceType": "Patient", "id": pid, "gender": "female",
-           "birthDate": f"{rng.randrange(1940, 2005)}-0{rng.randrange(1, 9)}-1{rng.randrange(0, 9)}"}
+    yield {
+        "resourceType": "Patient",
+        "id": pid,
+        "gender": "female",
+        "birthDate": f"{rng.randrange(1940, 2005)}-0{rng.randrange(1, 9)}-1{rng.randrange(0, 9)}",
+    }
     for recent in (True, False):
         authored = today - timedelta(days=rng.randrange(0, 60) if recent else rng.randrange(200, 900))
-        yield {"resourceType": "MedicationRequest", "status": "active", "intent": "order", "subject": subject,
-               "authoredOn": authored.isoformat(),
-               "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": rng.choice(PSYCH)}]}}
+        yield {
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "intent": "order",
+            "subject": subject,
+            "authoredOn": authored.isoformat(),
+            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": rng.choice(PSYCH)}]},
+        }
     code, day = rng.choice(ANTIPSYCHOTIC), today - timedelta(days=300)
     for _ in range(4):
         day += timedelta(days=rng.randrange(20, 60))
-        yield {"resourceType": "MedicationDispense", "status": "completed", "subject": subject,
-               "whenHandedOver": day.isoformat(), "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code}]},
-               "daysSupply": {"value": 30, "unit": "day", "system": "http://unitsofmeasure.org", "code": "d"}}
-    yield {"resourceType": "Condition", "subject": subject, "code": {"coding": [{"system": "http://snomed.info/sct",
-                                                                                 "code": "35489007"}]},
-           "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                          "code": "active"}]}}
+        yield {
+            "resourceType": "MedicationDispense",
+            "status": "completed",
+            "subject": subject,
+            "whenHandedOver": day.isoformat(),
+            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code}]},
+            "daysSupply": {"value": 30, "unit": "day", "system": "http://unitsofmeasure.org", "code": "d"},
+        }
+    yield {
+        "resourceType": "Condition",
+        "subject": subject,
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "35489007"}]},
+        "clinicalStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+        },
+    }
     visit = today - timedelta(days=rng.randrange(0, 90))
-    yield {"resourceType": "Appointment", "status": rng.choice(["booked", "fulfilled", "cancelled"]),
-           "start": f"{visit.isoformat()}T09:00:00Z", "end": f"{visit.isoformat()}T09:30:00Z",
-           "participant": [{"actor": subject, "status": "accepted"}]}
+    yield {
+        "resourceType": "Appointment",
+        "status": rng.choice(["booked", "fulfilled", "cancelled"]),
+        "start": f"{visit.isoformat()}T09:00:00Z",
+        "end": f"{visit.isoformat()}T09:30:00Z",
+        "participant": [{"actor": subject, "status": "accepted"}],
+    }
 
 
 def load(services, patients: int, batch: int = 5000) -> list[str]:
-    rng, today, now = random.Random(14), date.today(), datetime.now(timezone.utc)
+    rng, today, now = random.Random(14), date.today(), datetime.now(UTC)
     ctx, pending, ids = operator_context(services, "bench-clinical"), [], []
 
     def flush():
@@ -82,36 +105,57 @@ def load(services, patients: int, batch: int = 5000) -> list[str]:
                 if resource["resourceType"] == "Patient":
                     ids.append(resource["id"])
                 definition = services.registry.get(resource["resourceType"])
-                pending.append(write_path.prepare(services, definition, resource, resource["id"], 1, "create",
-                                                  "POST", now))
+                pending.append(
+                    write_path.prepare(services, definition, resource, resource["id"], 1, "create", "POST", now)
+                )
             if len(pending) >= batch:
                 flush()
             progress.update(1)
-        group = {"resourceType": "Group", "id": "bench-roster", "type": "person", "actual": True,
-                 "member": [{"entity": {"reference": f"Patient/{i}"}} for i in ids]}
-        pending.append(write_path.prepare(services, services.registry.get("Group"), group, group["id"], 1, "create",
-                                          "POST", now))
+        group = {
+            "resourceType": "Group",
+            "id": "bench-roster",
+            "type": "person",
+            "actual": True,
+            "member": [{"entity": {"reference": f"Patient/{i}"}} for i in ids],
+        }
+        pending.append(
+            write_path.prepare(services, services.registry.get("Group"), group, group["id"], 1, "create", "POST", now)
+        )
         flush()
     return ids
 
 
 def _hook(pid: str, prefetch: dict | None) -> dict:
-    draft = {"resourceType": "MedicationRequest", "id": "draft-1", "status": "draft", "intent": "order",
-             "subject": {"reference": f"Patient/{pid}"},
-             "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "312347"}]}}  # phenelzine
-    body = {"hook": "order-sign", "hookInstance": str(uuid.uuid4()),
-            "context": {"userId": "Practitioner/bench", "patientId": pid,
-                        "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": draft}]}}}
+    draft = {
+        "resourceType": "MedicationRequest",
+        "id": "draft-1",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{pid}"},
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "312347"}]},
+    }  # phenelzine
+    body = {
+        "hook": "order-sign",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {
+            "userId": "Practitioner/bench",
+            "patientId": pid,
+            "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": draft}]},
+        },
+    }
     if prefetch is not None:
         body["prefetch"] = prefetch
     return body
 
 
 def _prefetch(client, headers, pid: str) -> dict:
-    keys = {"patient": f"Patient/{pid}", "medicationRequests": f"MedicationRequest?patient={pid}&status=active",
-            "medicationStatements": f"MedicationStatement?patient={pid}&status=active",
-            "medicationDispenses": f"MedicationDispense?patient={pid}&status=completed",
-            "conditions": f"Condition?patient={pid}&clinical-status=active,recurrence,relapse"}
+    keys = {
+        "patient": f"Patient/{pid}",
+        "medicationRequests": f"MedicationRequest?patient={pid}&status=active",
+        "medicationStatements": f"MedicationStatement?patient={pid}&status=active",
+        "medicationDispenses": f"MedicationDispense?patient={pid}&status=completed",
+        "conditions": f"Condition?patient={pid}&clinical-status=active,recurrence,relapse",
+    }
     return {k: client.get(f"/fhir/{q}", headers=headers).get_json(force=True) for k, q in keys.items()}
 
 
@@ -155,15 +199,22 @@ def main() -> None:
         it = iter(sample * 2)
         without = _timed(lambda: client.post(url_sign, json=_hook(next(it), None), headers=headers), args.calls)
         it = iter(sample * 2)
-        with_pf = _timed(lambda: client.post(url_sign, json=_hook((p := next(it)), prefetched[p]), headers=headers),
-                         args.calls)
-        gaps = _timed(lambda: client.get("/fhir/Patient/$follow-up-gaps?started-within=30&follow-up-within=30",
-                                         headers=headers), args.repeats)
-        pdc = _timed(lambda: client.get("/fhir/Group/bench-roster/$pdc?class=antipsychotic", headers=headers),
-                     args.repeats)
-        rows = [("CDS order-sign, with prefetch", with_pf), ("CDS order-sign, no prefetch (reads)", without),
-                (f"Patient/$follow-up-gaps ({args.patients} patients)", gaps),
-                (f"Group/$pdc antipsychotic ({args.patients} members)", pdc)]
+        with_pf = _timed(
+            lambda: client.post(url_sign, json=_hook((p := next(it)), prefetched[p]), headers=headers), args.calls
+        )
+        gaps = _timed(
+            lambda: client.get("/fhir/Patient/$follow-up-gaps?started-within=30&follow-up-within=30", headers=headers),
+            args.repeats,
+        )
+        pdc = _timed(
+            lambda: client.get("/fhir/Group/bench-roster/$pdc?class=antipsychotic", headers=headers), args.repeats
+        )
+        rows = [
+            ("CDS order-sign, with prefetch", with_pf),
+            ("CDS order-sign, no prefetch (reads)", without),
+            (f"Patient/$follow-up-gaps ({args.patients} patients)", gaps),
+            (f"Group/$pdc antipsychotic ({args.patients} members)", pdc),
+        ]
         print(f"\n{'operation':52} {'n':>5} {'p50 ms':>9} {'p95 ms':>9}")
         for label, times in rows:
             ordered = sorted(times)
@@ -173,9 +224,9 @@ def main() -> None:
     finally:
         if args.keep:
             print(f"kept database {name}", file=sys.stderr)
-            return
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        else:
+            with psycopg.connect(server_url, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ rounds (A, B, A, B, ...) so that the machine's drifts hit both alike; medians an
 BASE and HEAD are git revisions (HEAD also accepts "worktree": the files as they are now). Each round
 starts a fresh database and server per version (bench/run.py's LocalServer) from a copy of that
 version's server/, migrations/, resources/ and profiles/."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,16 +29,32 @@ def checkout(revision: str, destination: Path) -> Path:
     """The code directories of `revision` under destination (git archive, no checkout needed)."""
     if revision == WORKTREE:
         return run.snapshot_code(destination)
-    archive = subprocess.run(["git", "archive", "--format=tar", revision, *run.CODE_DIRS], cwd=run.PROJECT_ROOT,
-                             capture_output=True, check=True, timeout=120).stdout
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", revision, *run.CODE_DIRS],
+        cwd=run.PROJECT_ROOT,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(destination, filter="data")
     return destination
 
 
 def measure(code_root: Path, rows: list[str], clients: int, duration: float) -> dict[str, dict]:
-    cfg = run.parser().parse_args(["--clients", str(clients), "--duration", str(duration), "--no-floors",
-                                   "--http-rows", ",".join(rows), "--wait-quiet", "60"])
+    cfg = run.parser().parse_args(
+        [
+            "--clients",
+            str(clients),
+            "--duration",
+            str(duration),
+            "--no-floors",
+            "--http-rows",
+            ",".join(rows),
+            "--wait-quiet",
+            "60",
+        ]
+    )
     cfg.code_root = code_root
     report = run.benchmark(cfg)
     return {kind: report["rows"][kind][str(clients)] for kind in rows}
@@ -49,8 +66,11 @@ def _cpu_us(cell: dict, part: str) -> float:
 
 def table(names: tuple[str, str], results: dict[str, dict[str, list[dict]]], rows: list[str]) -> str:
     a, b = names
-    lines = [f"| row | {a}: ops/s median (runs) | {b}: ops/s median (runs) | ratio {b} / {a} |"
-             f" server CPU µs {a} → {b} | PostgreSQL CPU µs {a} → {b} |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"| row | {a}: ops/s median (runs) | {b}: ops/s median (runs) | ratio {b} / {a} |"
+        f" server CPU µs {a} → {b} | PostgreSQL CPU µs {a} → {b} |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for kind in rows:
         cells_a, cells_b = results[a][kind], results[b][kind]
         rate_a = statistics.median(c["ops_per_s"] for c in cells_a)
@@ -58,8 +78,10 @@ def table(names: tuple[str, str], results: dict[str, dict[str, list[dict]]], row
         runs = [", ".join(f"{c['ops_per_s']:,.0f}" for c in cells) for cells in (cells_a, cells_b)]
         server = [statistics.median(_cpu_us(c, "server_s") for c in cells) for cells in (cells_a, cells_b)]
         postgres = [statistics.median(_cpu_us(c, "postgres_s") for c in cells) for cells in (cells_a, cells_b)]
-        lines.append(f"| HTTP {kind} | {rate_a:,.0f} ({runs[0]}) | {rate_b:,.0f} ({runs[1]}) | {rate_b / rate_a:.2f}x |"
-                     f" {server[0]:,.0f} → {server[1]:,.0f} | {postgres[0]:,.0f} → {postgres[1]:,.0f} |")
+        lines.append(
+            f"| HTTP {kind} | {rate_a:,.0f} ({runs[0]}) | {rate_b:,.0f} ({runs[1]}) | {rate_b / rate_a:.2f}x |"
+            f" {server[0]:,.0f} → {server[1]:,.0f} | {postgres[0]:,.0f} → {postgres[1]:,.0f} |"
+        )
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ benchmark's own (load generator or floor processes), interrupt handling, and eve
 Linux only (/proc). Server and PostgreSQL time comes from /proc/<pid>/stat, classified while the
 measuring processes still hold their connections; the benchmark's own time from the measuring
 processes themselves, or from getrusage (itself plus reaped children, e.g. wrk)."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,8 @@ def _processes() -> dict[int, tuple[int, str, int, int]]:
             raw = (entry / "stat").read_text()
         except OSError:
             continue
-        comm = raw[raw.index("(") + 1:raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2:].split()
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
         # fields[0] is state (field 3 of stat(5)): ppid is field 4, utime 14, stime 15, starttime 22
         table[int(entry.name)] = (int(fields[1]), comm, int(fields[19]), int(fields[11]) + int(fields[12]))
     return table
@@ -35,10 +36,15 @@ def _processes() -> dict[int, tuple[int, str, int, int]]:
 def _machine() -> dict[str, int]:
     """Jiffies over all CPUs since boot: busy (user, nice, system, irq, softirq), irq (irq +
     softirq: mostly loopback networking here), steal (the hypervisor ran someone else) and total."""
-    user, nice, system, idle, iowait, irq, softirq, steal = \
-        [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return {"busy": user + nice + system + irq + softirq, "irq": irq + softirq, "steal": steal,
-            "total": user + nice + system + idle + iowait + irq + softirq + steal}
+    user, nice, system, idle, iowait, irq, softirq, steal = [
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    ]
+    return {
+        "busy": user + nice + system + irq + softirq,
+        "irq": irq + softirq,
+        "steal": steal,
+        "total": user + nice + system + idle + iowait + irq + softirq + steal,
+    }
 
 
 def _own_cpu() -> float:
@@ -98,16 +104,24 @@ class PostgresProcesses:
     backends connected to our database. Backends of other databases, and other clusters, are
     "other" load. Process titles look like `postgres: [CLUSTER: ]USER DB HOST(PORT) STATE`."""
 
-    _SHARED = ("checkpointer", "background writer", "walwriter", "autovacuum", "logical replication",
-               "stats collector", "archiver")
+    _SHARED = (
+        "checkpointer",
+        "background writer",
+        "walwriter",
+        "autovacuum",
+        "logical replication",
+        "stats collector",
+        "archiver",
+    )
 
     def __init__(self, postmaster_pid: int, database: str):
         self.postmaster_pid, self.database = postmaster_pid, database
 
     @classmethod
-    def of(cls, database_url: str) -> "PostgresProcesses | None":
+    def of(cls, database_url: str) -> PostgresProcesses | None:
         """None when the database is not on this machine (its backend pid is not ours to see)."""
         import psycopg
+
         with psycopg.connect(database_url, autocommit=True) as conn:
             pid, database = conn.execute("SELECT pg_backend_pid(), current_database()").fetchone()
             table = _processes()  # while the backend is alive
@@ -138,8 +152,9 @@ class CpuMeter:
     on this machine. postgres: which PostgreSQL processes count (see PostgresProcesses); without
     it, none (a remote database)."""
 
-    def __init__(self, server_pid: int | None = None, postgres: PostgresProcesses | None = None,
-                 server_port: int | None = None):
+    def __init__(
+        self, server_pid: int | None = None, postgres: PostgresProcesses | None = None, server_port: int | None = None
+    ):
         self.server_pid = server_pid
         self.server_port = server_port
         self.postgres = postgres
@@ -171,8 +186,9 @@ class CpuMeter:
         self.server_s = sum(used[pid] for pid in server)
         self.workers_s = sorted((round(used[pid], 2) for pid in server if pid != self.server_pid), reverse=True)
         self.postgres_s = sum(used[pid] for pid in postgres)
-        others = sorted(((s, pid) for pid, s in used.items() if pid not in server | postgres | ours and s >= 0.05),
-                        reverse=True)
+        others = sorted(
+            ((s, pid) for pid, s in used.items() if pid not in server | postgres | ours and s >= 0.05), reverse=True
+        )
         self.top_others = [(round(s, 2), (_cmdline(pid) or after[pid][1])[:80]) for s, pid in others[:3]]
 
     def stop(self, own_cpu_s: float | None = None) -> dict:

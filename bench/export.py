@@ -7,6 +7,7 @@ concurrent search load keeps while a server export runs.
     .venv/bin/python bench/export.py --size 100000 --duration 5
 
 Targets (issue 12): >= 20,000 resources/s, every process < 300 MB RSS, the search load loses <= 20 %."""
+
 from __future__ import annotations
 
 import argparse
@@ -64,8 +65,13 @@ def _tree(pid: int) -> list[int]:
 
 def cli_export(server: LocalServer) -> dict:
     command, extra_env, cwd = _server_process(None)
-    env = {**os.environ, **extra_env, "DATABASE_URL": server.database_url, "FHIR_BASE_URL": server.base_url,
-           "FHIR_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        **extra_env,
+        "DATABASE_URL": server.database_url,
+        "FHIR_BASE_URL": server.base_url,
+        "FHIR_LOG_LEVEL": "WARNING",
+    }
     with tempfile.TemporaryDirectory(prefix="export-bench-") as out:
         started = time.monotonic()
         done = subprocess.run(command + ["export", "--out", out], env=env, capture_output=True, text=True, cwd=cwd)
@@ -107,12 +113,17 @@ def concurrent_load(server: LocalServer, session: requests.Session, target: Targ
             exports.append(server_export(server, session))
 
     runner = threading.Thread(target=keep_exporting, daemon=True)
-    loaded = run_parallel(cfg.clients, _search_op, (target, SEARCH, samples), cfg.duration,
-                          on_start=runner.start, on_end=stop.set)
+    loaded = run_parallel(
+        cfg.clients, _search_op, (target, SEARCH, samples), cfg.duration, on_start=runner.start, on_end=stop.set
+    )
     runner.join()
-    return {"baseline_rps": baseline.rate, "during_export_rps": loaded.rate,
-            "loss_pct": 100 * (1 - loaded.rate / baseline.rate) if baseline.rate else None,
-            "errors": baseline.errors + loaded.errors, "exports_during": len(exports)}
+    return {
+        "baseline_rps": baseline.rate,
+        "during_export_rps": loaded.rate,
+        "loss_pct": 100 * (1 - loaded.rate / baseline.rate) if baseline.rate else None,
+        "errors": baseline.errors + loaded.errors,
+        "exports_during": len(exports),
+    }
 
 
 def main() -> None:
@@ -132,18 +143,30 @@ def main() -> None:
         cli = cli_export(server)
         served = server_export(server, session)
         server_peaks = _peak_rss_mb(_tree(server.proc.pid))
-        load = concurrent_load(server, session, Target(server.base_url, server.token), _samples(server.database_url), cfg)
+        load = concurrent_load(
+            server, session, Target(server.base_url, server.token), _samples(server.database_url), cfg
+        )
         with psycopg.connect(server.database_url) as conn:
             by_type = dict(conn.execute("SELECT resource_type, count(*) FROM resources GROUP BY 1").fetchall())
-    results = {"loaded": loaded, "by_type": by_type, "cli": cli, "server": served,
-               "server_peak_rss_mb": max(server_peaks.values(), default=None), "load": load}
+    results = {
+        "loaded": loaded,
+        "by_type": by_type,
+        "cli": cli,
+        "server": served,
+        "server_peak_rss_mb": max(server_peaks.values(), default=None),
+        "load": load,
+    }
     print(f"| export of {loaded:,} resources | resources/s | seconds | peak RSS MB |\n|---|---|---|---|")
     print(f"| fhir-server export (CLI) | {cli['per_second']:,.0f} | {cli['seconds']:.1f} | {cli['peak_rss_mb']:.0f} |")
-    print(f"| server $export (worker thread) | {served['per_second']:,.0f} | {served['seconds']:.1f} |"
-          f" {results['server_peak_rss_mb'] or 0:.0f} (largest server process) |")
+    print(
+        f"| server $export (worker thread) | {served['per_second']:,.0f} | {served['seconds']:.1f} |"
+        f" {results['server_peak_rss_mb'] or 0:.0f} (largest server process) |"
+    )
     print(f"\n| search `{SEARCH}` @{cfg.clients} | req/s |\n|---|---|")
-    print(f"| alone | {load['baseline_rps']:.0f} |\n| during exports ({load['exports_during']}) |"
-          f" {load['during_export_rps']:.0f} ({load['loss_pct']:.1f} % less) |")
+    print(
+        f"| alone | {load['baseline_rps']:.0f} |\n| during exports ({load['exports_during']}) |"
+        f" {load['during_export_rps']:.0f} ({load['loss_pct']:.1f} % less) |"
+    )
     print(f"\nerrors: {load['errors']}; targets: >= 20,000 resources/s, < 300 MB per process, <= 20 % loss")
     (BENCH_DIR / "results").mkdir(exist_ok=True)
     (BENCH_DIR / "results" / "export.json").write_text(json.dumps(results, indent=2))

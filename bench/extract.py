@@ -7,6 +7,7 @@ part of a create that turns a resource into search index rows: CPU µs per resou
 CPU time of this process (not wall time), so other load on the machine disturbs it less. `--compare`
 runs one round of each tree in turn (fresh processes) and prints both medians; make DIR with e.g.
 `mkdir DIR && git archive <commit> server resources tests | tar -x -C DIR`."""
+
 from __future__ import annotations
 
 import argparse

@@ -10,20 +10,20 @@
 - model: fhir.resources R4B Patient.model_validate(body) alone.
 
 Each runs in N processes (N = the number of HTTP clients), each with its own connection."""
+
 from __future__ import annotations
 
 import os
 import random
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import psycopg
-from psycopg.types.json import Jsonb
-
 from harness import Measurement, run_parallel
 from payload import PATIENT
+from psycopg.types.json import Jsonb
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCRATCH_TABLE = f"bench_floor_insert_{os.getpid()}"
@@ -31,7 +31,7 @@ SCRATCH_TABLE = f"bench_floor_insert_{os.getpid()}"
 
 def stored_json() -> bytes:
     """The JSON the server stores for a created Patient: the body plus id and meta."""
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return orjson.dumps({**PATIENT, "id": str(uuid.uuid4()), "meta": {"versionId": "1", "lastUpdated": now}})
 
 
@@ -58,6 +58,7 @@ def _insert_op(database_url: str):
     def op() -> bool:
         conn.execute(query, (str(uuid.uuid4()), content))
         return True
+
     op.close = conn.close
     return op
 
@@ -69,34 +70,40 @@ def _select_op(database_url: str, ids: list[str]):
 
     def op() -> bool:
         return conn.execute(query, ("Patient", rng.choice(ids))).fetchone() is not None
+
     op.close = conn.close
     return op
 
 
 def _validator_op():
     from server.validation import Validator
+
     validator = Validator(PROJECT_ROOT / "profiles")
     body = orjson.loads(orjson.dumps(PATIENT))
 
     def op() -> bool:
         validator.validate("Patient", body)
         return True
+
     return op
 
 
 def _model_op():
     from fhir.resources.R4B import get_fhir_model_class
+
     model = get_fhir_model_class("Patient")
     body = orjson.loads(orjson.dumps(PATIENT))
 
     def op() -> bool:
         model.model_validate(body)
         return True
+
     return op
 
 
-def measure(kind: str, processes: int, duration: float, database_url: str, ids: list[str],
-            on_start=None, on_end=None) -> Measurement:
+def measure(
+    kind: str, processes: int, duration: float, database_url: str, ids: list[str], on_start=None, on_end=None
+) -> Measurement:
     factory, args = {
         "insert": (_insert_op, (database_url,)),
         "select": (_select_op, (database_url, ids)),

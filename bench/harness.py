@@ -4,6 +4,7 @@ Each process builds its own operation (its own HTTP connection, database connect
 before the start barrier, so setup cost is never measured. Latencies are per operation, in
 nanoseconds, and processes report the CPU time they used themselves, which is how the Python
 load generator's own overhead is measured."""
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -11,8 +12,8 @@ import queue
 import threading
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 CTX = mp.get_context("fork")  # children inherit imports; nothing is pickled
 WARM_UP_CALLS = 10
@@ -21,6 +22,7 @@ WARM_UP_CALLS = 10
 @dataclass
 class Measurement:
     """One row cell: `ops` successful operations in `seconds`, `errors` failed ones."""
+
     ops: int
     errors: int
     seconds: float
@@ -34,9 +36,16 @@ class Measurement:
         return self.ops / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict:
-        return {"ops_per_s": round(self.rate, 1), "ops": self.ops, "errors": self.errors,
-                "seconds": round(self.seconds, 3), "p50_ms": round(self.p50_ms, 3), "p99_ms": round(self.p99_ms, 3),
-                "own_cpu_s": None if self.own_cpu_s is None else round(self.own_cpu_s, 3), "cpu": self.cpu}
+        return {
+            "ops_per_s": round(self.rate, 1),
+            "ops": self.ops,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 3),
+            "p50_ms": round(self.p50_ms, 3),
+            "p99_ms": round(self.p99_ms, 3),
+            "own_cpu_s": None if self.own_cpu_s is None else round(self.own_cpu_s, 3),
+            "cpu": self.cpu,
+        }
 
 
 def percentile(sorted_values, q: float) -> float:
@@ -82,13 +91,21 @@ def _child(factory: Callable, args: tuple, duration: float, start, end, results)
         close()
 
 
-def run_parallel(processes: int, factory: Callable, args: tuple, duration: float,
-                 on_start: Callable[[], None] | None = None, on_end: Callable[[], None] | None = None) -> Measurement:
+def run_parallel(
+    processes: int,
+    factory: Callable,
+    args: tuple,
+    duration: float,
+    on_start: Callable[[], None] | None = None,
+    on_end: Callable[[], None] | None = None,
+) -> Measurement:
     """`factory(*args)` in each process returns the operation: a callable returning True on success."""
     start, end = CTX.Barrier(processes + 1), CTX.Barrier(processes + 1)
     results = CTX.Queue()
-    children = [CTX.Process(target=_child, args=(factory, args, duration, start, end, results), daemon=True)
-                for _ in range(processes)]
+    children = [
+        CTX.Process(target=_child, args=(factory, args, duration, start, end, results), daemon=True)
+        for _ in range(processes)
+    ]
     for child in children:
         child.start()
     try:
@@ -121,6 +138,11 @@ def run_parallel(processes: int, factory: Callable, args: tuple, duration: float
         latencies.frombytes(report[5])
     ordered = sorted(latencies)
     seconds = sum(r[3] for r in reports) / processes
-    return Measurement(ops=sum(r[1] for r in reports), errors=sum(r[2] for r in reports), seconds=seconds,
-                       p50_ms=percentile(ordered, 50) / 1e6, p99_ms=percentile(ordered, 99) / 1e6,
-                       own_cpu_s=sum(r[4] for r in reports))
+    return Measurement(
+        ops=sum(r[1] for r in reports),
+        errors=sum(r[2] for r in reports),
+        seconds=seconds,
+        p50_ms=percentile(ordered, 50) / 1e6,
+        p99_ms=percentile(ordered, 99) / 1e6,
+        own_cpu_s=sum(r[4] for r in reports),
+    )

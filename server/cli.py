@@ -1,4 +1,5 @@
 """fhir-server: serve | migrate | token. Each command prints one JSON object on stdout; logs go to stderr."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,8 +8,9 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Callable, cast
+from typing import cast
 
 import orjson
 
@@ -30,6 +32,7 @@ def _database_settings(settings: Settings):
         yield settings
         return
     from .storage.embedded import start_embedded, stop_embedded
+
     server, url = start_embedded(settings.data_dir)
     try:
         yield dataclasses.replace(settings, database_url=url)
@@ -39,6 +42,7 @@ def _database_settings(settings: Settings):
 
 def _migrate(settings: Settings) -> list[str]:
     from .storage.migrate import apply_migrations
+
     assert settings.database_url is not None  # from _database_settings
     return apply_migrations(settings.database_url, settings.migrations_dir)
 
@@ -61,14 +65,23 @@ def cmd_token(args) -> None:
             service = TokenService(ensure_signing_keys(database), settings.base_url, settings.base_url)
         finally:
             database.close()
-        _print(service.mint(args.scope, args.lifetime, subject=args.fhir_user or "operator",
-                            client_id="fhir-server-cli", patient=args.patient, fhir_user=args.fhir_user))
+        _print(
+            service.mint(
+                args.scope,
+                args.lifetime,
+                subject=args.fhir_user or "operator",
+                client_id="fhir-server-cli",
+                patient=args.patient,
+                fhir_user=args.fhir_user,
+            )
+        )
 
 
 @contextmanager
 def _open_database():
     """A migrated database for one administrative command."""
     from .storage.database import Database
+
     with _database_settings(Settings.from_env()) as settings:
         _migrate(settings)
         database = Database(settings.database_url, pool_size=1)
@@ -81,6 +94,7 @@ def _open_database():
 
 def cmd_client_create(args) -> None:
     from .auth.clients import register_client
+
     if args.jwks_file and args.jwks_url:
         sys.exit("give --jwks-file or --jwks-url, not both")
     if args.public and (args.jwks_file or args.jwks_url):
@@ -89,10 +103,18 @@ def cmd_client_create(args) -> None:
         sys.exit("a CDS Hooks client signs its calls: give --jwks-file or --jwks-url")
     jwks = orjson.loads(open(args.jwks_file, "rb").read()) if args.jwks_file else None
     with _open_database() as database:
-        registered = register_client(database, name=args.name, redirect_uris=args.redirect_uri or [],
-                                     scope=args.scope, public=args.public, jwks=jwks, jwks_url=args.jwks_url)
+        registered = register_client(
+            database,
+            name=args.name,
+            redirect_uris=args.redirect_uri or [],
+            scope=args.scope,
+            public=args.public,
+            jwks=jwks,
+            jwks_url=args.jwks_url,
+        )
         if args.cds_hooks:
             from .auth.cds_clients import register_cds_client
+
             registered["cds_issuer"] = args.cds_issuer or registered["client_id"]
             register_cds_client(database, registered["client_id"], registered["cds_issuer"])
     _print(registered)
@@ -109,6 +131,7 @@ def practitioner_named(name: str) -> dict:
 
 def cmd_user_create(args) -> None:
     from .auth.users import create_user
+
     kind, _, practitioner_id = args.fhir_user.partition("/")
     if args.name is not None and (kind != "Practitioner" or not args.name.split()):
         sys.exit("--name creates the Practitioner the user is: give --fhir-user Practitioner/ID and a name")
@@ -145,6 +168,7 @@ def _write_practitioner(database, id: str, resource: dict) -> dict:
 
 def cmd_launch_create(args) -> None:
     from .auth.launch import LAUNCH_LIFETIME_SECONDS, create_launch
+
     with _open_database() as database:
         launch = create_launch(database, args.patient, args.encounter, args.user)
     _print({"launch": launch, "expires_in": LAUNCH_LIFETIME_SECONDS})
@@ -192,12 +216,19 @@ def cmd_import(args) -> None:
         database = Database(settings.database_url, pool_size=1)
         database.open()
         try:
-            with tqdm(total=1000, file=sys.stderr, desc="import", unit="‰", bar_format=(
-                    "{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}")) as bar:
+            with tqdm(
+                total=1000,
+                file=sys.stderr,
+                desc="import",
+                unit="‰",
+                bar_format=("{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}"),
+            ) as bar:
+
                 def progress(fraction, summary):
                     bar.update(max(0, round(fraction * 1000) - bar.n))
                     rate = summary.stored / summary.seconds if summary.seconds else 0
                     bar.set_postfix_str(f"{summary.stored} stored, {summary.failed} failed, {rate:.0f} resources/s")
+
                 summary = import_paths(build_services(settings, database), paths, progress, args.workers)
         finally:
             database.close()
@@ -232,9 +263,11 @@ def cmd_export(args) -> None:
             exports = build_exports(settings)
             exports.store = FlatDirectoryStore(out)
             with tqdm(total=0, unit="res", file=sys.stderr, desc="export") as bar:
+
                 def progress(done, total):
                     bar.total = total
                     bar.update(done - bar.n)
+
                 status, job = run_here(build_services(settings, database), exports, request, claims, progress)
         except FhirError as error:
             sys.exit(f"export refused: {error}")
@@ -252,6 +285,7 @@ def cmd_export(args) -> None:
 
 def cmd_serve(args) -> None:
     from .wsgi import serve
+
     with _database_settings(Settings.from_env(args.host, args.port)) as settings:
         _migrate(settings)
         serve(settings, workers=args.workers, threads=args.threads)
@@ -279,8 +313,9 @@ def cmd_audit_export(args) -> None:
                 count = export_audit_events(ctx, args.since, cast("Callable[[bytes], None]", out.write), bar.update)
         finally:
             database.close()
-    _print({"exported": count, "since": args.since, "out": str(args.out),
-            "seconds": round(time.monotonic() - started, 2)})
+    _print(
+        {"exported": count, "since": args.since, "out": str(args.out), "seconds": round(time.monotonic() - started, 2)}
+    )
 
 
 def _instant(text: str) -> str:
@@ -323,8 +358,11 @@ def _parser() -> argparse.ArgumentParser:
     token.set_defaults(handler=cmd_token)
     _admin_parsers(commands)
 
-    load = commands.add_parser("import", help="load NDJSON files and batch/transaction/collection Bundles "
-                               "(every resource validated; bad records reported, never stored; exit 1 if any)")
+    load = commands.add_parser(
+        "import",
+        help="load NDJSON files and batch/transaction/collection Bundles "
+        "(every resource validated; bad records reported, never stored; exit 1 if any)",
+    )
     load.add_argument("paths", nargs="+", metavar="PATH", help="*.ndjson (one resource a line) or *.json")
     load.add_argument("--workers", type=int, default=None, help="validating processes (default: one per core)")
     load.set_defaults(handler=cmd_import)
@@ -344,7 +382,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _admin_parsers(commands) -> None:
-    client = commands.add_parser("client", help="register SMART client apps").add_subparsers(dest="action", required=True)
+    client = commands.add_parser("client", help="register SMART client apps").add_subparsers(
+        dest="action", required=True
+    )
     create = client.add_parser("create", help="register an app; prints its client_id (and secret)")
     create.add_argument("--name", required=True)
     create.add_argument("--redirect-uri", action="append", help="exact redirect URI (repeatable)")
@@ -354,8 +394,11 @@ def _admin_parsers(commands) -> None:
     kind.add_argument("--confidential", action="store_true", help="a secret, or private_key_jwt with a JWKS")
     create.add_argument("--jwks-file", help="the app's public JWKS (private_key_jwt, RS384 or ES384)")
     create.add_argument("--jwks-url", help="where the app publishes its JWKS")
-    create.add_argument("--cds-hooks", action="store_true",
-                        help="a CDS Hooks client (an EHR) that calls /cds-services with JWTs signed by its JWKS")
+    create.add_argument(
+        "--cds-hooks",
+        action="store_true",
+        help="a CDS Hooks client (an EHR) that calls /cds-services with JWTs signed by its JWKS",
+    )
     create.add_argument("--cds-issuer", help="the iss of its JWTs (default: the new client_id)")
     create.set_defaults(handler=cmd_client_create)
 

@@ -1,4 +1,5 @@
 """Settings: one frozen object built once from the environment (see CONTRACT.md)."""
+
 from __future__ import annotations
 
 import os
@@ -98,7 +99,7 @@ class Settings:
     migrations_dir: Path = PROJECT_ROOT / "migrations"
 
     @classmethod
-    def from_env(cls, host: str = "127.0.0.1", port: int = 8080, env=None) -> "Settings":
+    def from_env(cls, host: str = "127.0.0.1", port: int = 8080, env=None) -> Settings:
         env = os.environ if env is None else env
         base_url = env.get("FHIR_BASE_URL") or f"http://{host}:{port}/fhir"
         return cls(

@@ -7,6 +7,7 @@ interface a slow client held a thread. The hop costs CPU per request (bench/READ
 
 Why granian and not gunicorn: with gunicorn's gthread worker, HTTP parsing and its thread pool cost
 more CPU per read than the whole Flask app (bench/README.md, "The HTTP server")."""
+
 from __future__ import annotations
 
 import atexit
@@ -33,10 +34,16 @@ def _worker_app(settings: Settings, threads: int):
     from .edge.body import Limits
     from .edge.bridge import Bridge
     from .metrics.registry import forget_dead_workers
+
     forget_dead_workers()
     app = create_app(settings)
-    bridge = Bridge(app, threads, Limits(settings.max_body_bytes, settings.body_timeout_seconds),
-                    grace_seconds=settings.shutdown_grace_seconds, on_shutdown=app.extensions["fhir.on_shutdown"])
+    bridge = Bridge(
+        app,
+        threads,
+        Limits(settings.max_body_bytes, settings.body_timeout_seconds),
+        grace_seconds=settings.shutdown_grace_seconds,
+        on_shutdown=app.extensions["fhir.on_shutdown"],
+    )
     gc.freeze()  # the app's long-lived objects (models, registry, routes) stay out of every collection
     return bridge
 
@@ -70,9 +77,17 @@ def serve(settings: Settings, workers: int, threads: int) -> None:
     _metrics_directory()
     server = Server(
         "server:create_app",  # a label only: the app comes from _worker_app
-        address=settings.host, port=settings.port, interface=Interfaces.RSGI, http=HTTPModes.http1,
-        websockets=False, workers=workers, backlog=1024,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.RSGI,
+        http=HTTPModes.http1,
+        websockets=False,
+        workers=workers,
+        backlog=1024,
         http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout_seconds * 1000), keep_alive=True),
-        log_level=LogLevels.warning, log_dictconfig=_log_config(),
-        workers_kill_timeout=int(settings.shutdown_grace_seconds + KILL_MARGIN_SECONDS), respawn_failed_workers=True)
+        log_level=LogLevels.warning,
+        log_dictconfig=_log_config(),
+        workers_kill_timeout=int(settings.shutdown_grace_seconds + KILL_MARGIN_SECONDS),
+        respawn_failed_workers=True,
+    )
     server.serve(target_loader=partial(_worker_app, settings, threads), wrap_loader=False)

@@ -2,6 +2,7 @@
 
 DATABASE_URL set (CI): a fresh database on that PostgreSQL server. Unset: the embedded PostgreSQL.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,6 +38,7 @@ def server_url():
         yield os.environ["DATABASE_URL"]
         return
     from server.storage.embedded import start_embedded, stop_embedded
+
     data_dir = Path(tempfile.mkdtemp(prefix="fhirt-", dir="/tmp"))
     server, url = start_embedded(data_dir, cleanup="delete")
     yield url
@@ -70,8 +72,9 @@ def fresh_database_url(server_url):
 class LiveServer:
     def __init__(self, settings: Settings):
         self.httpd = make_server("127.0.0.1", 0, lambda environ, start: self.app(environ, start), threaded=True)
-        self.settings = dataclasses.replace(settings, port=self.httpd.server_port,
-                                            base_url=f"http://127.0.0.1:{self.httpd.server_port}/fhir")
+        self.settings = dataclasses.replace(
+            settings, port=self.httpd.server_port, base_url=f"http://127.0.0.1:{self.httpd.server_port}/fhir"
+        )
         self.app = create_app(self.settings)
         self.base_url = self.settings.base_url
         self.root_url = self.base_url.removesuffix("/fhir")
@@ -101,8 +104,9 @@ def export_dir():
 
 @pytest.fixture(scope="session")
 def settings(database_url, export_dir) -> Settings:
-    return dataclasses.replace(Settings.from_env(env={}), database_url=database_url, max_body_bytes=4 * 1024 * 1024,
-                               export_dir=export_dir)
+    return dataclasses.replace(
+        Settings.from_env(env={}), database_url=database_url, max_body_bytes=4 * 1024 * 1024, export_dir=export_dir
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The Node packages the JavaScript client tests use (tests/js/package.json): installed with `npm ci` by
 .ci/run, or here on first use when missing; a machine without npm fails these tests loudly."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,8 +13,11 @@ JS_DIR = Path(__file__).resolve().parent / "js"
 def node_modules() -> Path:
     """tests/js/node_modules, installed from package-lock.json when absent."""
     modules = JS_DIR / "node_modules"
-    if not (modules / "fhirclient").is_dir() or not (modules / "fhir-kit-client").is_dir() \
-            or not (modules / "axe-core").is_dir():
+    if (
+        not (modules / "fhirclient").is_dir()
+        or not (modules / "fhir-kit-client").is_dir()
+        or not (modules / "axe-core").is_dir()
+    ):
         npm = shutil.which("npm")
         if npm is None:
             raise AssertionError("npm is needed for the JavaScript client tests (tests/js); install Node.js 20")

@@ -1,4 +1,5 @@
 """Shared by the tests that run the real `fhir-server` command in a subprocess."""
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,23 @@ class ServerProcess:
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.stdout = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
-            [str(FHIR_SERVER), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers",
-             str(workers), "--threads", str(threads)],
-            env=self.env, stdout=self.stdout, stderr=self.stderr, start_new_session=True)
+            [
+                str(FHIR_SERVER),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+            ],
+            env=self.env,
+            stdout=self.stdout,
+            stderr=self.stderr,
+            start_new_session=True,
+        )
 
     def output(self) -> str:
         self.stdout.seek(0)
@@ -50,8 +65,9 @@ class ServerProcess:
         last = "no answer"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"fhir-server serve exited with {self.process.returncode} before it was ready\n"
-                            f"{self.output()}")
+                pytest.fail(
+                    f"fhir-server serve exited with {self.process.returncode} before it was ready\n{self.output()}"
+                )
             try:
                 response = requests.get(f"{self.root_url}/readyz", timeout=2)
                 if response.status_code == 200:
@@ -96,8 +112,14 @@ def start_server(database_url: str, **options) -> ServerProcess:
 
 def mint_token(server: ServerProcess, scope: str) -> str:
     """`fhir-server token` with the server's environment: exit 0, exactly one JSON object on stdout."""
-    result = subprocess.run([str(FHIR_SERVER), "token", "--scope", scope], env=server.env, capture_output=True,
-                            text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [str(FHIR_SERVER), "token", "--scope", scope],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     body = json.loads(result.stdout)  # the whole of stdout: one JSON document
     assert isinstance(body, dict), result.stdout

@@ -3,6 +3,7 @@ prints exactly one JSON object on stdout; logs go to stderr only.
 
 The commands run as real subprocesses (the venv's console script) against the session's test database.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ def run_cli(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.
     """Run `fhir-server ARGS` with exactly this environment (plus PATH/HOME), stdout and stderr apart."""
     full_env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL") if key in os.environ}
     full_env.update(env)
-    return subprocess.run([str(FHIR_SERVER), *args], env=full_env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [str(FHIR_SERVER), *args], env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def one_json_object(result: subprocess.CompletedProcess) -> dict:
@@ -79,8 +81,14 @@ def test_migrate_on_the_migrated_session_database_applies_nothing(database_url):
 
 
 def test_token_prints_a_patient_scoped_token_response(database_url):
-    result = run_cli("token", "--scope", "patient/*.rs", "--patient", "123",
-                     env={"DATABASE_URL": database_url, "FHIR_BASE_URL": "http://127.0.0.1:9/fhir"})
+    result = run_cli(
+        "token",
+        "--scope",
+        "patient/*.rs",
+        "--patient",
+        "123",
+        env={"DATABASE_URL": database_url, "FHIR_BASE_URL": "http://127.0.0.1:9/fhir"},
+    )
     body = one_json_object(result)
     assert_stderr_is_logs_only(result)
     assert set(body) >= {"access_token", "token_type", "expires_in", "scope", "patient"}
@@ -95,8 +103,11 @@ def test_cli_token_is_accepted_by_the_server_whose_base_url_it_names(database_ur
     env = {"DATABASE_URL": database_url, "FHIR_BASE_URL": live_server.base_url}
     token = one_json_object(run_cli("token", "--scope", "system/*.cruds", env=env))["access_token"]
 
-    response = requests.get(f"{live_server.base_url}/Patient", timeout=10,
-                            headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"})
+    response = requests.get(
+        f"{live_server.base_url}/Patient",
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["resourceType"] == "Bundle"
 
@@ -105,8 +116,11 @@ def test_cli_patient_token_is_accepted_for_its_patient_scope(database_url, live_
     env = {"DATABASE_URL": database_url, "FHIR_BASE_URL": live_server.base_url}
     token = one_json_object(run_cli("token", "--scope", "patient/*.rs", "--patient", "123", env=env))["access_token"]
 
-    response = requests.get(f"{live_server.base_url}/Patient", timeout=10,
-                            headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"})
+    response = requests.get(
+        f"{live_server.base_url}/Patient",
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["resourceType"] == "Bundle"
 
@@ -117,8 +131,11 @@ def test_cli_token_for_another_base_url_is_refused_with_401(database_url, live_s
     env = {"DATABASE_URL": database_url, "FHIR_BASE_URL": other}
     token = one_json_object(run_cli("token", "--scope", "system/*.cruds", env=env))["access_token"]
 
-    response = requests.get(f"{live_server.base_url}/Patient", timeout=10,
-                            headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"})
+    response = requests.get(
+        f"{live_server.base_url}/Patient",
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"},
+    )
     assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert response.json()["resourceType"] == "OperationOutcome"

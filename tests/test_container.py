@@ -3,6 +3,7 @@ install step builds and installs the project into a fresh virtualenv, and its CM
 serves the API, as its HEALTHCHECK command confirms. The Dockerfile's shape is checked too: several stages, a
 slim base, a non-root user, no build tools in the final image, a HEALTHCHECK on /healthz; and compose.yaml runs a
 real PostgreSQL with a named volume and DATABASE_URL, the server waiting for it to be healthy."""
+
 from __future__ import annotations
 
 import os
@@ -36,11 +37,12 @@ def stages() -> list[list[str]]:
 
 
 def instruction(stage: list[str], keyword: str) -> list[str]:
-    return [line[len(keyword) + 1:] for line in stage if line.startswith(keyword + " ")]
+    return [line[len(keyword) + 1 :] for line in stage if line.startswith(keyword + " ")]
 
 
 def exec_form(text: str) -> list[str]:
     import json
+
     return json.loads(text)
 
 
@@ -97,8 +99,9 @@ def test_the_images_install_and_start_steps_serve_the_api(tmp_path, database_url
     command = [str(venv / "bin" / command[0]), *[str(port) if arg == "8080" else arg for arg in command[1:]]]
     command[command.index("0.0.0.0")] = "127.0.0.1"
     assert command[0].endswith("fhir-server") and Path(command[0]).exists()
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         health = exec_form(instruction(final, "HEALTHCHECK")[-1].split("CMD", 1)[1].strip())
         health = [str(venv / "bin" / "python") if health[0] == "python" else health[0], *health[1:]]

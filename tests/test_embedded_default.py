@@ -3,6 +3,7 @@ under $FHIR_DATA_DIR and stops it with the server; CLI commands work while serve
 
 Runs the same whether or not DATABASE_URL is set for the test session: it is removed from the server's env.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,6 @@ import requests
 
 from tests import factories
 from tests.server_process import FHIR_SERVER, START_TIMEOUT, STOP_TIMEOUT, free_port
-
 
 
 def postgres_processes(data_dir: Path) -> list[psutil.Process]:
@@ -48,8 +48,9 @@ class Embedded:
         self.servers: list[tuple[subprocess.Popen, object]] = []
 
     def cli(self, *args: str) -> dict:
-        result = subprocess.run([str(FHIR_SERVER), *args], env=self.env, capture_output=True, text=True,
-                                timeout=60, check=False)
+        result = subprocess.run(
+            [str(FHIR_SERVER), *args], env=self.env, capture_output=True, text=True, timeout=60, check=False
+        )
         assert result.returncode == 0, f"{args}: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
         body = json.loads(result.stdout)  # the whole of stdout: one JSON document, logs on stderr
         assert isinstance(body, dict), result.stdout
@@ -58,9 +59,23 @@ class Embedded:
     def serve(self) -> subprocess.Popen:
         log = tempfile.TemporaryFile(mode="w+")
         process = subprocess.Popen(
-            [str(FHIR_SERVER), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2",
-             "--threads", "2"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(FHIR_SERVER),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "2",
+                "--threads",
+                "2",
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.servers.append((process, log))
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -135,8 +150,12 @@ def test_serve_without_database_url_keeps_data_in_the_embedded_database_across_r
     assert requests.get(f"{embedded.root_url}/readyz", timeout=5).status_code == 200
 
     mrn = uuid.uuid4().hex
-    created = requests.post(f"{embedded.base_url}/Patient", json=factories.patient(mrn=mrn, family="Okafor"),
-                            headers={**headers, "Content-Type": "application/fhir+json"}, timeout=15)
+    created = requests.post(
+        f"{embedded.base_url}/Patient",
+        json=factories.patient(mrn=mrn, family="Okafor"),
+        headers={**headers, "Content-Type": "application/fhir+json"},
+        timeout=15,
+    )
     assert created.status_code == 201, created.text
     patient_id = created.json()["id"]
 
@@ -153,8 +172,9 @@ def test_serve_without_database_url_keeps_data_in_the_embedded_database_across_r
     assert read.json()["id"] == patient_id
     assert read.json()["meta"]["versionId"] == "1"
     assert read.json()["name"][0]["family"] == "Okafor"
-    found = requests.get(f"{embedded.base_url}/Patient", params={"identifier": f"{factories.MRN}|{mrn}"},
-                         headers=headers, timeout=15)
+    found = requests.get(
+        f"{embedded.base_url}/Patient", params={"identifier": f"{factories.MRN}|{mrn}"}, headers=headers, timeout=15
+    )
     assert found.status_code == 200, found.text
     assert [entry["resource"]["id"] for entry in found.json().get("entry", [])] == [patient_id]
 

@@ -1,5 +1,6 @@
 """`fhir-server import PATH...`: NDJSON and Bundles loaded through the fast path, every resource
 validated; bad records are reported with file, line and issue and never stored; the rest is."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,9 @@ from tests.test_cli import run_cli
 
 
 def _import(database_url: str, *paths) -> tuple[int, dict, str]:
-    result = run_cli("import", *map(str, paths), env={"DATABASE_URL": database_url, "FHIR_LOG_LEVEL": "WARNING"},
-                     timeout=120)
+    result = run_cli(
+        "import", *map(str, paths), env={"DATABASE_URL": database_url, "FHIR_LOG_LEVEL": "WARNING"}, timeout=120
+    )
     return result.returncode, json.loads(result.stdout), result.stderr
 
 
@@ -23,8 +25,9 @@ def _ndjson(path, resources) -> None:
 
 def test_import_of_ndjson_with_bad_lines_reports_them_and_stores_the_rest(tmp_path, database_url, client, unique):
     subject = {**patient(unique), "id": f"imp-{unique}"}
-    lines = [subject] + [medication_request(subject["id"], identifier=[{"system": MRN, "value": f"{unique}-{i}"}])
-                         for i in range(40)]
+    lines = [subject] + [
+        medication_request(subject["id"], identifier=[{"system": MRN, "value": f"{unique}-{i}"}]) for i in range(40)
+    ]
     lines[5] = {**lines[5], "status": "taken"}  # line 6 (identifier -4): outside the required value set
     lines[10] = b'{"resourceType": "MedicationRequest", '  # line 11: not JSON
     lines[20] = medication_request("no-such-patient")  # line 21: dangling reference
@@ -50,10 +53,18 @@ def test_import_of_ndjson_with_bad_lines_reports_them_and_stores_the_rest(tmp_pa
 
 def test_import_of_a_transaction_bundle_rewrites_urn_uuid_references(tmp_path, database_url, client, unique):
     patient_url = f"urn:uuid:{uuid.uuid4()}"
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "request": {"method": "POST", "url": "MedicationRequest"},
-         "resource": medication_request("x", subject={"reference": patient_url})},
-        {"fullUrl": patient_url, "request": {"method": "POST", "url": "Patient"}, "resource": patient(unique)}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "request": {"method": "POST", "url": "MedicationRequest"},
+                "resource": medication_request("x", subject={"reference": patient_url}),
+            },
+            {"fullUrl": patient_url, "request": {"method": "POST", "url": "Patient"}, "resource": patient(unique)},
+        ],
+    }
     path = tmp_path / "bundle.json"
     path.write_bytes(orjson.dumps(bundle))
     code, summary, _ = _import(database_url, path)
@@ -79,8 +90,11 @@ def test_import_keeps_ids_and_a_second_import_makes_new_versions(tmp_path, datab
 
 
 def test_import_of_a_collection_bundle_with_an_invalid_entry(tmp_path, database_url, client, unique):
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"resource": patient(unique)}, {"resource": {**patient(unique + "x"), "gender": "martian"}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": patient(unique)}, {"resource": {**patient(unique + "x"), "gender": "martian"}}],
+    }
     path = tmp_path / "collection.json"
     path.write_bytes(orjson.dumps(bundle))
     code, summary, _ = _import(database_url, path)
@@ -100,13 +114,18 @@ def test_import_stores_records_whose_references_come_later(tmp_path, database_ur
     one whose Patient never comes still fails, with its line."""
     patient_id = f"late-{unique}"
     requests = tmp_path / "requests.ndjson"
-    _ndjson(requests, [medication_request(patient_id, identifier=[{"system": MRN, "value": f"{unique}-{i}"}])
-                       for i in range(3)] + [medication_request(f"never-{unique}")])
+    _ndjson(
+        requests,
+        [medication_request(patient_id, identifier=[{"system": MRN, "value": f"{unique}-{i}"}]) for i in range(3)]
+        + [medication_request(f"never-{unique}")],
+    )
     patients = tmp_path / "patients.ndjson"
     _ndjson(patients, [{**patient(unique), "id": patient_id}])
     code, summary, _ = _import(database_url, requests, patients)
     assert code == 1
     assert (summary["stored"], summary["failed"]) == (4, 1)
-    assert [(f["file"], f["line"], f["issues"][0]["code"]) for f in summary["failures"]] == [(str(requests), 4, "not-found")]
+    assert [(f["file"], f["line"], f["issues"][0]["code"]) for f in summary["failures"]] == [
+        (str(requests), 4, "not-found")
+    ]
     found = client.get("MedicationRequest", params={"subject": f"Patient/{patient_id}"}).json()
     assert found["total"] == 3

@@ -1,4 +1,5 @@
 """fhir-server reindex: recomputes every index row from the stored JSON."""
+
 from __future__ import annotations
 
 import json
@@ -17,12 +18,16 @@ CLI = str(Path(sys.executable).parent / "fhir-server")
 def test_reindex_restores_deleted_index_rows(client, database_url, live_server, unique):
     created = client.create(patient(unique, birthDate="1975-05-05"))["id"]
     with psycopg.connect(database_url, autocommit=True) as conn:
-        seq = conn.execute("SELECT seq FROM resources WHERE resource_type = 'Patient' AND id = %s", (created,)).fetchone()[0]
+        seq = conn.execute(
+            "SELECT seq FROM resources WHERE resource_type = 'Patient' AND id = %s", (created,)
+        ).fetchone()[0]
         for table in ("search_token", "search_date", "search_string"):
             conn.execute(f"DELETE FROM {table} WHERE resource_seq = %s", (seq,))
     assert found(client, "Patient", identifier=unique) == []
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, "FHIR_BASE_URL": live_server.base_url}
-    result = subprocess.run([CLI, "reindex", "--batch-size", "50"], capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [CLI, "reindex", "--batch-size", "50"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["reindexed"] >= 1

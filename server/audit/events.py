@@ -3,6 +3,7 @@ Create, Update, Delete, with their Patient variants; profiles.ihe.net/ITI/BALP):
 the restful-interaction, the client (Source Role ID) and this server (Destination Role ID) as
 agents with their network addresses, the user as requestor, and as entities the resources, the
 patients concerned, the query and the X-Request-ID."""
+
 from __future__ import annotations
 
 import base64
@@ -25,15 +26,29 @@ REST = {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "cod
 LOGIN = ({"system": DCM, "code": "110114"}, {"system": DCM, "code": "110122"})  # User Authentication, Login
 INTERACTION_SYSTEM = "http://hl7.org/fhir/restful-interaction"
 # R4 valueset-audit-event-action: C create, R read/view, U update, D delete, E execute
-ACTION = {"create": "C", "read": "R", "vread": "R", "update": "U", "patch": "U", "delete": "D",
-          "history-instance": "R"}
+ACTION = {"create": "C", "read": "R", "vread": "R", "update": "U", "patch": "U", "delete": "D", "history-instance": "R"}
 # BALP profile per interaction (the Patient variant when a patient is concerned)
-PROFILE = {"create": "Create", "read": "Read", "vread": "Read", "update": "Update", "patch": "Update",
-           "delete": "Delete", "search-type": "Query", "search-system": "Query", "history-type": "Query",
-           "history-system": "Query", "history-instance": "Query"}
+PROFILE = {
+    "create": "Create",
+    "read": "Read",
+    "vread": "Read",
+    "update": "Update",
+    "patch": "Update",
+    "delete": "Delete",
+    "search-type": "Query",
+    "search-system": "Query",
+    "history-type": "Query",
+    "history-system": "Query",
+    "history-instance": "Query",
+}
 QUERIES = frozenset({"search-type", "search-system", "history-type", "history-system", "history-instance"})
-SOURCE_TYPE = [{"system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4",
-                "display": "Application Server"}]
+SOURCE_TYPE = [
+    {
+        "system": "http://terminology.hl7.org/CodeSystem/security-source-type",
+        "code": "4",
+        "display": "Application Server",
+    }
+]
 MAX_ENTITIES = 1000  # an import batch lists its resources up to this many
 
 
@@ -48,20 +63,30 @@ def _coding(system: str, code: str, display: str) -> dict:
 
 def _agents(access: Access, base_url: str, writes: bool) -> list[dict]:
     policy = cast("AccessPolicy | None", access.policy)  # Access.policy is typed object (interactions/audit.py)
-    client = {"type": {"coding": [_coding(DCM, "110153", "Source Role ID")]}, "requestor": False,
-              "who": {"display": "unauthenticated client"}}
+    client = {
+        "type": {"coding": [_coding(DCM, "110153", "Source Role ID")]},
+        "requestor": False,
+        "who": {"display": "unauthenticated client"},
+    }
     if policy is not None and policy.client_id:
         client["who"] = {"identifier": {"system": f"{base_url}/auth/clients", "value": policy.client_id}}
     elif policy is not None:
         client["who"] = {"display": "fhir-server command line"}
     if access.address:
         client["network"] = {"address": access.address, "type": "2"}
-    server = {"type": {"coding": [_coding(DCM, "110152", "Destination Role ID")]}, "requestor": False,
-              "who": {"display": "fhir-server"}, "network": {"address": base_url, "type": "5"}}
+    server = {
+        "type": {"coding": [_coding(DCM, "110152", "Destination Role ID")]},
+        "requestor": False,
+        "who": {"display": "fhir-server"},
+        "network": {"address": base_url, "type": "5"},
+    }
     agents = [client, server]
     if policy is not None and (policy.fhir_user or policy.subject):
-        role = _coding(PARTICIPATION, "AUT", "author (originator)") if writes else \
-            _coding(PARTICIPATION, "IRCP", "information recipient")
+        role = (
+            _coding(PARTICIPATION, "AUT", "author (originator)")
+            if writes
+            else _coding(PARTICIPATION, "IRCP", "information recipient")
+        )
         user: dict = {"type": {"coding": [role]}, "requestor": True}
         user["who"] = {"reference": policy.fhir_user} if policy.fhir_user else {"display": policy.subject}
         if policy.subject:
@@ -75,20 +100,37 @@ def _entities(access: Access, interaction: str) -> list[dict]:
     if interaction in QUERIES and access.path is not None:
         # BALP Query: the request as received, base64 (AuditEvent.entity.query)
         request = f"{access.method or 'GET'} {access.path}" + (f"?{access.query}" if access.query else "")
-        entities.append({"type": _coding(ENTITY_TYPE, "2", "System Object"),
-                         "role": _coding(OBJECT_ROLE, "24", "Query"),
-                         "query": base64.b64encode(request.encode()).decode()})
+        entities.append(
+            {
+                "type": _coding(ENTITY_TYPE, "2", "System Object"),
+                "role": _coding(OBJECT_ROLE, "24", "Query"),
+                "query": base64.b64encode(request.encode()).decode(),
+            }
+        )
     if interaction not in QUERIES:
         for resource_type, id in dict.fromkeys(access.entities[:MAX_ENTITIES]):
-            entities.append({"what": {"reference": f"{resource_type}/{id}"},
-                             "type": _coding(ENTITY_TYPE, "2", "System Object"),
-                             "role": _coding(OBJECT_ROLE, "4", "Domain Resource")})
+            entities.append(
+                {
+                    "what": {"reference": f"{resource_type}/{id}"},
+                    "type": _coding(ENTITY_TYPE, "2", "System Object"),
+                    "role": _coding(OBJECT_ROLE, "4", "Domain Resource"),
+                }
+            )
     for patient in sorted(access.patients)[:MAX_ENTITIES]:
-        entities.append({"what": {"reference": f"Patient/{patient}"}, "type": _coding(ENTITY_TYPE, "1", "Person"),
-                         "role": _coding(OBJECT_ROLE, "1", "Patient")})
+        entities.append(
+            {
+                "what": {"reference": f"Patient/{patient}"},
+                "type": _coding(ENTITY_TYPE, "1", "Person"),
+                "role": _coding(OBJECT_ROLE, "1", "Patient"),
+            }
+        )
     if access.request_id and access.request_id != "-":
-        entities.append({"what": {"identifier": {"value": access.request_id}},
-                         "type": {"system": BALP_ENTITY_TYPE, "code": "XrequestId"}})
+        entities.append(
+            {
+                "what": {"identifier": {"value": access.request_id}},
+                "type": {"system": BALP_ENTITY_TYPE, "code": "XrequestId"},
+            }
+        )
     return entities
 
 
@@ -100,17 +142,27 @@ def audit_event(access: Access, base_url: str, recorded: datetime | None = None)
         event_type, subtype = LOGIN
     else:
         event_type = REST
-        subtype = {"system": INTERACTION_SYSTEM, "code": interaction if interaction in ACTION or interaction in QUERIES
-                   or interaction in ("batch", "transaction", "capabilities") else "operation"}
+        subtype = {
+            "system": INTERACTION_SYSTEM,
+            "code": interaction
+            if interaction in ACTION
+            or interaction in QUERIES
+            or interaction in ("batch", "transaction", "capabilities")
+            else "operation",
+        }
     subtypes = [subtype]
     if access.subtype:
         subtypes.append({"system": f"{base_url}/OperationDefinition", "code": access.subtype})
-    event = {"resourceType": "AuditEvent", "type": event_type, "subtype": subtypes,
-             "action": ACTION.get(interaction, "E"),
-             "recorded": (recorded or access.recorded).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-             "outcome": outcome_code(status),
-             "agent": _agents(access, base_url, ACTION.get(interaction) in ("C", "U", "D")),
-             "source": {"site": base_url, "observer": {"display": "fhir-server"}, "type": SOURCE_TYPE}}
+    event = {
+        "resourceType": "AuditEvent",
+        "type": event_type,
+        "subtype": subtypes,
+        "action": ACTION.get(interaction, "E"),
+        "recorded": (recorded or access.recorded).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "outcome": outcome_code(status),
+        "agent": _agents(access, base_url, ACTION.get(interaction) in ("C", "U", "D")),
+        "source": {"site": base_url, "observer": {"display": "fhir-server"}, "type": SOURCE_TYPE},
+    }
     if status >= 400 or access.description:
         event["outcomeDesc"] = access.description or f"HTTP {status}"
     if interaction in PROFILE:

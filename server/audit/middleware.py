@@ -2,6 +2,7 @@
 its environ, which the app fills (policy, interaction, resources, patients); once the response's status is
 known it goes to the audit trail, unless the request's writes stored their AuditEvents already.
 Denials and authentication failures are recorded here too: they never reach an interaction."""
+
 from __future__ import annotations
 
 from ..interactions.audit import Access, AuditSink
@@ -10,9 +11,18 @@ ACCESS = "fhir.access"  # the environ key of the request's Access
 REQUEST_ID = "fhir.request_id"  # set by http/access_log.py, which runs outside this middleware
 PUBLIC = ("/fhir/metadata", "/fhir/.well-known/", "/fhir/openapi.json")
 _BY_SHAPE = {  # (method, path segments after /fhir) -> restful-interaction
-    ("GET", 0): "search-system", ("POST", 0): "batch", ("GET", 1): "search-type", ("POST", 1): "create",
-    ("PUT", 1): "update", ("PATCH", 1): "patch", ("DELETE", 1): "delete", ("GET", 2): "read",
-    ("PUT", 2): "update", ("PATCH", 2): "patch", ("DELETE", 2): "delete", ("GET", 4): "vread",
+    ("GET", 0): "search-system",
+    ("POST", 0): "batch",
+    ("GET", 1): "search-type",
+    ("POST", 1): "create",
+    ("PUT", 1): "update",
+    ("PATCH", 1): "patch",
+    ("DELETE", 1): "delete",
+    ("GET", 2): "read",
+    ("PUT", 2): "update",
+    ("PATCH", 2): "patch",
+    ("DELETE", 2): "delete",
+    ("GET", 4): "vread",
 }
 
 
@@ -25,8 +35,11 @@ def interaction_of(method: str, path: str) -> tuple[str, str | None, str | None]
     if operation:
         return "operation", resource_type, operation
     if parts and parts[-1] == "_history":
-        return {1: "history-system", 2: "history-type", 3: "history-instance"}.get(len(parts), "operation"), \
-            resource_type, None
+        return (
+            {1: "history-system", 2: "history-type", 3: "history-instance"}.get(len(parts), "operation"),
+            resource_type,
+            None,
+        )
     if parts and parts[-1] == "_search":
         return "search-type", resource_type, None
     if len(parts) == 3 and parts[0] == "Patient":
@@ -40,12 +53,22 @@ class AuditMiddleware:
 
     def __call__(self, environ: dict, start_response):
         path = environ.get("PATH_INFO", "")
-        audited = (path.startswith("/fhir") and not path.startswith(PUBLIC) or path == "/auth/token"
-                   or path.startswith("/cds-services/") and environ.get("REQUEST_METHOD") == "POST")
+        audited = (
+            path.startswith("/fhir")
+            and not path.startswith(PUBLIC)
+            or path == "/auth/token"
+            or path.startswith("/cds-services/")
+            and environ.get("REQUEST_METHOD") == "POST"
+        )
         if not audited:
             return self.app(environ, start_response)
-        access = Access(address=environ.get("REMOTE_ADDR"), request_id=environ.get(REQUEST_ID, "-"),
-                        method=environ.get("REQUEST_METHOD"), path=path, query=environ.get("QUERY_STRING") or None)
+        access = Access(
+            address=environ.get("REMOTE_ADDR"),
+            request_id=environ.get(REQUEST_ID, "-"),
+            method=environ.get("REQUEST_METHOD"),
+            path=path,
+            query=environ.get("QUERY_STRING") or None,
+        )
         environ[ACCESS] = access
         status: list[int] = []
 

@@ -2,6 +2,7 @@
 elements: the generic extraction (search/extract.index_rows) walks every parameter's FHIRPath and
 costs more than the read being audited. tests/audit/test_audit_rows.py keeps the two equal; an
 event with a shape this does not know (an absolute reference) gets the generic extraction."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -40,8 +41,10 @@ def audit_event_rows(event: dict) -> dict[str, list[tuple]] | None:
         rows["uri"].append(("_profile", profile))
     low, high = parse_range(event["recorded"])
     rows["date"].append(("date", low, high))
-    for name, holders in (("agent", [a["who"] for a in event["agent"]]),
-                          ("entity", [e["what"] for e in event.get("entity", []) if "what" in e])):
+    for name, holders in (
+        ("agent", [a["who"] for a in event["agent"]]),
+        ("entity", [e["what"] for e in event.get("entity", []) if "what" in e]),
+    ):
         for holder in holders:
             target = _reference(holder)
             if target is False:

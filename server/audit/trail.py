@@ -1,14 +1,15 @@
 """The AuditEvent trail: a write listener that stores each write's AuditEvent in the write's own
 statement (before commit), and a buffered writer that appends the other accesses (reads, searches,
 failures, denials) in batches, flushed at least every 200 ms and at shutdown."""
+
 from __future__ import annotations
 
 import atexit
 import logging
 import os
 import threading
-from dataclasses import replace
 from collections import deque
+from dataclasses import replace
 
 from ..interactions import write_path
 from ..interactions.audit import Access
@@ -48,11 +49,23 @@ class AuditTrail(write_path.WriteListener):
             return []
         access = ctx.access
         if changes[0].interaction == "import":  # one AuditEvent per imported batch
-            accesses = [Access("import", None, None, [c.key for c in changes],
-                               {c.patient_id for c in changes if c.patient_id}, 200)]
+            accesses = [
+                Access(
+                    "import", None, None, [c.key for c in changes], {c.patient_id for c in changes if c.patient_id}, 200
+                )
+            ]
         else:
-            accesses = [Access(c.interaction, None, c.resource_type, [c.key], {c.patient_id} if c.patient_id else set(),
-                               _STATUS.get(c.interaction, 200)) for c in changes]
+            accesses = [
+                Access(
+                    c.interaction,
+                    None,
+                    c.resource_type,
+                    [c.key],
+                    {c.patient_id} if c.patient_id else set(),
+                    _STATUS.get(c.interaction, 200),
+                )
+                for c in changes
+            ]
         for one in accesses:
             one.policy, one.request_id = ctx.guard.policy, ctx.request_id
             if access is not None:
@@ -69,8 +82,18 @@ class AuditTrail(write_path.WriteListener):
         definition = services.registry.get(AUDIT_TYPE)
         assert definition is not None  # AuditEvent is always registered
         event = audit_event(access, services.base_url)
-        version = write_path.prepare(services, definition, event, new_id(), 1, "create",
-                                     "POST", access.recorded, holders=[], rows=audit_event_rows(event))
+        version = write_path.prepare(
+            services,
+            definition,
+            event,
+            new_id(),
+            1,
+            "create",
+            "POST",
+            access.recorded,
+            holders=[],
+            rows=audit_event_rows(event),
+        )
         # an AuditEvent records what was asked for, existing or not: its references are not checked
         # (holders=[]); it is never changed, so it has no history row (and no vread)
         return replace(version, history=False)

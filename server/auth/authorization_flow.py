@@ -1,6 +1,7 @@
 """The authorization code flow as the user's browser walks it (app-launch.html#obtain-authorization-code):
 authorize -> login -> (patient picker) -> consent -> redirect back with a code. Between the steps the
 request waits in the database under an unguessable id carried by the forms (no cookies needed)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class Patients(Protocol):
 @dataclass(frozen=True)
 class Page:
     """An HTML page to show: login, picker, consent or error."""
+
     kind: str
     status: int = 200
     data: dict = field(default_factory=dict)
@@ -85,14 +87,26 @@ class AuthorizationFlow:
         params = {name: items[0] for name, items in values.items()}
         client = self.server.query_client(params.get("client_id"))
         if client is None:
-            return Page("error", 400, {"message": "This app is not registered with this server.",
-                                       "next_step": "Tell the app's developer: the client_id it sent is unknown here."})
+            return Page(
+                "error",
+                400,
+                {
+                    "message": "This app is not registered with this server.",
+                    "next_step": "Tell the app's developer: the client_id it sent is unknown here.",
+                },
+            )
         redirect_uri = params.get("redirect_uri")
         if not redirect_uri or not client.check_redirect_uri(redirect_uri):
-            return Page("error", 400, {"message": f"{client.row.name} asked to return to an address it has not "
-                                                  "registered, so this sign-in was stopped.",
-                                       "next_step": "Tell the app's developer: the redirect_uri must be one "
-                                                    "registered for the app, exactly."})
+            return Page(
+                "error",
+                400,
+                {
+                    "message": f"{client.row.name} asked to return to an address it has not "
+                    "registered, so this sign-in was stopped.",
+                    "next_step": "Tell the app's developer: the redirect_uri must be one "
+                    "registered for the app, exactly.",
+                },
+            )
         state = params.get("state")
         if repeated:
             return _error_redirect(redirect_uri, "invalid_request", f"Repeated parameter {repeated[0]}", state)
@@ -108,13 +122,23 @@ class AuthorizationFlow:
             launch = redeem_launch(self.database, params["launch"])
             if launch is None:
                 return _error_redirect(redirect_uri, "invalid_request", "Unknown, expired or used launch", state)
-            context.update(launch=launch, need_patient_banner=False, patient=launch.get("patient"),
-                           encounter=launch.get("encounter"))
+            context.update(
+                launch=launch,
+                need_patient_banner=False,
+                patient=launch.get("patient"),
+                encounter=launch.get("encounter"),
+            )
         params["scope"] = request.scope or ""
         request_id = new_secret()
         with self.database.connection() as conn:
-            auth_store.insert_request(conn, secret_hash(request_id), client.client_id, params,
-                                      {k: v for k, v in context.items() if v is not None}, REQUEST_LIFETIME_SECONDS)
+            auth_store.insert_request(
+                conn,
+                secret_hash(request_id),
+                client.client_id,
+                params,
+                {k: v for k, v in context.items() if v is not None},
+                REQUEST_LIFETIME_SECONDS,
+            )
         return Page("login", 200, {"request": request_id, "client_name": client.row.name})
 
     def login(self, request_id: str, username: str, password: str) -> Page:
@@ -130,16 +154,24 @@ class AuthorizationFlow:
         if launch_user and launch_user not in (user.username, user.fhir_user):
             return Page("login", 403, login_again | {"error": "This launch is for another user."})
         # a sign-in replaces any earlier one on this request, and the patient chosen under it
-        update = {"username": user.username, "fhir_user": user.fhir_user,
-                  "patient": context.get("launch", {}).get("patient")}
+        update = {
+            "username": user.username,
+            "fhir_user": user.fhir_user,
+            "patient": context.get("launch", {}).get("patient"),
+        }
         if not update["patient"] and user.patient_id and needs_patient(params["scope"]):
             update["patient"] = user.patient_id  # a Patient user's own record, no picker
         if update["patient"] and self.patients.get(user.username, user.fhir_user, update["patient"]) is None:
             # the launch context passes the same access decision as a read of that Patient by this user
-            return Page("error", 403, {"message": "You may not open this patient's record, so the app cannot "
-                                                  "either.",
-                                       "next_step": "Open the app from the record of a patient in your care, or "
-                                                    "ask your administrator for access."})
+            return Page(
+                "error",
+                403,
+                {
+                    "message": "You may not open this patient's record, so the app cannot either.",
+                    "next_step": "Open the app from the record of a patient in your care, or "
+                    "ask your administrator for access.",
+                },
+            )
         with self.database.connection() as conn:
             auth_store.merge_request_context(conn, secret_hash(request_id), update)
         return self._next_page(request_id, params, context | update)
@@ -151,8 +183,9 @@ class AuthorizationFlow:
         params, context = loaded
         user = User(context["username"], context["fhir_user"])
         if user.patient_id is not None or context.get("patient"):
-            return Page("error", 403, {"message": "The patient for this sign-in is already set.",
-                                       "next_step": START_AGAIN})
+            return Page(
+                "error", 403, {"message": "The patient for this sign-in is already set.", "next_step": START_AGAIN}
+            )
         if not patient_id or self.patients.get(user.username, user.fhir_user, patient_id) is None:
             return self._picker(request_id, params, context, {}, "No patient you may see has that record id.", 404)
         with self.database.connection() as conn:
@@ -177,11 +210,14 @@ class AuthorizationFlow:
             return Page("error", 400, EXPIRED)
         params, context = loaded
         if not allow:
-            return _error_redirect(params["redirect_uri"], "access_denied", "The user denied access", params.get("state"))
+            return _error_redirect(
+                params["redirect_uri"], "access_denied", "The user denied access", params.get("state")
+            )
         params["scope"] = " ".join(scope for scope in params["scope"].split() if scope in set(checked))
         if needs_patient(params["scope"]) and not context.get("patient"):
-            return _error_redirect(params["redirect_uri"], "invalid_request", "No patient was chosen",
-                                   params.get("state"))
+            return _error_redirect(
+                params["redirect_uri"], "invalid_request", "No patient was chosen", params.get("state")
+            )
         grant_context = GrantContext.from_json(context | {"nonce": params.get("nonce")})
         request = StoredAuthorizationRequest(self.endpoints.authorize, params)
         grant = self.server.get_authorization_grant(request)
@@ -218,19 +254,48 @@ class AuthorizationFlow:
         if context.get("patient"):
             patient = self.patients.get(context["username"], context["fhir_user"], context["patient"])
         user_is_patient = User(context["username"], context["fhir_user"]).patient_id == context.get("patient")
-        return Page("consent", 200, {
-            "request": request_id, "client_name": self._client_name(params), "username": context["username"],
-            "user_name": self.patients.user_name(context["fhir_user"]), "patient": patient,
-            "scopes": describe_scopes(scopes, user_is_patient, REFRESH_LIFETIMES),
-            "lasts": access_lasts(scopes, ACCESS_TOKEN_LIFETIME, REFRESH_LIFETIMES)})
+        return Page(
+            "consent",
+            200,
+            {
+                "request": request_id,
+                "client_name": self._client_name(params),
+                "username": context["username"],
+                "user_name": self.patients.user_name(context["fhir_user"]),
+                "patient": patient,
+                "scopes": describe_scopes(scopes, user_is_patient, REFRESH_LIFETIMES),
+                "lasts": access_lasts(scopes, ACCESS_TOKEN_LIFETIME, REFRESH_LIFETIMES),
+            },
+        )
 
-    def _picker(self, request_id: str, params: dict, context: dict, criteria: dict[str, str],
-                error: str | None = None, status: int = 200) -> Page:
+    def _picker(
+        self,
+        request_id: str,
+        params: dict,
+        context: dict,
+        criteria: dict[str, str],
+        error: str | None = None,
+        status: int = 200,
+    ) -> Page:
         try:
-            patients = self.patients.search(context["username"], context["fhir_user"], criteria.get("q", ""),
-                                            criteria.get("birthdate", ""), criteria.get("mrn", ""))
+            patients = self.patients.search(
+                context["username"],
+                context["fhir_user"],
+                criteria.get("q", ""),
+                criteria.get("birthdate", ""),
+                criteria.get("mrn", ""),
+            )
         except FhirError as bad:
             patients, error, status = [], f"Could not search: {bad.issues[0].diagnostics}", 400
-        return Page("picker", status, {"request": request_id, "patients": patients, "error": error,
-                                       "criteria": criteria, "client_name": self._client_name(params),
-                                       "username": context["username"]})
+        return Page(
+            "picker",
+            status,
+            {
+                "request": request_id,
+                "patients": patients,
+                "error": error,
+                "criteria": criteria,
+                "client_name": self._client_name(params),
+                "username": context["username"],
+            },
+        )

@@ -1,5 +1,6 @@
 """The SMART authorization server (authlib, in process): grants, client authentication, token
 generation through the one TokenService, introspection (RFC 7662) and revocation (RFC 7009)."""
+
 from __future__ import annotations
 
 import time
@@ -14,8 +15,15 @@ from ..storage.auth_tokens import insert_refresh_token, load_refresh_token
 from ..storage.database import Database
 from .clients import ClientRegistry
 from .endpoints import AuthEndpoints
-from .grants import (USER_AUTH_METHODS, BackendServicesGrant, PrivateKeyJwt, RefreshToken, S256CodeChallenge,
-                     SmartAuthorizationCodeGrant, SmartRefreshTokenGrant)
+from .grants import (
+    USER_AUTH_METHODS,
+    BackendServicesGrant,
+    PrivateKeyJwt,
+    RefreshToken,
+    S256CodeChallenge,
+    SmartAuthorizationCodeGrant,
+    SmartRefreshTokenGrant,
+)
 from .launch import GrantContext
 from .passwords import new_secret, secret_hash
 from .revocation import RevocationList
@@ -29,8 +37,7 @@ REFRESH_LIFETIMES = {"offline_access": OFFLINE_REFRESH_LIFETIME, "online_access"
 
 
 class SmartAuthorizationServer(AuthorizationServer):
-    def __init__(self, database: Database, tokens: TokenService, revocations: RevocationList,
-                 endpoints: AuthEndpoints):
+    def __init__(self, database: Database, tokens: TokenService, revocations: RevocationList, endpoints: AuthEndpoints):
         super().__init__()
         self.database, self.tokens, self.revocations, self.endpoints = database, tokens, revocations, endpoints
         self.clients = ClientRegistry(database)
@@ -38,8 +45,9 @@ class SmartAuthorizationServer(AuthorizationServer):
         self.register_grant(SmartAuthorizationCodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(SmartRefreshTokenGrant)
         self.register_grant(BackendServicesGrant)
-        self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD,
-                                         PrivateKeyJwt(endpoints.token, self.clients, database, tokens.leeway))
+        self.register_client_auth_method(
+            PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(endpoints.token, self.clients, database, tokens.leeway)
+        )
         self.register_endpoint(SmartIntrospectionEndpoint)
         self.register_endpoint(SmartRevocationEndpoint)
 
@@ -53,21 +61,29 @@ class SmartAuthorizationServer(AuthorizationServer):
     def validate_requested_scope(self, scope):
         pass  # each client's registration decides (OAuthClient.get_allowed_scope)
 
-    def _generate_token(self, grant_type, client, user=None, scope=None, expires_in=None,
-                        include_refresh_token=True) -> dict:
+    def _generate_token(
+        self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True
+    ) -> dict:
         context: GrantContext = user or GrantContext()
         scope = scope or ""
         lifetime = BACKEND_TOKEN_LIFETIME if grant_type == "client_credentials" else ACCESS_TOKEN_LIFETIME
-        token = self.tokens.mint(scope, lifetime, subject=context.username or client.client_id,
-                                 client_id=client.client_id, patient=context.patient, fhir_user=context.fhir_user,
-                                 grant=context.grant_id)
+        token = self.tokens.mint(
+            scope,
+            lifetime,
+            subject=context.username or client.client_id,
+            client_id=client.client_id,
+            patient=context.patient,
+            fhir_user=context.fhir_user,
+            grant=context.grant_id,
+        )
         token.update(context.response_parameters())
         scopes = set(scope.split())
         if include_refresh_token and scopes & {"offline_access", "online_access"}:
             token["refresh_token"] = new_secret()
         if "openid" in scopes and scopes & {"fhirUser", "profile"} and context.fhir_user:
-            token["id_token"] = self.tokens.mint_id_token(client.client_id, context.username or context.fhir_user,
-                                                          context.fhir_user, lifetime, context.nonce)
+            token["id_token"] = self.tokens.mint_id_token(
+                client.client_id, context.username or context.fhir_user, context.fhir_user, lifetime, context.nonce
+            )
         return token
 
     def save_token(self, token, request):
@@ -79,8 +95,16 @@ class SmartAuthorizationServer(AuthorizationServer):
         scope = replaced.row.scope if replaced else token["scope"]
         lifetime = OFFLINE_REFRESH_LIFETIME if "offline_access" in scope.split() else ONLINE_REFRESH_LIFETIME
         with self.database.connection() as conn:
-            insert_refresh_token(conn, secret_hash(token["refresh_token"]), context.grant_id, request.client.client_id,
-                                 scope, context.as_json(), lifetime, replaced.row.expires_at if replaced else None)
+            insert_refresh_token(
+                conn,
+                secret_hash(token["refresh_token"]),
+                context.grant_id,
+                request.client.client_id,
+                scope,
+                context.as_json(),
+                lifetime,
+                replaced.row.expires_at if replaced else None,
+            )
 
     def revoke_grant(self, grant_id: str) -> None:
         """Ends a grant: its refresh tokens, and every access token issued under it."""
@@ -128,8 +152,13 @@ class IssuedRefreshToken(RefreshToken):
 
     def introspection(self) -> dict:
         context = GrantContext.from_json(self.row.context)
-        payload = {"active": True, "scope": self.row.scope, "client_id": self.row.client_id,
-                   "exp": int(self.row.expires_at), "iat": int(self.row.issued_at)}
+        payload = {
+            "active": True,
+            "scope": self.row.scope,
+            "client_id": self.row.client_id,
+            "exp": int(self.row.expires_at),
+            "iat": int(self.row.issued_at),
+        }
         optional = {"sub": context.username, "patient": context.patient, "fhirUser": context.fhir_user}
         return payload | {k: v for k, v in optional.items() if v}
 
@@ -139,6 +168,7 @@ class IssuedRefreshToken(RefreshToken):
 
 class SmartIntrospectionEndpoint(IntrospectionEndpoint):
     """RFC 7662 for confidential clients (resource servers and apps); anything unknown is inactive."""
+
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
     def query_token(self, token_string, token_type_hint):
@@ -155,6 +185,7 @@ class SmartIntrospectionEndpoint(IntrospectionEndpoint):
 
 class SmartRevocationEndpoint(RevocationEndpoint):
     """RFC 7009: a client revokes its own tokens; unknown tokens are answered 200 all the same."""
+
     CLIENT_AUTH_METHODS = USER_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):

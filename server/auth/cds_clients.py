@@ -1,6 +1,7 @@
 """CDS clients calling with a signed JWT (cds-hooks.hl7.org/2.0/#trusting-cds-clients): the JWT's iss must be
 a registered CDS client, signed by a key of that client's JWKS with an asymmetric algorithm, aud the exact
 service URL, exp/iat/jti present, each jti used once."""
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,7 @@ def register_cds_client(database: Database, client_id: str, issuer: str) -> None
         insert_cds_client(conn, issuer, client_id)
 
 
-def verify_cds_jwt(database: Database, clients: ClientRegistry, token: str, audience: str,
-                   leeway: int = 30) -> str:
+def verify_cds_jwt(database: Database, clients: ClientRegistry, token: str, audience: str, leeway: int = 30) -> str:
     """The registered client_id of a CDS client JWT, or Unauthorized."""
     try:
         unverified = orjson.loads(jws.extract_compact(token.encode()).payload)
@@ -41,9 +41,14 @@ def verify_cds_jwt(database: Database, clients: ClientRegistry, token: str, audi
     assert isinstance(issuer, str) and client_id is not None  # a client was found only by a string iss
     try:
         decoded = jwt.decode(token, clients.public_keys(client), algorithms=list(ALGORITHMS))
-        JWTClaimsRegistry(leeway=leeway, iss={"essential": True, "value": issuer},
-                          aud={"essential": True, "value": audience}, exp={"essential": True},
-                          iat={"essential": True}, jti={"essential": True}).validate(decoded.claims)
+        JWTClaimsRegistry(
+            leeway=leeway,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            exp={"essential": True},
+            iat={"essential": True},
+            jti={"essential": True},
+        ).validate(decoded.claims)
     except (JoseError, ValueError, OSError) as error:
         raise _refused(f"The CDS client JWT does not verify: {error.__class__.__name__}") from None
     claims = decoded.claims

@@ -1,5 +1,6 @@
 """Registered client apps (authlib ClientMixin): public (PKCE only), confidential with a secret
 (client_secret_basic/post), or confidential with a JWKS (private_key_jwt, client-confidential-asymmetric)."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ from .scopes import has_context, scope_covered
 
 # Launch-context and identity scopes any app with a redirect URI may ask for
 # (scopes-and-launch-context.html); resource scopes must be within the registration.
-CONTEXT_SCOPES = frozenset({"openid", "fhirUser", "profile", "launch", "launch/patient", "launch/encounter",
-                            "offline_access", "online_access"})
+CONTEXT_SCOPES = frozenset(
+    {"openid", "fhirUser", "profile", "launch", "launch/patient", "launch/encounter", "offline_access", "online_access"}
+)
 JWKS_URL_CACHE_SECONDS = 300
 _SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
@@ -104,8 +106,16 @@ class ClientRegistry:
         return KeySet.import_key_set(cached[1])
 
 
-def register_client(database: Database, *, name: str, redirect_uris: list[str], scope: str, public: bool,
-                    jwks: dict | None = None, jwks_url: str | None = None) -> dict:
+def register_client(
+    database: Database,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    scope: str,
+    public: bool,
+    jwks: dict | None = None,
+    jwks_url: str | None = None,
+) -> dict:
     """Register an app; the secret (confidential, no JWKS) is returned once and stored hashed."""
     if jwks is not None:
         # refuse a malformed key set now rather than at first use
@@ -118,8 +128,9 @@ def register_client(database: Database, *, name: str, redirect_uris: list[str], 
         method = "private_key_jwt"
     else:
         method, secret = "client_secret_basic", new_secret()
-    row = ClientRow(client_id, name, tuple(redirect_uris), scope, method, secret_hash(secret) if secret else None,
-                    jwks, jwks_url)
+    row = ClientRow(
+        client_id, name, tuple(redirect_uris), scope, method, secret_hash(secret) if secret else None, jwks, jwks_url
+    )
     with database.connection() as conn:
         insert_client(conn, row)
     return {"client_id": client_id, "client_secret": secret, "token_endpoint_auth_method": method}

@@ -1,5 +1,6 @@
 """What an app asks for, in the words a clinician or patient reads on the consent page, each beside its
 raw scope (scopes-and-launch-context.html). Resource types a page does not name are shown by type."""
+
 from __future__ import annotations
 
 import time
@@ -11,15 +12,23 @@ from .scopes import parse_scope
 TYPE_WORDS = {
     "*": "health records (medications, diagnoses, appointments and personal details)",
     "Patient": "personal details (name, birth date, contact details)",
-    "MedicationRequest": "prescriptions", "MedicationStatement": "medication lists",
-    "Condition": "diagnoses", "Appointment": "appointments", "Practitioner": "clinician details",
-    "PractitionerRole": "clinicians' roles", "Group": "patient groups", "AuditEvent": "access logs",
+    "MedicationRequest": "prescriptions",
+    "MedicationStatement": "medication lists",
+    "Condition": "diagnoses",
+    "Appointment": "appointments",
+    "Practitioner": "clinician details",
+    "PractitionerRole": "clinicians' roles",
+    "Group": "patient groups",
+    "AuditEvent": "access logs",
 }
 VERBS = (("r", "read"), ("s", "search"), ("c", "add to"), ("u", "change"), ("d", "delete"))
 CONTEXT_WORDS = {
-    "openid": "Confirm who you are", "fhirUser": "Know who you are (your user record)",
-    "profile": "Know who you are (your user record)", "launch": "Open with the patient and visit chosen in your EHR",
-    "launch/patient": "Know which patient you chose", "launch/encounter": "Know which visit you are in",
+    "openid": "Confirm who you are",
+    "fhirUser": "Know who you are (your user record)",
+    "profile": "Know who you are (your user record)",
+    "launch": "Open with the patient and visit chosen in your EHR",
+    "launch/patient": "Know which patient you chose",
+    "launch/encounter": "Know which visit you are in",
 }
 
 
@@ -78,5 +87,7 @@ def access_lasts(scopes: list[str], access_lifetime: int, refresh_lifetimes: dic
         return f"The app has access for {_duration(access_lifetime)}; after that it must ask you again."
     lifetime = max(kept)
     until = f", until {_until(lifetime)}" if lifetime >= 86400 else ""
-    return (f"The app keeps access for {_duration(lifetime)}{until}, without asking again, unless you or an "
-            "administrator revoke it.")
+    return (
+        f"The app keeps access for {_duration(lifetime)}{until}, without asking again, unless you or an "
+        "administrator revoke it."
+    )

@@ -1,19 +1,51 @@
 """Where the authorization server lives, and what it tells apps about itself
 (conformance.html: .well-known/smart-configuration; OpenID Connect Discovery)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 CAPABILITIES = (
-    "launch-ehr", "launch-standalone", "authorize-post", "client-public", "client-confidential-symmetric",
-    "client-confidential-asymmetric", "sso-openid-connect", "context-banner", "context-style",
-    "context-ehr-patient", "context-ehr-encounter", "context-standalone-patient", "permission-offline",
-    "permission-online", "permission-patient", "permission-user", "permission-v1", "permission-v2",
+    "launch-ehr",
+    "launch-standalone",
+    "authorize-post",
+    "client-public",
+    "client-confidential-symmetric",
+    "client-confidential-asymmetric",
+    "sso-openid-connect",
+    "context-banner",
+    "context-style",
+    "context-ehr-patient",
+    "context-ehr-encounter",
+    "context-standalone-patient",
+    "permission-offline",
+    "permission-online",
+    "permission-patient",
+    "permission-user",
+    "permission-v1",
+    "permission-v2",
 )
 SCOPES_SUPPORTED = (
-    "openid", "fhirUser", "profile", "launch", "launch/patient", "launch/encounter", "offline_access",
-    "online_access", "patient/*.read", "patient/*.rs", "patient/*.cruds", "user/*.read", "user/*.rs",
-    "user/*.cruds", "user/*.*", "patient/*.*", "system/*.read", "system/*.rs", "system/*.cruds", "system/*.*",
+    "openid",
+    "fhirUser",
+    "profile",
+    "launch",
+    "launch/patient",
+    "launch/encounter",
+    "offline_access",
+    "online_access",
+    "patient/*.read",
+    "patient/*.rs",
+    "patient/*.cruds",
+    "user/*.read",
+    "user/*.rs",
+    "user/*.cruds",
+    "user/*.*",
+    "patient/*.*",
+    "system/*.read",
+    "system/*.rs",
+    "system/*.cruds",
+    "system/*.*",
 )
 ASSERTION_ALGORITHMS = ("RS384", "ES384")
 
@@ -21,6 +53,7 @@ ASSERTION_ALGORITHMS = ("RS384", "ES384")
 @dataclass(frozen=True)
 class AuthEndpoints:
     """Absolute URLs of the authorization server, derived from the FHIR base URL (the issuer)."""
+
     base_url: str
 
     @property
@@ -66,8 +99,12 @@ def smart_configuration(endpoints: AuthEndpoints) -> dict:
         "revocation_endpoint": endpoints.revoke,
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "response_types_supported": ["code"],
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post",
-                                                  "private_key_jwt"],
+        "token_endpoint_auth_methods_supported": [
+            "none",
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ],
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "scopes_supported": list(SCOPES_SUPPORTED),
         "code_challenge_methods_supported": ["S256"],
@@ -86,8 +123,12 @@ def openid_configuration(endpoints: AuthEndpoints) -> dict:
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": ["openid", "fhirUser", "profile"],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nonce", "fhirUser"],
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post",
-                                                  "private_key_jwt"],
+        "token_endpoint_auth_methods_supported": [
+            "none",
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
     }
@@ -97,7 +138,13 @@ def oauth_uris_extension(endpoints: AuthEndpoints) -> dict:
     """The CapabilityStatement's rest.security extension older SMART clients discover endpoints from."""
     return {
         "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
-        "extension": [{"url": name, "valueUri": url} for name, url in (
-            ("authorize", endpoints.authorize), ("token", endpoints.token),
-            ("introspect", endpoints.introspect), ("revoke", endpoints.revoke))],
+        "extension": [
+            {"url": name, "valueUri": url}
+            for name, url in (
+                ("authorize", endpoints.authorize),
+                ("token", endpoints.token),
+                ("introspect", endpoints.introspect),
+                ("revoke", endpoints.revoke),
+            )
+        ],
     }

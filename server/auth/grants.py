@@ -1,20 +1,34 @@
 """The OAuth grants, as authlib grant classes with SMART's rules where authlib's defaults are looser
 (DESIGN.md, known gaps): PKCE S256 for every client, single-use codes consumed in one statement,
 refresh scopes compared as SMART scopes, system/ scopes only for backend services."""
+
 from __future__ import annotations
 
 import time
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import (InvalidClientError, InvalidGrantError, InvalidRequestError,
-                                           InvalidScopeError, UnauthorizedClientError)
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    UnauthorizedClientError,
+)
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from ..storage.auth_tokens import (CodeRow, RefreshRow, consume_code, insert_code, load_refresh_token,
-                                   record_assertion_jti, rotate_refresh_token, used_code_grant)
+from ..storage.auth_tokens import (
+    CodeRow,
+    RefreshRow,
+    consume_code,
+    insert_code,
+    load_refresh_token,
+    record_assertion_jti,
+    rotate_refresh_token,
+    used_code_grant,
+)
 from .endpoints import ASSERTION_ALGORITHMS
 from .launch import GrantContext
 from .passwords import new_secret, secret_hash
@@ -28,6 +42,7 @@ USER_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post", "priva
 class S256CodeChallenge(CodeChallenge):
     """RFC 7636 with SMART's rules (app-launch.html#considerations-for-pkce-support): a challenge on
     every authorization request, S256 only (never plain, never defaulted), a verifier on every exchange."""
+
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
@@ -66,8 +81,15 @@ class SmartAuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def save_authorization_code(self, code, request) -> None:
         data = request.payload.data
         context: GrantContext = request.user
-        row = CodeRow(request.client.client_id, data["redirect_uri"], request.scope or "", context.as_json(),
-                      data["code_challenge"], data["code_challenge_method"], new_secret())
+        row = CodeRow(
+            request.client.client_id,
+            data["redirect_uri"],
+            request.scope or "",
+            context.as_json(),
+            data["code_challenge"],
+            data["code_challenge_method"],
+            new_secret(),
+        )
         with self.server.database.connection() as conn:
             insert_code(conn, secret_hash(code), row, CODE_LIFETIME_SECONDS)
 
@@ -104,6 +126,7 @@ class SmartRefreshTokenGrant(grants.RefreshTokenGrant):
     """Refresh keeps the launch context; the new access token carries the same grant id, so revoking
     the refresh token also ends it. A public client's refresh token is rotated on every use and the reuse
     of a rotated one revokes the whole grant (RFC 9700 4.14.2); a confidential client's is not rotated."""
+
     TOKEN_ENDPOINT_AUTH_METHODS = USER_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = False
 
@@ -142,8 +165,9 @@ class SmartRefreshTokenGrant(grants.RefreshTokenGrant):
         return GrantContext.from_json(refresh_token.row.context, grant_id=refresh_token.row.grant_id)
 
     def issue_token(self, user, refresh_token):
-        token = self.generate_token(user=user, scope=self.request.payload.scope or refresh_token.get_scope(),
-                                    include_refresh_token=False)
+        token = self.generate_token(
+            user=user, scope=self.request.payload.scope or refresh_token.get_scope(), include_refresh_token=False
+        )
         if self.request.client.is_public:
             with self.server.database.connection() as conn:
                 rotated = rotate_refresh_token(conn, refresh_token.token_hash)
@@ -160,6 +184,7 @@ class SmartRefreshTokenGrant(grants.RefreshTokenGrant):
 
 class BackendServicesGrant(grants.ClientCredentialsGrant):
     """SMART Backend Services (backend-services.html): client_credentials with a signed assertion."""
+
     TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt"]
 
     def validate_token_request(self):
@@ -167,9 +192,13 @@ class BackendServicesGrant(grants.ClientCredentialsGrant):
         requested = self.request.payload.scope
         if not requested:
             raise InvalidScopeError("Backend services must ask for system/ scopes")
-        granted = [text for text in requested.split()
-                   if (scope := parse_scope(text)) is not None and scope.context == "system"
-                   and self.request.client.allows_scope(text)]
+        granted = [
+            text
+            for text in requested.split()
+            if (scope := parse_scope(text)) is not None
+            and scope.context == "system"
+            and self.request.client.allows_scope(text)
+        ]
         if not granted:
             raise InvalidScopeError("None of the requested scopes is registered for this client")
         self.request.scope = " ".join(granted)
@@ -182,6 +211,7 @@ class BackendServicesGrant(grants.ClientCredentialsGrant):
 
 class PrivateKeyJwt(JWTBearerClientAssertion):
     """private_key_jwt client authentication (client-confidential-asymmetric.html, RFC 7523)."""
+
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
     def __init__(self, token_url: str, clients, database, leeway: int = 30):

@@ -1,6 +1,7 @@
 """SMART v2 granular scopes (scopes-and-launch-context.html#finer-grained-resource-constraints-using-search-parameters):
 `patient/Condition.rs?category=...|problem-list-item` grants only the resources matching the query.
 Searches get the query's criteria added; a single resource is checked in memory (search.matcher)."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qsl
@@ -17,8 +18,11 @@ from ..storage.search import AnyOfCriterion, IdCriterion, SearchPlan, search
 def query_criteria(definition: ResourceDefinition, query: str, base_url: str) -> list:
     """The search criteria a scope's query stands for (AND-ed)."""
     try:
-        return SearchParser(definition, base_url, 1, 1).parse(parse_qsl(query, keep_blank_values=True),
-                                                               strict=True).plan.criteria
+        return (
+            SearchParser(definition, base_url, 1, 1)
+            .parse(parse_qsl(query, keep_blank_values=True), strict=True)
+            .plan.criteria
+        )
     except BadRequest as error:
         raise Forbidden(f"The granular scope query '{query}' is not supported: {error}") from None
 
@@ -30,14 +34,18 @@ def union_criteria(definition: ResourceDefinition, queries: list[str], base_url:
     if len(per_query) == 1:
         return per_query[0]
     singles = [criteria[0] for criteria in per_query if len(criteria) == 1]
-    if len(singles) == len(per_query) and all(isinstance(c, TokenCriterion) and not c.negated for c in singles) \
-            and len({c.param for c in singles}) == 1:
+    if (
+        len(singles) == len(per_query)
+        and all(isinstance(c, TokenCriterion) and not c.negated for c in singles)
+        and len({c.param for c in singles}) == 1
+    ):
         return [TokenCriterion(singles[0].param, tuple(v for c in singles for v in c.values))]
     return [AnyOfCriterion(tuple(tuple(criteria) for criteria in per_query))]
 
 
-def resource_matches(definition: ResourceDefinition, resource: dict, queries: list[str], base_url: str,
-                     conn=None) -> bool:
+def resource_matches(
+    definition: ResourceDefinition, resource: dict, queries: list[str], base_url: str, conn=None
+) -> bool:
     """Whether the resource falls within at least one of the scope queries: in memory, or, for a
     query only a search can answer (a chain, _has), by searching for it when it is stored (`conn`)."""
     rows = index_rows(definition, resource, base_url)
@@ -48,8 +56,10 @@ def resource_matches(definition: ResourceDefinition, resource: dict, queries: li
                 return True
         except NotMatchable as reason:
             if conn is None or "id" not in resource:
-                raise Forbidden(f"The granular scope query '{query}' can be enforced on searches and reads of"
-                                f" current versions only: {reason}") from None
+                raise Forbidden(
+                    f"The granular scope query '{query}' can be enforced on searches and reads of"
+                    f" current versions only: {reason}"
+                ) from None
             if _stored_matches(conn, definition.type, resource["id"], criteria):
                 return True
     return False

@@ -3,6 +3,7 @@ AccessPolicy; every interaction and operation asks it whether the type is allowe
 new resource is within reach (patient compartment and granular scopes), and what a search or history
 must be narrowed to. Interactions reach stored versions only through interactions/repository.py, which
 asks it at fixed points."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,16 +17,19 @@ from .policy import AccessPolicy
 
 # A stored resource outside the token's reach reads as unknown (404), so that its existence does not leak;
 # a write the client could have seen is refused as such (403).
-_HIDDEN = frozenset({Interaction.READ, Interaction.VREAD, Interaction.PATCH, Interaction.DELETE,
-                     Interaction.HISTORY_INSTANCE})
+_HIDDEN = frozenset(
+    {Interaction.READ, Interaction.VREAD, Interaction.PATCH, Interaction.DELETE, Interaction.HISTORY_INSTANCE}
+)
 # Interactions that cannot check a granular (v2 query) scope against the resource: they need a scope without one.
-_UNGRANULAR = frozenset({Interaction.DELETE, Interaction.HISTORY_INSTANCE, Interaction.HISTORY_TYPE,
-                         Interaction.HISTORY_SYSTEM})
+_UNGRANULAR = frozenset(
+    {Interaction.DELETE, Interaction.HISTORY_INSTANCE, Interaction.HISTORY_TYPE, Interaction.HISTORY_SYSTEM}
+)
 
 
 @dataclass(frozen=True)
 class SearchScope:
     """What a search must AND in: the patients it is filtered to (None: none) and granular criteria."""
+
     patients: PatientFilter
     criteria: list
 
@@ -37,7 +41,7 @@ class Guard:
         self.policy, self.base_url = policy, base_url
 
     @classmethod
-    def from_claims(cls, claims: dict, base_url: str, practitioner_access: str = "all") -> "Guard":
+    def from_claims(cls, claims: dict, base_url: str, practitioner_access: str = "all") -> Guard:
         return cls(AccessPolicy.from_claims(claims, practitioner_access), base_url)
 
     # -- type allowed
@@ -61,8 +65,11 @@ class Guard:
         """Bulk Data export reads many patients at once: the types a system/ or user/ scope grants
         (export.html#authorization: patient/ scopes never start an export)."""
         permission = interaction.permission
-        return tuple(t for t in types if any(s.context in ("system", "user") and s.covers(permission, t)
-                                             for s in self.policy.scopes))
+        return tuple(
+            t
+            for t in types
+            if any(s.context in ("system", "user") and s.covers(permission, t) for s in self.policy.scopes)
+        )
 
     def require_population_scope(self) -> None:
         if not any(scope.context in ("system", "user") for scope in self.policy.scopes):
@@ -77,11 +84,17 @@ class Guard:
         if interaction in _UNGRANULAR:
             self.policy.require_ungranular(interaction, definition.type)
         elif not version.deleted:  # all but vread see the current version, which a search can check
-            self.policy.require_granular(interaction, definition, version.content, self.base_url,
-                                         conn if interaction is not Interaction.VREAD else None)
+            self.policy.require_granular(
+                interaction,
+                definition,
+                version.content,
+                self.base_url,
+                conn if interaction is not Interaction.VREAD else None,
+            )
 
-    def check_new(self, conn, interaction: Interaction, definition: ResourceDefinition, patient_id: str | None,
-                  resource: dict) -> None:
+    def check_new(
+        self, conn, interaction: Interaction, definition: ResourceDefinition, patient_id: str | None, resource: dict
+    ) -> None:
         """A version about to be written (create, update, patch): its compartment and content are in reach."""
         self._check_compartment(conn, interaction, definition.type, patient_id, hide=False)
         self.policy.require_granular(interaction, definition, resource, self.base_url)
@@ -94,8 +107,9 @@ class Guard:
             return False
         return True
 
-    def _check_compartment(self, conn, interaction: Interaction, resource_type: str, patient_id: str | None,
-                           hide: bool | None = None) -> None:
+    def _check_compartment(
+        self, conn, interaction: Interaction, resource_type: str, patient_id: str | None, hide: bool | None = None
+    ) -> None:
         """patient/ scopes (and user/ scopes of a Patient, or of a Practitioner limited to their assigned
         patients) reach only those patients' compartments."""
         if not self._reaches(conn, self.policy.compartment_patient(interaction, resource_type), patient_id):
@@ -129,8 +143,11 @@ class Guard:
             for resource_type in types:
                 self.policy.require_ungranular(interaction, resource_type)
             return types, self.policy.compartment_patient(interaction, types[0])
-        types = tuple(t for t in types if self.policy.allows(interaction, t)
-                      and self.policy.granular_queries(interaction, t) is None)
+        types = tuple(
+            t
+            for t in types
+            if self.policy.allows(interaction, t) and self.policy.granular_queries(interaction, t) is None
+        )
         if not types:
             raise Forbidden("The granted scopes allow no resource type's history")
         patients = {self.policy.compartment_patient(interaction, t) for t in types}
@@ -140,8 +157,13 @@ class Guard:
 
     def visible(self, types) -> Visible:
         """What _include and _revinclude may add: the readable types, each with its patient filter."""
-        return Visible({t: self.policy.compartment_patient(Interaction.READ, t)
-                        for t in types if self.policy.allows(Interaction.READ, t)})
+        return Visible(
+            {
+                t: self.policy.compartment_patient(Interaction.READ, t)
+                for t in types
+                if self.policy.allows(Interaction.READ, t)
+            }
+        )
 
     def compartment_types(self, conn, patient_id: str, types) -> tuple[str, ...]:
         """Patient/$everything: 404 unless the token reaches the patient; then the types it may read there
@@ -149,6 +171,10 @@ class Guard:
         self.require(Interaction.READ, "Patient")
         if not self._reaches(conn, self.policy.compartment_patient(Interaction.READ, "Patient"), patient_id):
             raise NotFound(f"Patient/{patient_id} is not known")
-        return tuple(t for t in types if self.policy.allows(Interaction.READ, t)
-                     and self.policy.granular_queries(Interaction.READ, t) is None
-                     and self._reaches(conn, self.policy.compartment_patient(Interaction.READ, t), patient_id))
+        return tuple(
+            t
+            for t in types
+            if self.policy.allows(Interaction.READ, t)
+            and self.policy.granular_queries(Interaction.READ, t) is None
+            and self._reaches(conn, self.policy.compartment_patient(Interaction.READ, t), patient_id)
+        )

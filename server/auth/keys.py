@@ -1,4 +1,5 @@
 """The server's signing key: created on first start, kept in the database, shared by every worker."""
+
 from __future__ import annotations
 
 from ..storage.database import Database

@@ -1,5 +1,6 @@
 """Launch context (scopes-and-launch-context.html): what an EHR launch or the user's choices attach
 to a grant, and what the token response returns with the access token."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
@@ -14,6 +15,7 @@ LAUNCH_LIFETIME_SECONDS = 600
 @dataclass(frozen=True)
 class GrantContext:
     """The user and launch context a grant carries from the authorization to every token issued from it."""
+
     username: str | None = None
     fhir_user: str | None = None
     patient: str | None = None
@@ -28,20 +30,25 @@ class GrantContext:
         return {k: v for k, v in asdict(self).items() if v not in (None, {})}
 
     @classmethod
-    def from_json(cls, data: dict, grant_id: str | None = None) -> "GrantContext":
+    def from_json(cls, data: dict, grant_id: str | None = None) -> GrantContext:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         context = cls(**known)
         return replace(context, grant_id=grant_id) if grant_id else context
 
     def response_parameters(self) -> dict:
         """The launch context parameters of the token response (app-launch.html#response-5)."""
-        params = {"patient": self.patient, "encounter": self.encounter,
-                  "need_patient_banner": self.need_patient_banner, "smart_style_url": self.smart_style_url}
+        params = {
+            "patient": self.patient,
+            "encounter": self.encounter,
+            "need_patient_banner": self.need_patient_banner,
+            "smart_style_url": self.smart_style_url,
+        }
         return {k: v for k, v in params.items() if v is not None}
 
 
-def create_launch(database: Database, patient: str | None, encounter: str | None = None,
-                  user: str | None = None) -> str:
+def create_launch(
+    database: Database, patient: str | None, encounter: str | None = None, user: str | None = None
+) -> str:
     """An opaque, single-use launch id for an EHR launch of an app (app-launch.html#launch-app-ehr-launch)."""
     launch = new_secret()
     context = {k: v for k, v in {"patient": patient, "encounter": encounter, "user": user}.items() if v}

@@ -1,6 +1,7 @@
 """Hashes for what the server must recognise but never keep: user passwords (argon2id, slow on
 purpose) and its own random secrets (client secrets, codes, refresh tokens, launch ids: SHA-256 is
 enough for 256-bit random values and keeps lookups by hash possible)."""
+
 from __future__ import annotations
 
 import hashlib

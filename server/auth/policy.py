@@ -1,5 +1,6 @@
 """The access policy: what a token's scopes and launch context grant, as pure scope arithmetic (SMART App
 Launch 2.x). The guard (guard.py) is built on it and is what interactions ask; nothing else decides access."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +8,8 @@ from functools import lru_cache
 
 import orjson
 
-from ..fhir.outcomes import Forbidden
 from ..fhir.interactions import Interaction
+from ..fhir.outcomes import Forbidden
 from ..storage.patient_filter import AssignedPatients, PatientFilter
 from .granular import resource_matches, union_criteria
 from .scopes import ResourceScope, parse_scopes
@@ -24,9 +25,15 @@ class AccessPolicy:
     practitioner_access: str = "all"  # FHIR_PRACTITIONER_ACCESS: all | assigned (their patients only)
 
     @classmethod
-    def from_claims(cls, claims: dict, practitioner_access: str = "all") -> "AccessPolicy":
-        return cls(_scopes(claims.get("scope", "")), claims.get("patient"), claims.get("fhirUser"),
-                   claims.get("sub"), claims.get("client_id"), practitioner_access)
+    def from_claims(cls, claims: dict, practitioner_access: str = "all") -> AccessPolicy:
+        return cls(
+            _scopes(claims.get("scope", "")),
+            claims.get("patient"),
+            claims.get("fhirUser"),
+            claims.get("sub"),
+            claims.get("client_id"),
+            practitioner_access,
+        )
 
     def _granting(self, permission: str | None, resource_type: str) -> list[ResourceScope]:
         return [s for s in self.scopes if s.covers(permission, resource_type)]
@@ -60,8 +67,12 @@ class AccessPolicy:
             return self.patient
         if scope.context == "user" and self.fhir_user and self.fhir_user.startswith("Patient/"):
             return self.fhir_user.removeprefix("Patient/")
-        if scope.context == "user" and self.practitioner_access == "assigned" and self.fhir_user \
-                and self.fhir_user.startswith("Practitioner/"):
+        if (
+            scope.context == "user"
+            and self.practitioner_access == "assigned"
+            and self.fhir_user
+            and self.fhir_user.startswith("Practitioner/")
+        ):
             return AssignedPatients(self.fhir_user.removeprefix("Practitioner/"))
         return None
 
@@ -77,16 +88,16 @@ class AccessPolicy:
         queries = self.granular_queries(interaction, definition.type)
         return [] if queries is None else union_criteria(definition, queries, base_url)
 
-    def search_criteria(self, definitions: list, base_url: str,
-                        interaction: Interaction = Interaction.SEARCH_TYPE) -> list:
+    def search_criteria(
+        self, definitions: list, base_url: str, interaction: Interaction = Interaction.SEARCH_TYPE
+    ) -> list:
         """Criteria a search over these types must AND in for granular scopes."""
         restricted = [d for d in definitions if self.granular_queries(interaction, d.type) is not None]
         if restricted and len(definitions) > 1:
             raise Forbidden("Types granted with granular scopes must be searched one type at a time")
         return self.granular_criteria(interaction, restricted[0], base_url) if restricted else []
 
-    def require_granular(self, interaction: Interaction, definition, resource: dict, base_url: str,
-                         conn=None) -> None:
+    def require_granular(self, interaction: Interaction, definition, resource: dict, base_url: str, conn=None) -> None:
         """A single resource read or written must fall within a granular scope's query; `conn`: the
         resource is the stored current version, so a query with a chain may be answered by a search."""
         queries = self.granular_queries(interaction, definition.type)

@@ -1,5 +1,6 @@
 """In-process rate limits for the login and token endpoints (a sliding window per key). Each
 worker process counts on its own, so the effective limit is the configured one times the workers."""
+
 from __future__ import annotations
 
 import math

@@ -1,6 +1,7 @@
 """Revoked tokens, as the resource server sees them. Every FHIR request checks its token here, so
 the check is a set lookup: each process reloads the set of live revocations at most every
 REFRESH_SECONDS (one small query), and a revocation made in this process applies at once."""
+
 from __future__ import annotations
 
 import threading

@@ -1,12 +1,15 @@
 """SMART scopes, v1 (`patient/Observation.read`) and v2 (`patient/Observation.rs?category=...`)
 (SMART App Launch 2.x, scopes-and-launch-context.html)."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-_SCOPE = re.compile(r"^(?P<context>patient|user|system)/(?P<type>\*|[A-Z][A-Za-z]+)\."
-                    r"(?P<permissions>read|write|\*|c?r?u?d?s?)(?:\?(?P<query>.+))?$")
+_SCOPE = re.compile(
+    r"^(?P<context>patient|user|system)/(?P<type>\*|[A-Z][A-Za-z]+)\."
+    r"(?P<permissions>read|write|\*|c?r?u?d?s?)(?:\?(?P<query>.+))?$"
+)
 _V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
 
 
@@ -44,9 +47,12 @@ def parse_scopes(scope_string: str) -> list[ResourceScope]:
 def _covers_scope(granted: ResourceScope, requested: ResourceScope) -> bool:
     """`granted` allows everything `requested` does: same context, type, permissions, and no
     granular query that `requested` would drop."""
-    return (granted.context == requested.context and granted.resource_type in ("*", requested.resource_type)
-            and requested.permissions <= granted.permissions
-            and (granted.query is None or granted.query == requested.query))
+    return (
+        granted.context == requested.context
+        and granted.resource_type in ("*", requested.resource_type)
+        and requested.permissions <= granted.permissions
+        and (granted.query is None or granted.query == requested.query)
+    )
 
 
 def scope_covered(text: str, granted: str) -> bool:

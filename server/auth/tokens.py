@@ -1,4 +1,5 @@
 """Access tokens: JWTs signed with the server's key (joserfc), checked on every FHIR request."""
+
 from __future__ import annotations
 
 import secrets
@@ -23,14 +24,16 @@ def generate_signing_key() -> RSAKey:
 class TokenService:
     """Mints and verifies access tokens for one issuer and audience (the FHIR base URL)."""
 
-    def __init__(self, private_jwks: list[dict], issuer: str, audience: str, leeway: int = 30,
-                 revocations=None):
+    def __init__(self, private_jwks: list[dict], issuer: str, audience: str, leeway: int = 30, revocations=None):
         self.keys = KeySet([RSAKey.import_key(jwk) for jwk in private_jwks])
         self.signing_key = self.keys.keys[0]
         self.issuer, self.audience, self.leeway = issuer, audience, leeway
         self._claims_registry = jwt.JWTClaimsRegistry(
-            leeway=leeway, iss={"essential": True, "value": issuer}, aud={"essential": True, "value": audience},
-            exp={"essential": True})
+            leeway=leeway,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            exp={"essential": True},
+        )
         self._verified: OrderedDict[str, dict] = OrderedDict()
         self._lock = threading.Lock()
         self.revocations = revocations  # a RevocationList, or None where nothing can be revoked (CLI)
@@ -38,12 +41,29 @@ class TokenService:
     def public_jwks(self) -> dict:
         return {"keys": [key.as_dict(private=False) for key in self.keys.keys]}
 
-    def mint(self, scope: str, lifetime: int, *, subject: str, client_id: str, patient: str | None = None,
-             fhir_user: str | None = None, grant: str | None = None) -> dict:
+    def mint(
+        self,
+        scope: str,
+        lifetime: int,
+        *,
+        subject: str,
+        client_id: str,
+        patient: str | None = None,
+        fhir_user: str | None = None,
+        grant: str | None = None,
+    ) -> dict:
         """An access token; `grant` names the refresh token family it was issued from (revoked together)."""
         now = int(time.time())
-        claims = {"iss": self.issuer, "aud": self.audience, "sub": subject, "client_id": client_id,
-                  "iat": now, "exp": now + lifetime, "jti": secrets.token_urlsafe(16), "scope": scope}
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "client_id": client_id,
+            "iat": now,
+            "exp": now + lifetime,
+            "jti": secrets.token_urlsafe(16),
+            "scope": scope,
+        }
         if patient:
             claims["patient"] = patient
         if fhir_user:
@@ -56,12 +76,19 @@ class TokenService:
             response["patient"] = patient
         return response
 
-    def mint_id_token(self, client_id: str, subject: str, fhir_user: str, lifetime: int,
-                      nonce: str | None = None) -> str:
+    def mint_id_token(
+        self, client_id: str, subject: str, fhir_user: str, lifetime: int, nonce: str | None = None
+    ) -> str:
         """An OpenID Connect id_token for the app (app-launch.html#scopes-for-requesting-identity-data)."""
         now = int(time.time())
-        claims = {"iss": self.issuer, "aud": client_id, "sub": subject, "fhirUser": fhir_user, "iat": now,
-                  "exp": now + lifetime}
+        claims = {
+            "iss": self.issuer,
+            "aud": client_id,
+            "sub": subject,
+            "fhirUser": fhir_user,
+            "iat": now,
+            "exp": now + lifetime,
+        }
         if nonce:
             claims["nonce"] = nonce
         return jwt.encode({"alg": ALGORITHM, "kid": self.signing_key.kid, "typ": "JWT"}, claims, self.signing_key)
@@ -87,8 +114,9 @@ class TokenService:
             decoded = jwt.decode(token, self.keys, algorithms=[ALGORITHM])
             self._claims_registry.validate(decoded.claims)
         except (JoseError, ValueError) as error:
-            raise Unauthorized(f"Invalid access token: {error}",
-                               headers=_challenge("invalid_token", "invalid")) from None
+            raise Unauthorized(
+                f"Invalid access token: {error}", headers=_challenge("invalid_token", "invalid")
+            ) from None
         return decoded.claims
 
 

@@ -1,4 +1,5 @@
 """Users who log in at the authorization server: each is a FHIR Practitioner or Patient (fhirUser)."""
+
 from __future__ import annotations
 
 import re

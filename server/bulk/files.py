@@ -1,12 +1,14 @@
 """Where export files live, behind a small interface so that an object store (S3-compatible: put on
 close, get, delete by prefix) can replace the local directory without touching the job logic."""
+
 from __future__ import annotations
 
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator, Protocol
+from typing import BinaryIO, Protocol
 
 
 class FileWriter(Protocol):

@@ -1,11 +1,12 @@
 """Export jobs seen from a client: kick-off, status (export.html#bulk-data-status-request), cancel
 (#bulk-data-delete-request) and the files of a completed job (#file-request), each only for the
 client that started the job."""
+
 from __future__ import annotations
 
 import logging
-import uuid
 import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,12 +39,13 @@ class ExportSettings:
 @dataclass
 class Exports:
     """Built once per process: the job queue's client side and the file store."""
+
     settings: ExportSettings
     store: FileStore
     wake: threading.Event = field(default_factory=threading.Event)  # set on kick-off: idle workers look now
 
     @classmethod
-    def local(cls, settings: ExportSettings) -> "Exports":
+    def local(cls, settings: ExportSettings) -> Exports:
         return cls(settings, LocalFileStore(settings.directory))
 
 
@@ -59,15 +61,21 @@ def kick_off(exports: Exports, ctx: RequestContext, request: ExportRequest, requ
     access = {k: claims.get(k) for k in ("scope", "patient", "fhirUser", "sub", "client_id")}
     access["practitioner_access"] = ctx.guard.policy.practitioner_access
     # the job carries what the kick-off's server was configured with, whichever server runs it
-    parameters = {**request.as_json(), "base_url": ctx.base_url, "ttl_seconds": exports.settings.ttl_seconds,
-                  "file_resources": exports.settings.file_resources}
+    parameters = {
+        **request.as_json(),
+        "base_url": ctx.base_url,
+        "ttl_seconds": exports.settings.ttl_seconds,
+        "file_resources": exports.settings.file_resources,
+    }
     with ctx.services.database.transaction() as conn:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"export:{client}",))
         if export_jobs.active_jobs(conn, client) >= exports.settings.max_jobs_per_client:
-            raise TooManyJobs(f"This client already has {exports.settings.max_jobs_per_client} exports running;"
-                              " wait for one to finish or cancel one", headers={"Retry-After": "60"})
-        export_jobs.insert_job(conn, job_id, client, request_url, parameters, access,
-                               exports.settings.ttl_seconds)
+            raise TooManyJobs(
+                f"This client already has {exports.settings.max_jobs_per_client} exports running;"
+                " wait for one to finish or cancel one",
+                headers={"Retry-After": "60"},
+            )
+        export_jobs.insert_job(conn, job_id, client, request_url, parameters, access, exports.settings.ttl_seconds)
     exports.wake.set()
     log.info("export queued", extra={"job": job_id, "client": client, "level": request.level})
     return job_id
@@ -97,8 +105,9 @@ def file_key(job: Job, name: str) -> str:
 def output_file(exports: Exports, ctx: RequestContext, job_id: str, name: str) -> str:
     """The store key of one file a completed job's manifest lists."""
     job = own_job(ctx, job_id)
-    listed = {entry["url"].rpartition("/")[2] for key in ("output", "error") for entry in
-              (job.manifest or {}).get(key, ())}
+    listed = {
+        entry["url"].rpartition("/")[2] for key in ("output", "error") for entry in (job.manifest or {}).get(key, ())
+    }
     if job.status != "completed" or name not in listed or not exports.store.exists(file_key(job, name)):
         raise NotFound(f"No file {name} in export {job_id}")
     log.info("export file served", extra={"job": job_id, "file": name, "client": job.client_id})

@@ -1,6 +1,7 @@
 """Kick-off request parameters (export.html#query-parameters), from a GET query or a POSTed
 Parameters resource, into an ExportRequest. Unsupported parameters or values are 400s, or ignored
 under `Prefer: handling=lenient` (export.html#bulk-data-kick-off-request)."""
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,10 @@ class _Collector:
     def add(self, name: str, value, via_post: bool) -> None:
         if name == "_outputFormat":
             if value not in OUTPUT_FORMATS:
-                raise BadRequest(f"_outputFormat '{value}' is not supported; use application/fhir+ndjson",
-                                 location="http._outputFormat")
+                raise BadRequest(
+                    f"_outputFormat '{value}' is not supported; use application/fhir+ndjson",
+                    location="http._outputFormat",
+                )
         elif name == "_since":
             if self.since is not None:
                 raise BadRequest("_since may be given once", location="http._since")
@@ -51,7 +54,9 @@ class _Collector:
             for query in _QUERY_START.split(value):
                 resource_type, mark, criteria = query.partition("?")
                 if not mark or not _TYPE.match(resource_type):
-                    raise BadRequest(f"Invalid _typeFilter '{query}': expected Type?criteria", location="http._typeFilter")
+                    raise BadRequest(
+                        f"Invalid _typeFilter '{query}': expected Type?criteria", location="http._typeFilter"
+                    )
                 self.filters.append((resource_type, criteria))
         elif name == "patient":
             if not via_post:
@@ -65,9 +70,15 @@ class _Collector:
             self.refuse(f"Unknown $export parameter '{name}'", name)
 
     def request(self, group_id: str | None) -> ExportRequest:
-        return ExportRequest(self.level, group_id, tuple(self.types) if self.types is not None else None,
-                             self.since, tuple(self.filters),
-                             tuple(dict.fromkeys(self.patients)) if self.patients is not None else None, self.lenient)
+        return ExportRequest(
+            self.level,
+            group_id,
+            tuple(self.types) if self.types is not None else None,
+            self.since,
+            tuple(self.filters),
+            tuple(dict.fromkeys(self.patients)) if self.patients is not None else None,
+            self.lenient,
+        )
 
 
 def _patient_id(value) -> str:
@@ -85,8 +96,13 @@ def from_query(level: str, group_id: str | None, pairs: list[tuple[str, str]], l
     return collector.request(group_id)
 
 
-_VALUE_KEYS = {"_outputFormat": "valueString", "_since": "valueInstant", "_type": "valueString",
-               "_typeFilter": "valueString", "patient": "valueReference"}
+_VALUE_KEYS = {
+    "_outputFormat": "valueString",
+    "_since": "valueInstant",
+    "_type": "valueString",
+    "_typeFilter": "valueString",
+    "patient": "valueReference",
+}
 
 
 def from_parameters(level: str, group_id: str | None, body, lenient: bool) -> ExportRequest:
@@ -103,8 +119,12 @@ def from_parameters(level: str, group_id: str | None, body, lenient: bool) -> Ex
             raise BadRequest("Every parameter needs a name", expression=f"Parameters.parameter[{index}].name")
         values = [v for k, v in parameter.items() if k.startswith("value")]
         expected = _VALUE_KEYS.get(name)
-        if expected and expected not in parameter and not (name == "_since" and "valueDateTime" in parameter) \
-                and not (name != "patient" and "valueCode" in parameter):
+        if (
+            expected
+            and expected not in parameter
+            and not (name == "_since" and "valueDateTime" in parameter)
+            and not (name != "patient" and "valueCode" in parameter)
+        ):
             raise BadRequest(f"Parameter {name} needs {expected}", expression=f"Parameters.parameter[{index}]")
         collector.add(name, values[0] if values else None, via_post=True)
     return collector.request(group_id)

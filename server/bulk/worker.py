@@ -1,6 +1,7 @@
 """Export workers: claim a job from the queue (SKIP LOCKED), write its NDJSON files from one
 snapshot, renew the lease as they go, publish the manifest. A job whose worker died (lease run out)
 is claimed again and restarted from the beginning under a new attempt number, in a new folder."""
+
 from __future__ import annotations
 
 import logging
@@ -9,15 +10,15 @@ import socket
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import orjson
 
 from ..auth.guard import Guard
 from ..fhir.outcomes import Issue, operation_outcome
-from ..interactions.context import RequestContext, Services
 from ..interactions import repository
+from ..interactions.context import RequestContext, Services
 from ..interactions.export import ExportRequest, export_plan
 from ..storage import export_jobs
 from ..storage.export_jobs import Job
@@ -32,7 +33,7 @@ class LeaseLost(Exception):
 
 
 def _instant(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Run:
@@ -49,8 +50,9 @@ class _Run:
         if not force and time.monotonic() - self.renewed < self.exports.settings.lease_seconds / 3:
             return
         with self.services.database.connection() as conn:
-            if not export_jobs.renew_lease(conn, self.job, self.exports.settings.lease_seconds, self.done,
-                                           self.total, self.transaction_time):
+            if not export_jobs.renew_lease(
+                conn, self.job, self.exports.settings.lease_seconds, self.done, self.total, self.transaction_time
+            ):
                 raise LeaseLost(self.job.id)
         self.renewed = time.monotonic()
 
@@ -68,12 +70,17 @@ class _Run:
             counts = [repository.export_count(ctx, conn, p) for p in plan.plans]
             self.total = sum(counts)
             self.heartbeat(force=True)
-            for search_plan, expected in zip(plan.plans, counts):
+            for search_plan, expected in zip(plan.plans, counts, strict=False):
                 if expected:
                     output += self.write_type(conn, search_plan)
         errors = [self.write_errors(plan.issues)] if plan.issues else []
-        return {"transactionTime": _instant(transaction_time), "request": self.job.request_url,
-                "requiresAccessToken": True, "output": output, "error": errors}
+        return {
+            "transactionTime": _instant(transaction_time),
+            "request": self.job.request_url,
+            "requiresAccessToken": True,
+            "output": output,
+            "error": errors,
+        }
 
     def write_type(self, conn, search_plan) -> list[dict]:
         resource_type, store = search_plan.resource_type, self.exports.store
@@ -92,7 +99,7 @@ class _Run:
                 while start < len(batch):
                     if writer is None:
                         writer = store.writer(file_key(self.job, f"{resource_type}-{len(files) + 1}.ndjson"))
-                    take = batch[start:start + limit - in_file]
+                    take = batch[start : start + limit - in_file]
                     writer.write(("\n".join(take) + "\n").encode())
                     in_file += len(take)
                     start += len(take)
@@ -133,8 +140,9 @@ def run_job(services: Services, exports: Exports, job: Job, on_progress: Callabl
         return "lost"
     except Exception as failure:  # the job fails with an OperationOutcome; the worker carries on
         log.exception("export failed", extra={"job": job.id})
-        diagnostics = getattr(failure, "issues", None) or [Issue(f"The export failed: {type(failure).__name__}",
-                                                                 "exception")]
+        diagnostics = getattr(failure, "issues", None) or [
+            Issue(f"The export failed: {type(failure).__name__}", "exception")
+        ]
         status, manifest, error = "failed", None, operation_outcome(diagnostics)
     with services.database.connection() as conn:
         published = export_jobs.finish_job(conn, job, status, manifest, error, job.parameters["ttl_seconds"])
@@ -143,8 +151,15 @@ def run_job(services: Services, exports: Exports, job: Job, on_progress: Callabl
         return "lost"
     if status == "completed":
         seconds = time.monotonic() - started
-        log.info("export completed", extra={"job": job.id, "resources": run.done, "seconds": round(seconds, 2),
-                                            "resources_per_second": round(run.done / seconds) if seconds else None})
+        log.info(
+            "export completed",
+            extra={
+                "job": job.id,
+                "resources": run.done,
+                "seconds": round(seconds, 2),
+                "resources_per_second": round(run.done / seconds) if seconds else None,
+            },
+        )
     return status
 
 
@@ -178,7 +193,7 @@ class ExportWorker:
                 log.exception("export worker error")
                 self.stopping.wait(self.exports.settings.poll_seconds)
 
-    def start(self) -> "ExportWorker":
+    def start(self) -> ExportWorker:
         self.thread = threading.Thread(target=self._loop, name=f"export-worker-{self.owner}", daemon=True)
         self.thread.start()
         return self
@@ -190,20 +205,35 @@ class ExportWorker:
             self.thread.join(timeout)
 
 
-def run_here(services: Services, exports: Exports, request: ExportRequest, claims: dict,
-             on_progress: Callable | None = None) -> tuple[str, Job]:
+def run_here(
+    services: Services, exports: Exports, request: ExportRequest, claims: dict, on_progress: Callable | None = None
+) -> tuple[str, Job]:
     """Runs an export in this process (the CLI): the same job row and steps a worker would take."""
     guard = Guard.from_claims(claims, services.base_url, services.practitioner_access)
     export_plan(RequestContext(services, guard, "export-cli"), request)  # refuse before creating anything
     job_id, owner = uuid.uuid4().hex, f"cli:{socket.gethostname()}:{os.getpid()}"
-    access = {**{k: claims.get(k) for k in ("scope", "patient", "fhirUser", "sub", "client_id")},
-              "practitioner_access": services.practitioner_access}
-    parameters = {**request.as_json(), "base_url": services.base_url, "ttl_seconds": exports.settings.ttl_seconds,
-                  "file_resources": exports.settings.file_resources}
+    access = {
+        **{k: claims.get(k) for k in ("scope", "patient", "fhirUser", "sub", "client_id")},
+        "practitioner_access": services.practitioner_access,
+    }
+    parameters = {
+        **request.as_json(),
+        "base_url": services.base_url,
+        "ttl_seconds": exports.settings.ttl_seconds,
+        "file_resources": exports.settings.file_resources,
+    }
     with services.database.connection() as conn:
-        job = export_jobs.insert_claimed_job(conn, job_id, claims.get("client_id") or "-",
-                                             f"{services.base_url}/$export", parameters, access,
-                                             exports.settings.ttl_seconds, owner, exports.settings.lease_seconds)
+        job = export_jobs.insert_claimed_job(
+            conn,
+            job_id,
+            claims.get("client_id") or "-",
+            f"{services.base_url}/$export",
+            parameters,
+            access,
+            exports.settings.ttl_seconds,
+            owner,
+            exports.settings.lease_seconds,
+        )
     status = run_job(services, exports, job, on_progress)
     with services.database.connection() as conn:
         finished = export_jobs.get_job(conn, job_id)

@@ -5,6 +5,7 @@ end; each day counts once when covered by a fill's supply; an early refill of th
 after the prior supply ends; fills of different drugs of one class are not shifted against each other;
 supply past the period end is dropped; the patient needs at least two fills on different dates; adherent
 means PDC >= 0.8."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -72,5 +73,11 @@ def pdc(fills: list[Fill], period_start: date, period_end: date) -> Pdc:
                 covered.add(day)
                 day += timedelta(days=1)
     sources = sorted({f.source for f in in_period})
-    return Pdc(index, period_end, (period_end - index).days + 1, len(covered), len({f.day for f in in_period}),
-               "+".join(sources))
+    return Pdc(
+        index,
+        period_end,
+        (period_end - index).days + 1,
+        len(covered),
+        len({f.day for f in in_period}),
+        "+".join(sources),
+    )

@@ -1,4 +1,5 @@
 """CDS Hooks cards from alerts (cds-hooks.hl7.org/2.0/#card-attributes)."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,29 +21,54 @@ OVERRIDE_REASONS = [
 def card(alert: Alert, draft_ids: set[str]) -> dict:
     """One card; a draft order in the alert can be removed as the suggestion (a delete action)."""
     rule = alert.rule
-    body = {"uuid": str(uuid.uuid4()), "summary": alert.summary, "indicator": INDICATOR[rule.severity],
-            "detail": _detail(alert),
-            "source": {"label": rule.source.label, "url": rule.source.url,
-                       "topic": {"system": RULE_SYSTEM, "code": rule.id, "display": rule.id}},
-            "overrideReasons": OVERRIDE_REASONS}
+    body = {
+        "uuid": str(uuid.uuid4()),
+        "summary": alert.summary,
+        "indicator": INDICATOR[rule.severity],
+        "detail": _detail(alert),
+        "source": {
+            "label": rule.source.label,
+            "url": rule.source.url,
+            "topic": {"system": RULE_SYSTEM, "code": rule.id, "display": rule.id},
+        },
+        "overrideReasons": OVERRIDE_REASONS,
+    }
     removable = [m for m in (alert.subject, alert.other) if m is not None and m.reference in draft_ids]
     if removable and rule.severity in ("contraindicated", "major") or removable and rule.family == "duplicate":
         order = removable[0]
-        body["suggestions"] = [{
-            "label": f"Remove the draft order for {order.display}", "uuid": str(uuid.uuid4()),
-            "isRecommended": rule.severity == "contraindicated",
-            "actions": [{"type": "delete", "description": f"Remove the draft order for {order.display}",
-                         "resourceId": order.reference}]}]
+        body["suggestions"] = [
+            {
+                "label": f"Remove the draft order for {order.display}",
+                "uuid": str(uuid.uuid4()),
+                "isRecommended": rule.severity == "contraindicated",
+                "actions": [
+                    {
+                        "type": "delete",
+                        "description": f"Remove the draft order for {order.display}",
+                        "resourceId": order.reference,
+                    }
+                ],
+            }
+        ]
         body["selectionBehavior"] = "at-most-one"
     return body
 
 
 def _detail(alert: Alert) -> str:
     rule = alert.rule
-    lines = [f"**Severity:** {rule.severity}", "", f"**Mechanism:** {rule.mechanism}", "",
-             f"**Effect:** {rule.effect}", "", f"**What to do:** {rule.management}", "",
-             f"**Medications:** {_where(alert.subject)}" + (f"; {_where(alert.other)}" if alert.other else ""),
-             "", f"Source: [{rule.source.label}]({rule.source.url})"]
+    lines = [
+        f"**Severity:** {rule.severity}",
+        "",
+        f"**Mechanism:** {rule.mechanism}",
+        "",
+        f"**Effect:** {rule.effect}",
+        "",
+        f"**What to do:** {rule.management}",
+        "",
+        f"**Medications:** {_where(alert.subject)}" + (f"; {_where(alert.other)}" if alert.other else ""),
+        "",
+        f"Source: [{rule.source.label}]({rule.source.url})",
+    ]
     return "\n".join(lines)
 
 
@@ -56,8 +82,12 @@ def unchecked_card(medications: list[Medication]) -> dict:
     summary = f"Not checked for interactions: {names}"
     if len(summary) > 139:
         summary = summary[:138] + "…"
-    return {"uuid": str(uuid.uuid4()), "summary": summary, "indicator": "info",
-            "detail": "These medications carry no RxNorm code this service knows, so they could not be checked for "
-                      "interactions, duplicate therapy, contraindications or dose limits:\n\n"
-                      + "\n".join(f"- {_where(m)}" for m in medications),
-            "source": {"label": "FHIR medication server medication-safety rules", "url": RULE_SYSTEM}}
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": summary,
+        "indicator": "info",
+        "detail": "These medications carry no RxNorm code this service knows, so they could not be checked for "
+        "interactions, duplicate therapy, contraindications or dose limits:\n\n"
+        + "\n".join(f"- {_where(m)}" for m in medications),
+        "source": {"label": "FHIR medication server medication-safety rules", "url": RULE_SYSTEM},
+    }

@@ -1,4 +1,5 @@
 """CDS Hooks 2.0 services order-select and order-sign: discovery and the call (cds-hooks.hl7.org/2.0)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,12 +16,16 @@ from .records import fill_from_server, from_prefetch, from_server, prefetch_temp
 
 SERVICES = {
     "medication-safety-order-select": {
-        "hook": "order-select", "title": "Psychiatric medication safety (order select)",
+        "hook": "order-select",
+        "title": "Psychiatric medication safety (order select)",
         "description": "Interactions, duplicate therapy, diagnosis contraindications and age warnings for the "
-                       "selected draft MedicationRequests against the patient's current medications."},
+        "selected draft MedicationRequests against the patient's current medications.",
+    },
     "medication-safety-order-sign": {
-        "hook": "order-sign", "title": "Psychiatric medication safety (order sign)",
-        "description": "The order-select checks for every draft MedicationRequest, plus daily-dose limits."},
+        "hook": "order-sign",
+        "title": "Psychiatric medication safety (order sign)",
+        "description": "The order-select checks for every draft MedicationRequest, plus daily-dose limits.",
+    },
 }
 
 
@@ -37,8 +42,9 @@ def discovery() -> dict:
     return {"services": [{"id": id, "prefetch": templates, **service} for id, service in SERVICES.items()]}
 
 
-def call(knowledge: Knowledge, service_id: str, request: object, ctx: RequestContext | None,
-         today: date | None = None) -> HookResult:
+def call(
+    knowledge: Knowledge, service_id: str, request: object, ctx: RequestContext | None, today: date | None = None
+) -> HookResult:
     """POST /cds-services/{id}: `ctx` reads the record when the prefetch lacks something (None: it cannot)."""
     service = SERVICES.get(service_id)
     if service is None:
@@ -54,8 +60,14 @@ def call(knowledge: Knowledge, service_id: str, request: object, ctx: RequestCon
         selected = [d for d in drafts if d.reference in selections]
     others = [d for d in drafts if d not in selected] + current_medications(knowledge, record, today)
     checked = [d for d in selected if d.checked]
-    alerts = engine.check(knowledge, checked, [m for m in others if m.checked], diagnoses(record),
-                          record.age(today), signing=service["hook"] == "order-sign")
+    alerts = engine.check(
+        knowledge,
+        checked,
+        [m for m in others if m.checked],
+        diagnoses(record),
+        record.age(today),
+        signing=service["hook"] == "order-sign",
+    )
     draft_ids = {d.reference for d in drafts}
     cards, issued = [], []
     for alert in alerts:
@@ -90,8 +102,9 @@ def _validated(hook: str, request: object) -> tuple[dict, str]:
         raise BadRequest("context.draftOrders must be a Bundle")
     if not isinstance(orders.get("entry", []), list):
         raise BadRequest("context.draftOrders.entry must be an array")
-    if hook == "order-select" and (not isinstance(context.get("selections"), list)
-                                   or not all(isinstance(s, str) for s in context["selections"])):
+    if hook == "order-select" and (
+        not isinstance(context.get("selections"), list) or not all(isinstance(s, str) for s in context["selections"])
+    ):
         raise BadRequest("context.selections (an array of resource ids) is required for order-select")
     if "prefetch" in request and not isinstance(request["prefetch"], dict):
         raise BadRequest("prefetch must be an object")
@@ -114,7 +127,9 @@ def _record(request: dict, patient_id: str, ctx: RequestContext | None):
         raise
     except FhirError as error:
         if error.status in (401, 403, 404, 410):
-            raise PreconditionFailed(f"The patient's record could not be read with the given authorization: {error}")
+            raise PreconditionFailed(
+                f"The patient's record could not be read with the given authorization: {error}"
+            ) from None
         raise
 
 
@@ -127,7 +142,11 @@ def _drafts(knowledge: Knowledge, context: dict, patient_id: str) -> list[Medica
         if resource.get("resourceType") != "MedicationRequest":
             continue  # ServiceRequest, NutritionOrder...: nothing for medication safety to check
         reference = (resource.get("subject") or {}).get("reference", "")
-        if reference and reference.removeprefix("Patient/") != patient_id and not reference.endswith(f"/Patient/{patient_id}"):
+        if (
+            reference
+            and reference.removeprefix("Patient/") != patient_id
+            and not reference.endswith(f"/Patient/{patient_id}")
+        ):
             raise BadRequest(f"context.draftOrders.entry[{index}] is for another patient than context.patientId")
         resource = {**resource, "id": resource.get("id") or f"draft-{index}"}
         drafts.append(medication(knowledge, resource))

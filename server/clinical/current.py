@@ -1,4 +1,5 @@
 """Which of a patient's medication resources are current, as Medication facts."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -29,5 +30,9 @@ def current_medications(knowledge: Knowledge, record: PatientRecord, today: date
 
 def diagnoses(record: PatientRecord) -> list[Condition]:
     """Every coding of the patient's active Conditions."""
-    return [Condition(coding.get("system", ""), coding["code"]) for condition in record.active_conditions()
-            for coding in (condition.get("code") or {}).get("coding") or [] if coding.get("code")]
+    return [
+        Condition(coding.get("system", ""), coding["code"])
+        for condition in record.active_conditions()
+        for coding in (condition.get("code") or {}).get("coding") or []
+        if coding.get("code")
+    ]

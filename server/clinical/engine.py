@@ -1,4 +1,5 @@
 """The rule engine: pure functions from medications, diagnoses and age to alerts (no I/O)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,8 +9,12 @@ from .knowledge import Knowledge, Rule
 from .medications import Medication
 
 SUMMARY_LIMIT = 139
-SEVERITY_WORDS = {"contraindicated": "contraindicated combination", "major": "major interaction",
-                  "moderate": "moderate interaction", "monitoring": "monitor"}  # CDS Hooks: summary "<140 characters"
+SEVERITY_WORDS = {
+    "contraindicated": "contraindicated combination",
+    "major": "major interaction",
+    "moderate": "moderate interaction",
+    "monitoring": "monitor",
+}  # CDS Hooks: summary "<140 characters"
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,14 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 SNOMED = "http://snomed.info/sct"
 
 
-def check(knowledge: Knowledge, drafts: list[Medication], current: list[Medication], conditions: list[Condition],
-          age: int | None, signing: bool = False) -> list[Alert]:
+def check(
+    knowledge: Knowledge,
+    drafts: list[Medication],
+    current: list[Medication],
+    conditions: list[Condition],
+    age: int | None,
+    signing: bool = False,
+) -> list[Alert]:
     """Alerts for the drafts against the current medications and each other, most severe first.
 
     With drafts only (current empty), every pair among them is checked: a medication review."""
@@ -69,7 +80,9 @@ def _pair(knowledge: Knowledge, m1: Medication, m2: Medication) -> list[Alert]:
                 names = (knowledge.name(hit_a[0]), knowledge.name(hit_b[0]))
                 if x is m2:
                     names = names[::-1]
-                found.append(_alert(rule, m1, m2, names, f"{names[0]} with {names[1]}: {SEVERITY_WORDS[rule.severity]}"))
+                found.append(
+                    _alert(rule, m1, m2, names, f"{names[0]} with {names[1]}: {SEVERITY_WORDS[rule.severity]}")
+                )
                 break
     for rule in knowledge.family("duplicate"):
         assert rule.drug_class is not None  # every duplicate rule names its drug class
@@ -83,23 +96,43 @@ def _pair(knowledge: Knowledge, m1: Medication, m2: Medication) -> list[Alert]:
     return found
 
 
-def _alone(knowledge: Knowledge, subject: Medication, everything: list[Medication], conditions: list[Condition],
-           age: int | None, signing: bool) -> list[Alert]:
+def _alone(
+    knowledge: Knowledge,
+    subject: Medication,
+    everything: list[Medication],
+    conditions: list[Condition],
+    age: int | None,
+    signing: bool,
+) -> list[Alert]:
     found = []
     hit = lambda rule: next((i for i in subject.ingredients if i in rule.a), None)  # noqa: E731
     for rule in knowledge.family("contraindication"):
         drug = hit(rule)
         if drug and any(_condition_matches(rule, c) for c in conditions):
             name = knowledge.name(drug)
-            found.append(_alert(rule, subject, None, (name, rule.condition_display),
-                                f"{name} with {rule.condition_display}: {SEVERITY_WORDS[rule.severity].split()[0]}"))
+            found.append(
+                _alert(
+                    rule,
+                    subject,
+                    None,
+                    (name, rule.condition_display),
+                    f"{name} with {rule.condition_display}: {SEVERITY_WORDS[rule.severity].split()[0]}",
+                )
+            )
     for rule in knowledge.family("age"):
         drug = hit(rule)
         assert rule.below_age is not None  # every age rule has its threshold
         if drug and age is not None and age < rule.below_age:
             name = knowledge.name(drug)
-            found.append(_alert(rule, subject, None, (name, None),
-                                f"{name} at age {age}: boxed warning on suicidality under {rule.below_age}; monitor closely"))
+            found.append(
+                _alert(
+                    rule,
+                    subject,
+                    None,
+                    (name, None),
+                    f"{name} at age {age}: boxed warning on suicidality under {rule.below_age}; monitor closely",
+                )
+            )
     if signing:
         for rule in knowledge.family("dose"):
             drug = hit(rule)
@@ -107,8 +140,15 @@ def _alone(knowledge: Knowledge, subject: Medication, everything: list[Medicatio
                 limit = _dose_limit(rule, subject, everything, age)
                 if subject.mg_per_day > limit:
                     name = knowledge.name(drug)
-                    found.append(_alert(rule, subject, None, (name, None),
-                                        f"{name} {subject.mg_per_day:g} mg/day exceeds the {limit:g} mg/day maximum"))
+                    found.append(
+                        _alert(
+                            rule,
+                            subject,
+                            None,
+                            (name, None),
+                            f"{name} {subject.mg_per_day:g} mg/day exceeds the {limit:g} mg/day maximum",
+                        )
+                    )
     return found
 
 
@@ -135,5 +175,5 @@ def _condition_matches(rule: Rule, condition: Condition) -> bool:
 def _alert(rule: Rule, subject: Medication, other: Medication | None, names: tuple, summary: str) -> Alert:
     summary = summary[0].upper() + summary[1:]
     if len(summary) > SUMMARY_LIMIT:
-        summary = summary[:SUMMARY_LIMIT - 1] + "…"
+        summary = summary[: SUMMARY_LIMIT - 1] + "…"
     return Alert(rule, subject, other, names, summary)

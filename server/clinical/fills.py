@@ -1,4 +1,5 @@
 """Fills for PDC from a record: dispenses, else statement periods, else the request's dispense request."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -32,8 +33,11 @@ def fills_by_drug(knowledge: Knowledge, record: PatientRecord, period_end: date)
         fact, supply = medication(knowledge, resource), days_supply(resource)
         if fact.start and supply and resource.get("status") not in NOT_TAKEN:
             repeats = (resource.get("dispenseRequest") or {}).get("numberOfRepeatsAllowed") or 0
-            add(resource, [(fact.start + timedelta(days=supply * i), supply) for i in range(int(repeats) + 1)],
-                "MedicationRequest")
+            add(
+                resource,
+                [(fact.start + timedelta(days=supply * i), supply) for i in range(int(repeats) + 1)],
+                "MedicationRequest",
+            )
     best = {}
     for drug, sources in found.items():
         for source in ("MedicationDispense", "MedicationStatement", "MedicationRequest"):

@@ -1,4 +1,5 @@
 """Medication knowledge from resources/clinical/: ingredients, classes and rules, checked when loaded."""
+
 from __future__ import annotations
 
 import re
@@ -43,6 +44,7 @@ class Source:
 @dataclass(frozen=True)
 class Rule:
     """One rule of any family; `a`/`b` are ingredient sets (an interaction), `drugs` the drug set otherwise."""
+
     id: str
     family: str  # interaction | duplicate | contraindication | age | dose
     severity: str
@@ -66,6 +68,7 @@ class Rule:
 @dataclass(frozen=True)
 class FollowUp:
     """How soon after a psychiatric medication is started or changed a visit is due."""
+
     rule: Rule
     days: int
     drugs: frozenset[str]
@@ -190,16 +193,28 @@ def _common(item: dict, family: str) -> dict:
         raise KnowledgeError(f"{where}: the source needs a label and a URL")
     if item["severity"] not in SEVERITIES:
         raise KnowledgeError(f"{where}: unknown severity {item['severity']!r}")
-    return {"id": item["id"], "family": family, "severity": item["severity"], "mechanism": item["mechanism"],
-            "effect": item["effect"], "management": item["management"], "source": Source(source["label"], source["url"])}
+    return {
+        "id": item["id"],
+        "family": family,
+        "severity": item["severity"],
+        "mechanism": item["mechanism"],
+        "effect": item["effect"],
+        "management": item["management"],
+        "source": Source(source["label"], source["url"]),
+    }
 
 
 def _load_rules(knowledge: Knowledge, doc: dict) -> None:
     rules: list[Rule] = []
     for item in doc["interactions"]:
         where = f"rule {item['id']}"
-        rules.append(Rule(**_common(item, "interaction"), a=_selector(knowledge, item["a"], where),
-                          b=_selector(knowledge, item["b"], where)))
+        rules.append(
+            Rule(
+                **_common(item, "interaction"),
+                a=_selector(knowledge, item["a"], where),
+                b=_selector(knowledge, item["b"], where),
+            )
+        )
     for item in doc["duplicates"]:
         if item["class"] not in knowledge.duplicate_classes:
             raise KnowledgeError(f"rule {item['id']}: {item['class']!r} is not a duplicate-therapy class")
@@ -208,24 +223,44 @@ def _load_rules(knowledge: Knowledge, doc: dict) -> None:
         conditions = item["conditions"]
         icd = tuple(_code(c, ICD10CM, "ICD-10-CM") for c in conditions.get("icd10cm", ()))
         snomed = frozenset(_snomed(c) for c in conditions.get("snomed", ()))
-        rules.append(Rule(**_common(item, "contraindication"), a=_selector(knowledge, item["drugs"], item["id"]),
-                          icd10cm=icd, snomed=snomed, condition_display=item["condition_display"]))
+        rules.append(
+            Rule(
+                **_common(item, "contraindication"),
+                a=_selector(knowledge, item["drugs"], item["id"]),
+                icd10cm=icd,
+                snomed=snomed,
+                condition_display=item["condition_display"],
+            )
+        )
     for item in doc["age_warnings"]:
-        rules.append(Rule(**_common(item, "age"), a=_selector(knowledge, item["drugs"], item["id"]),
-                          below_age=int(item["below_age"])))
+        rules.append(
+            Rule(
+                **_common(item, "age"),
+                a=_selector(knowledge, item["drugs"], item["id"]),
+                below_age=int(item["below_age"]),
+            )
+        )
     for item in doc["dose_limits"]:
         reduced = item.get("reduced", {})
-        rules.append(Rule(**_common(item, "dose"), a=_selector(knowledge, item["drugs"], item["id"]),
-                          max_mg_per_day=float(item["max_mg_per_day"]), reduced_above_age=reduced.get("above_age"),
-                          reduced_with=_selector(knowledge, reduced["with"], item["id"]) if "with" in reduced
-                          else frozenset(),
-                          reduced_max_mg_per_day=reduced.get("max_mg_per_day")))
+        rules.append(
+            Rule(
+                **_common(item, "dose"),
+                a=_selector(knowledge, item["drugs"], item["id"]),
+                max_mg_per_day=float(item["max_mg_per_day"]),
+                reduced_above_age=reduced.get("above_age"),
+                reduced_with=_selector(knowledge, reduced["with"], item["id"]) if "with" in reduced else frozenset(),
+                reduced_max_mg_per_day=reduced.get("max_mg_per_day"),
+            )
+        )
     if "follow_up" in doc:
         item = doc["follow_up"]
         rule = Rule(**_common(item, "follow-up"))
-        knowledge.follow_up = FollowUp(rule, int(item["days"]), _selector(knowledge, {"classes": item["classes"]},
-                                                                          item["id"]),
-                                       tuple(item["appointment_status"]))
+        knowledge.follow_up = FollowUp(
+            rule,
+            int(item["days"]),
+            _selector(knowledge, {"classes": item["classes"]}, item["id"]),
+            tuple(item["appointment_status"]),
+        )
         rules.append(rule)
     for rule in rules:
         if rule.id in knowledge.rules:
@@ -240,10 +275,18 @@ def _snomed(code: str) -> str:
     return code
 
 
-_D = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5], [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-      [3, 4, 0, 1, 2, 8, 9, 5, 6, 7], [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-      [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3], [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-      [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]]
+_D = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+]
 _P = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 5, 7, 6, 2, 8, 3, 0, 9, 4]]
 
 

@@ -1,4 +1,5 @@
 """A patient's medication facts read from MedicationRequest, MedicationStatement and MedicationDispense JSON."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ PER_DAY = {"s": 86400.0, "min": 1440.0, "h": 24.0, "d": 1.0, "wk": 1 / 7, "mo": 
 @dataclass(frozen=True)
 class Medication:
     """One medication resource, resolved to RxNorm ingredients (empty when it could not be checked)."""
+
     reference: str  # "MedicationRequest/12"
     resource_type: str
     status: str
@@ -47,8 +49,17 @@ def medication(knowledge: Knowledge, resource: dict) -> Medication:
         display = (resource.get("medicationReference") or {}).get("display") or code or "unnamed medication"
     start, end = _period(resource)
     kind = resource.get("resourceType", "")
-    return Medication(f"{kind}/{resource.get('id', '')}", kind, resource.get("status", ""), tuple(ingredients),
-                      display, code, start, end, _mg_per_day(knowledge, resource, code))
+    return Medication(
+        f"{kind}/{resource.get('id', '')}",
+        kind,
+        resource.get("status", ""),
+        tuple(ingredients),
+        display,
+        code,
+        start,
+        end,
+        _mg_per_day(knowledge, resource, code),
+    )
 
 
 def _day(value) -> date | None:
@@ -78,7 +89,9 @@ def _period(resource: dict) -> tuple[date | None, date | None]:
         return start, (start + timedelta(days=supply - 1) if start and supply else start)
     if kind == "MedicationStatement":
         period = resource.get("effectivePeriod") or {}
-        start = _day(period.get("start")) or _day(resource.get("effectiveDateTime")) or _day(resource.get("dateAsserted"))
+        start = (
+            _day(period.get("start")) or _day(resource.get("effectiveDateTime")) or _day(resource.get("dateAsserted"))
+        )
         return start, _day(period.get("end"))
     validity = (resource.get("dispenseRequest") or {}).get("validityPeriod") or {}
     return _day(resource.get("authoredOn")) or _day(validity.get("start")), _day(validity.get("end"))

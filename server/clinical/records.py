@@ -1,5 +1,6 @@
 """A patient's medication record, read through the interactions (so the access policy applies) or taken from
 a CDS Hooks prefetch."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -75,8 +76,9 @@ def fill_from_server(ctx: RequestContext, record: PatientRecord, keys) -> None:
         resource_type, params = QUERIES[key]
         pairs = [("patient", record.patient_id), *params, ("_count", PAGE)]
         bundle = search.search_type(ctx, resource_type, pairs)
-        record.resources[key] = [orjson.loads(e.resource_json) for e in bundle.entries
-                                 if e.resource_json and e.search_mode == "match"]
+        record.resources[key] = [
+            orjson.loads(e.resource_json) for e in bundle.entries if e.resource_json and e.search_mode == "match"
+        ]
 
 
 def from_prefetch(prefetch: dict, patient_id: str) -> tuple[PatientRecord, list[str]]:
@@ -126,9 +128,6 @@ class PrefetchError(FhirError):
     status, code = 400, "invalid"
 
 
-
-
-
 REVIEW_QUERIES = {
     "medicationRequests": ("MedicationRequest", ()),
     "medicationStatements": ("MedicationStatement", ()),
@@ -146,6 +145,7 @@ def full_record(ctx: RequestContext, patient_id: str) -> PatientRecord:
     record.patient = orjson.loads(content)
     for key, (resource_type, params) in REVIEW_QUERIES.items():
         bundle = search.search_type(ctx, resource_type, [("patient", patient_id), *params, ("_count", PAGE)])
-        record.resources[key] = [orjson.loads(e.resource_json) for e in bundle.entries
-                                 if e.resource_json and e.search_mode == "match"]
+        record.resources[key] = [
+            orjson.loads(e.resource_json) for e in bundle.entries if e.resource_json and e.search_mode == "match"
+        ]
     return record

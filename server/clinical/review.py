@@ -1,9 +1,10 @@
 """Patient/{id}/$medication-review: diagnoses, the reconciled medication list, alerts, adherence and follow-up,
 as a Parameters resource."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from ..interactions.context import RequestContext
 from . import engine
@@ -21,6 +22,7 @@ VISIT_DONE = {"arrived", "checked-in", "fulfilled"}
 @dataclass
 class Entry:
     """One line of the reconciled list: an ingredient set (or an uncoded medication) and where it was seen."""
+
     key: tuple
     display: str
     ingredients: tuple[str, ...]
@@ -34,10 +36,16 @@ class Entry:
         return max(dates) if dates else None
 
 
-def medication_review(ctx: RequestContext, knowledge: Knowledge, patient_id: str, period_start: date | None = None,
-                      period_end: date | None = None, today: date | None = None) -> dict:
+def medication_review(
+    ctx: RequestContext,
+    knowledge: Knowledge,
+    patient_id: str,
+    period_start: date | None = None,
+    period_end: date | None = None,
+    today: date | None = None,
+) -> dict:
     """The review of one patient; every read goes through the interactions (patient/ and user/ scopes apply)."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     period_end = period_end or today
     period_start = period_start or period_end - timedelta(days=364)
     record = full_record(ctx, patient_id)
@@ -77,10 +85,14 @@ def reconcile(knowledge: Knowledge, record: PatientRecord, today: date) -> list[
 
 
 def _medication(knowledge: Knowledge, entry: Entry) -> dict:
-    part: list[dict] = [{"name": "status", "valueCode": "current" if entry.current else "stopped"},
-            {"name": "display", "valueString": entry.display}]
-    part += [{"name": "ingredient", "valueCoding": {"system": RXNORM, "code": i, "display": knowledge.name(i)}}
-             for i in entry.ingredients]
+    part: list[dict] = [
+        {"name": "status", "valueCode": "current" if entry.current else "stopped"},
+        {"name": "display", "valueString": entry.display},
+    ]
+    part += [
+        {"name": "ingredient", "valueCoding": {"system": RXNORM, "code": i, "display": knowledge.name(i)}}
+        for i in entry.ingredients
+    ]
     part += [{"name": "class", "valueString": c} for i in entry.ingredients for c in knowledge.classes_of(i)]
     if not entry.ingredients:
         part.append({"name": "checked", "valueBoolean": False})
@@ -92,12 +104,18 @@ def _medication(knowledge: Knowledge, entry: Entry) -> dict:
 
 def _alert(alert: engine.Alert) -> dict:
     rule = alert.rule
-    part: list[dict] = [{"name": "rule", "valueCode": rule.id}, {"name": "severity", "valueCode": rule.severity},
-            {"name": "summary", "valueString": alert.summary},
-            {"name": "management", "valueString": rule.management},
-            {"name": "source", "valueUri": rule.source.url}]
-    part += [{"name": "medication", "valueReference": {"reference": m.reference}}
-             for m in (alert.subject, alert.other) if m is not None]
+    part: list[dict] = [
+        {"name": "rule", "valueCode": rule.id},
+        {"name": "severity", "valueCode": rule.severity},
+        {"name": "summary", "valueString": alert.summary},
+        {"name": "management", "valueString": rule.management},
+        {"name": "source", "valueUri": rule.source.url},
+    ]
+    part += [
+        {"name": "medication", "valueReference": {"reference": m.reference}}
+        for m in (alert.subject, alert.other)
+        if m is not None
+    ]
     return {"name": "alert", "part": part}
 
 
@@ -105,27 +123,38 @@ def _adherence(knowledge: Knowledge, record: PatientRecord, start: date, end: da
     by_drug = fills_by_drug(knowledge, record, end)
     out = []
     for drug, fills in sorted(by_drug.items(), key=lambda item: knowledge.name(item[0])):
-        out.append(_pdc_parameter("drug", {"system": RXNORM, "code": drug, "display": knowledge.name(drug)},
-                                  pdc(fills, start, end), start))
+        out.append(
+            _pdc_parameter(
+                "drug", {"system": RXNORM, "code": drug, "display": knowledge.name(drug)}, pdc(fills, start, end), start
+            )
+        )
     for cls in knowledge.duplicate_classes:
         fills = [f for drug, drug_fills in by_drug.items() if drug in knowledge.classes[cls] for f in drug_fills]
         if fills:
-            out.append(_pdc_parameter("class", {"code": cls, "display": knowledge.class_names[cls]},
-                                      pdc(fills, start, end), start))
+            out.append(
+                _pdc_parameter(
+                    "class", {"code": cls, "display": knowledge.class_names[cls]}, pdc(fills, start, end), start
+                )
+            )
     return out
 
 
 def _pdc_parameter(level: str, coding: dict, result, start: date) -> dict:
-    part = [{"name": "level", "valueCode": level}, {"name": level, "valueCoding": coding},
-            {"name": "periodStart", "valueDate": start.isoformat()},
-            {"name": "periodEnd", "valueDate": result.period_end.isoformat()},
-            {"name": "fills", "valueInteger": result.fills}]
+    part = [
+        {"name": "level", "valueCode": level},
+        {"name": level, "valueCoding": coding},
+        {"name": "periodStart", "valueDate": start.isoformat()},
+        {"name": "periodEnd", "valueDate": result.period_end.isoformat()},
+        {"name": "fills", "valueInteger": result.fills},
+    ]
     if result.index_date:
-        part += [{"name": "indexDate", "valueDate": result.index_date.isoformat()},
-                 {"name": "daysInPeriod", "valueInteger": result.days_in_period},
-                 {"name": "daysCovered", "valueInteger": result.days_covered},
-                 {"name": "pdc", "valueDecimal": result.value},
-                 {"name": "source", "valueString": result.source}]
+        part += [
+            {"name": "indexDate", "valueDate": result.index_date.isoformat()},
+            {"name": "daysInPeriod", "valueInteger": result.days_in_period},
+            {"name": "daysCovered", "valueInteger": result.days_covered},
+            {"name": "pdc", "valueDecimal": result.value},
+            {"name": "source", "valueString": result.source},
+        ]
     part.append({"name": "eligible", "valueBoolean": result.eligible})
     if result.adherent is not None:
         part.append({"name": "adherent", "valueBoolean": result.adherent})
@@ -165,18 +194,28 @@ def _follow_up(knowledge: Knowledge, record: PatientRecord, today: date) -> list
         assert follow_up is not None  # the knowledge base defines the follow-up rule
         due = started + timedelta(days=follow_up.days)
         kept = [a for d, a in visits if started <= d <= due and a.get("status") in follow_up.appointment_status]
-        out.append({"name": "followUp", "part": [
-            {"name": "change", "valueReference": {"reference": reference}},
-            {"name": "changeDate", "valueDate": started.isoformat()},
-            {"name": "dueBy", "valueDate": due.isoformat()},
-            {"name": "booked", "valueBoolean": bool(kept)},
-            {"name": "overdue", "valueBoolean": not kept and today > due},
-            {"name": "source", "valueUri": follow_up.rule.source.url}]})
+        out.append(
+            {
+                "name": "followUp",
+                "part": [
+                    {"name": "change", "valueReference": {"reference": reference}},
+                    {"name": "changeDate", "valueDate": started.isoformat()},
+                    {"name": "dueBy", "valueDate": due.isoformat()},
+                    {"name": "booked", "valueBoolean": bool(kept)},
+                    {"name": "overdue", "valueBoolean": not kept and today > due},
+                    {"name": "source", "valueUri": follow_up.rule.source.url},
+                ],
+            }
+        )
     return out
 
 
 def _visit(name: str, day: date, appointment: dict) -> dict:
-    return {"name": name, "part": [
-        {"name": "appointment", "valueReference": {"reference": f"Appointment/{appointment.get('id')}"}},
-        {"name": "start", "valueDateTime": appointment.get("start")},
-        {"name": "status", "valueCode": appointment.get("status")}]}
+    return {
+        "name": name,
+        "part": [
+            {"name": "appointment", "valueReference": {"reference": f"Appointment/{appointment.get('id')}"}},
+            {"name": "start", "valueDateTime": appointment.get("start")},
+            {"name": "status", "valueCode": appointment.get("status")},
+        ],
+    }

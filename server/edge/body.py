@@ -4,6 +4,7 @@ Over the limit is 413 whatever the framing: a Content-Length above it, a chunked
 gzip body that inflates past it. Once the answer is known, the rest of the body is read and discarded (up to
 DRAIN_FACTOR times the limit, within the same deadline) so that a client still sending can read the answer
 instead of meeting a reset connection."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,8 +67,9 @@ def _inflater(headers, limit: int) -> _Inflater | None:
         return None
     if encoding in ("gzip", "x-gzip"):
         return _Inflater(limit)
-    raise BodyRefused(415, f"Content-Encoding '{encoding}' is not supported; send the body as it is, or gzip",
-                      "not-supported")
+    raise BodyRefused(
+        415, f"Content-Encoding '{encoding}' is not supported; send the body as it is, or gzip", "not-supported"
+    )
 
 
 async def _receive(proto, headers, limits: Limits) -> bytes:
@@ -104,8 +106,7 @@ async def read_body(proto, headers, limits: Limits) -> bytes:
         async with asyncio.timeout_at(deadline):
             return await _receive(proto, headers, limits)
     except TimeoutError:
-        raise BodyRefused(408, f"The body did not arrive within {limits.body_timeout_seconds:g} s",
-                          "timeout") from None
+        raise BodyRefused(408, f"The body did not arrive within {limits.body_timeout_seconds:g} s", "timeout") from None
     except BodyRefused:
         cap = DRAIN_FACTOR * limits.max_body_bytes
         declared = headers.get("content-length")

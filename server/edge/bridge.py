@@ -5,6 +5,7 @@ holds one of the few threads for as long as it likes (OWASP API4). Here the body
 loop, bounded in size and time (body.py), and only a complete request is handed to a thread of a fixed pool; the
 head's own time bound is granian's (HTTP1Settings.header_read_timeout). The WSGI app and its middleware are
 unchanged: they get a PEP 3333 environ whose wsgi.input holds the whole body."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,19 +25,29 @@ _HOP_BY_HOP = frozenset({"transfer-encoding", "content-encoding", "content-lengt
 
 def outcome(status: int, diagnostics: str, code: str, extra: list | None = None) -> tuple[int, list, bytes]:
     """An OperationOutcome answered at the edge (the app never saw the request)."""
-    body = orjson.dumps({"resourceType": "OperationOutcome",
-                         "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics}]})
+    body = orjson.dumps(
+        {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics}]}
+    )
     return status, [("content-type", FHIR_JSON), ("connection", "close"), *(extra or [])], body
 
 
 def environ_for(scope, body: bytes, base: dict) -> dict:
     """PEP 3333: PATH_INFO is the decoded path as latin-1 text; HTTP_ headers repeated are joined with commas."""
     host, _, port = scope.server.rpartition(":")
-    environ = {**base, "REQUEST_METHOD": scope.method, "SCRIPT_NAME": "",
-               "PATH_INFO": scope.path.encode("utf-8").decode("latin-1"), "QUERY_STRING": scope.query_string,
-               "SERVER_NAME": host, "SERVER_PORT": port, "REMOTE_ADDR": scope.client.rpartition(":")[0].strip("[]"),
-               "SERVER_PROTOCOL": f"HTTP/{scope.http_version}", "wsgi.url_scheme": scope.scheme,
-               "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+    environ = {
+        **base,
+        "REQUEST_METHOD": scope.method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": scope.path.encode("utf-8").decode("latin-1"),
+        "QUERY_STRING": scope.query_string,
+        "SERVER_NAME": host,
+        "SERVER_PORT": port,
+        "REMOTE_ADDR": scope.client.rpartition(":")[0].strip("[]"),
+        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+        "wsgi.url_scheme": scope.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+    }
     for name, value in scope.headers.items():
         if name in _HOP_BY_HOP:
             if name == "content-type":
@@ -58,9 +69,15 @@ class Bridge:
         self.grace_seconds = grace_seconds
         self.in_flight = 0
         self._idle: asyncio.Event | None = None  # made on the worker's loop (__rsgi_init__)
-        self._base = {"SERVER_SOFTWARE": "granian", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr,
-                      "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
-                      "wsgi.input_terminated": True}
+        self._base = {
+            "SERVER_SOFTWARE": "granian",
+            "wsgi.version": (1, 0),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            "wsgi.input_terminated": True,
+        }
 
     async def __call__(self, scope, proto):
         if scope.proto != "http":
@@ -77,8 +94,9 @@ class Bridge:
     async def _serve(self, scope, proto):
         headers = scope.headers
         if scope.http_version == "1.1" and "host" not in headers:
-            proto.response_bytes(*outcome(400, "An HTTP/1.1 request needs a Host header (RFC 9112 section 3.2)",
-                                          "invalid"))
+            proto.response_bytes(
+                *outcome(400, "An HTTP/1.1 request needs a Host header (RFC 9112 section 3.2)", "invalid")
+            )
             return
         try:
             body = await read_body(proto, headers, self.limits)

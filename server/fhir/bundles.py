@@ -1,4 +1,5 @@
 """Bundles assembled around stored JSON text, which is embedded as-is and never re-parsed (R4 bundle.html)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,5 +1,6 @@
 """The FHIR RESTful interactions (R4 http.html, the `TypeRestfulInteraction` and `SystemRestfulInteraction`
 code systems), named once; each knows the SMART v2 permission it needs (scopes-and-launch-context.html)."""
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -29,8 +30,15 @@ class Interaction(StrEnum):
 
 
 _PERMISSION = {
-    Interaction.READ: "r", Interaction.VREAD: "r", Interaction.HISTORY_INSTANCE: "r",
-    Interaction.SEARCH_TYPE: "s", Interaction.SEARCH_SYSTEM: "s", Interaction.HISTORY_TYPE: "s",
-    Interaction.HISTORY_SYSTEM: "s", Interaction.CREATE: "c", Interaction.UPDATE: "u", Interaction.PATCH: "u",
+    Interaction.READ: "r",
+    Interaction.VREAD: "r",
+    Interaction.HISTORY_INSTANCE: "r",
+    Interaction.SEARCH_TYPE: "s",
+    Interaction.SEARCH_SYSTEM: "s",
+    Interaction.HISTORY_TYPE: "s",
+    Interaction.HISTORY_SYSTEM: "s",
+    Interaction.CREATE: "c",
+    Interaction.UPDATE: "u",
+    Interaction.PATCH: "u",
     Interaction.DELETE: "d",
 }

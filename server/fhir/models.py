@@ -1,11 +1,12 @@
 """The one module that imports fhir.resources (R4B models; for our five types R4B is R4)."""
+
 from __future__ import annotations
 
 import typing
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 from fhir.resources.R4B import get_fhir_model_class
 from fhir_core.types import FhirBase
@@ -19,7 +20,7 @@ class StructureError:
     kind: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(resource_type: str):
     return get_fhir_model_class(resource_type)
 
@@ -51,7 +52,7 @@ def _base_type(annotation):
             return annotation
 
 
-@lru_cache(maxsize=None)
+@cache
 def _json_kinds(model_class) -> dict[str, tuple[str, type[FhirBase] | None]]:
     """JSON property -> the JSON type its values must have (R4 json.html: booleans and numbers are
     JSON booleans and numbers, every other primitive a string; complex types objects), with the
@@ -105,8 +106,9 @@ def _json_type_errors(model_class, raw: dict, location: tuple):
                 if child is not None:
                     yield from _json_type_errors(child, item, location + ((key, index) if many else (key,)))
             elif item is not None and not _JSON_TYPE_OK[kind](item):
-                yield StructureError(location + ((key, index) if many else (key,)),
-                                     f"Value must be a JSON {kind}", "json_type")
+                yield StructureError(
+                    location + ((key, index) if many else (key,)), f"Value must be a JSON {kind}", "json_type"
+                )
 
 
 def parse_resource(resource_type: str, resource: dict):
@@ -118,16 +120,19 @@ def _field_extra(field) -> dict:
     return field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
 
 
-@lru_cache(maxsize=None)
+@cache
 def summary_elements(resource_type: str) -> frozenset[str]:
     """Top-level elements marked isSummary in the R4 definition (for _summary=true)."""
     fields = _model(resource_type).model_fields.values()
     return frozenset(f.alias for f in fields if _field_extra(f).get("summary_element_property"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def mandatory_elements(resource_type: str) -> frozenset[str]:
     """Top-level elements with min cardinality 1 (kept by _summary=text and _elements)."""
     fields = _model(resource_type).model_fields.values()
-    return frozenset(f.alias for f in fields if f.is_required() or _field_extra(f).get("element_required")
-                     or _field_extra(f).get("one_of_many_required"))
+    return frozenset(
+        f.alias
+        for f in fields
+        if f.is_required() or _field_extra(f).get("element_required") or _field_extra(f).get("one_of_many_required")
+    )

@@ -3,6 +3,7 @@
 Only the HTTP edge renders them (http/errors.py); everything below raises.
 R4 operationoutcome.html; issue codes from http://hl7.org/fhir/issue-type.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,11 +39,24 @@ class FhirError(Exception):
     status = 500
     code = "exception"
 
-    def __init__(self, diagnostics: str, *, expression: str | None = None, location: str | None = None,
-                 issues: list[Issue] | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        diagnostics: str,
+        *,
+        expression: str | None = None,
+        location: str | None = None,
+        issues: list[Issue] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(diagnostics)
-        self.issues = issues or [Issue(diagnostics, self.code, expression=(expression,) if expression else (),
-                                       location=(location,) if location else ())]
+        self.issues = issues or [
+            Issue(
+                diagnostics,
+                self.code,
+                expression=(expression,) if expression else (),
+                location=(location,) if location else (),
+            )
+        ]
         self.headers = headers or {}
 
     def outcome(self) -> dict:

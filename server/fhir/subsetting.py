@@ -1,5 +1,6 @@
 """_summary and _elements (R4 search.html#summary, #elements): a subset of each resource, marked
 with the SUBSETTED tag as the spec requires."""
+
 from __future__ import annotations
 
 import orjson

@@ -3,6 +3,7 @@ new one), echoed in the response, and one structured access log line.
 
 It works on the WSGI environ rather than in Flask hooks: Flask's context proxies cost more per
 request than the log line itself."""
+
 from __future__ import annotations
 
 import logging
@@ -41,6 +42,14 @@ class AccessLog:
             seconds = time.perf_counter() - started
             code = int(status[0].split(" ", 1)[0]) if status else 500
             path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")  # PEP 3333
-            access_log.info("request", extra={"method": environ.get("REQUEST_METHOD"), "path": path,
-                                              "status": code, "ms": round(seconds * 1000, 2), "request_id": rid})
+            access_log.info(
+                "request",
+                extra={
+                    "method": environ.get("REQUEST_METHOD"),
+                    "path": path,
+                    "status": code,
+                    "ms": round(seconds * 1000, 2),
+                    "request_id": rid,
+                },
+            )
             observe(environ, code, seconds, self.types)

@@ -1,5 +1,6 @@
 """The authorization server's HTTP endpoints (SMART App Launch 2.x): authorize, the login, patient
 picker and consent pages (plain HTML forms, no JavaScript), token, introspect, revoke, EHR launch."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,20 @@ auth = Blueprint("auth", __name__, url_prefix="/auth", template_folder="template
 # The pages load nothing but their own stylesheet, run no script and are never framed.
 PAGE_POLICY = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 SEX_WORDS = {"male": "Male", "female": "Female", "other": "Other", "unknown": "Sex unknown"}
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @auth.app_template_filter("fhir_date")
@@ -42,6 +55,7 @@ def fhir_date(value: str | None) -> str:
 @auth.app_template_filter("sex")
 def sex(value: str | None) -> str:
     return SEX_WORDS.get(value or "", "Sex not recorded")
+
 
 # Per worker process (see README): attempts per window before 429.
 LOGIN_LIMIT, LOGIN_IP_LIMIT, LOGIN_WINDOW = 10, 300, 300
@@ -65,8 +79,12 @@ def register_smart(app: Flask, database: Database, base_url: str) -> None:
     server = SmartAuthorizationServer(database, tokens, revocations, AuthEndpoints(base_url))
     patients = PatientDirectory(app.extensions["fhir.services"])
     app.extensions["fhir.auth"] = AuthServices(
-        server, AuthorizationFlow(server, patients), RateLimiter(LOGIN_LIMIT, LOGIN_WINDOW),
-        RateLimiter(LOGIN_IP_LIMIT, LOGIN_WINDOW), RateLimiter(TOKEN_LIMIT, TOKEN_WINDOW))
+        server,
+        AuthorizationFlow(server, patients),
+        RateLimiter(LOGIN_LIMIT, LOGIN_WINDOW),
+        RateLimiter(LOGIN_IP_LIMIT, LOGIN_WINDOW),
+        RateLimiter(TOKEN_LIMIT, TOKEN_WINDOW),
+    )
     app.extensions["fhir.auth"].flow.housekeeping()  # once per worker start
     app.register_blueprint(auth)
 
@@ -80,16 +98,30 @@ def _render(outcome: Page | Redirect) -> WerkzeugResponse:
         return redirect(outcome.location, code=302)
     data = {k: v for k, v in outcome.data.items() if k != "request"}
     html = render_template(f"auth/{outcome.kind}.html", request_id=outcome.data.get("request"), **data)
-    return Response(html, status=outcome.status, headers={
-        "Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": PAGE_POLICY, "Referrer-Policy": "no-referrer"})
+    return Response(
+        html,
+        status=outcome.status,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": PAGE_POLICY,
+            "Referrer-Policy": "no-referrer",
+        },
+    )
 
 
 def _too_many(retry_after: int, html: bool) -> WerkzeugResponse:
     headers = {"Retry-After": str(retry_after), "Cache-Control": "no-store"}
     if html:
-        page = Page("error", 429, {"message": "Too many sign-in attempts.",
-                                   "next_step": f"Wait {retry_after} seconds, then go back and try again."})
+        page = Page(
+            "error",
+            429,
+            {
+                "message": "Too many sign-in attempts.",
+                "next_step": f"Wait {retry_after} seconds, then go back and try again.",
+            },
+        )
         response = _render(page)
         response.headers.update(headers)
         return response
@@ -108,8 +140,10 @@ def authorize():
 @auth.post("/login")
 def login():
     services, username = _services(), request.form.get("username", "")
-    for limiter, key in ((services.login_limiter, f"{request.remote_addr}|{username}"),
-                         (services.login_ip_limiter, request.remote_addr or "-")):
+    for limiter, key in (
+        (services.login_limiter, f"{request.remote_addr}|{username}"),
+        (services.login_ip_limiter, request.remote_addr or "-"),
+    ):
         retry_after = limiter.hit(key)
         if retry_after:
             return _too_many(retry_after, html=True)
@@ -169,15 +203,25 @@ def launch():
     body = body if isinstance(body, dict) else {}
     if not body.get("patient"):
         raise BadRequest("A launch needs a patient")
-    launch_id = create_launch(_services().server.database, body.get("patient"), body.get("encounter"),
-                              body.get("user"))
+    launch_id = create_launch(_services().server.database, body.get("patient"), body.get("encounter"), body.get("user"))
     return jsonify(launch=launch_id), 201
 
 
 @auth.get("/smart-style.json")
 def smart_style():
     """The style hints smart_style_url points at (app-launch.html#styling)."""
-    return jsonify({"color_background": "#ffffff", "color_error": "#aa0000", "color_highlight": "#2a6ebb",
-                    "color_modal_backdrop": "", "color_success": "#2e7d32", "color_text": "#222222",
-                    "dim_border_radius": "4px", "dim_font_size": "16px", "dim_spacing_size": "16px",
-                    "font_family_body": "system-ui, sans-serif", "font_family_heading": "system-ui, sans-serif"})
+    return jsonify(
+        {
+            "color_background": "#ffffff",
+            "color_error": "#aa0000",
+            "color_highlight": "#2a6ebb",
+            "color_modal_backdrop": "",
+            "color_success": "#2e7d32",
+            "color_text": "#222222",
+            "dim_border_radius": "4px",
+            "dim_font_size": "16px",
+            "dim_spacing_size": "16px",
+            "font_family_body": "system-ui, sans-serif",
+            "font_family_heading": "system-ui, sans-serif",
+        }
+    )

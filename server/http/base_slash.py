@@ -1,6 +1,7 @@
 """`[base]/` is `[base]` (CONTRACT.md): clients such as Python fhirclient, fhirpy and fhir-kit-client post
 batches and transactions to `/fhir/` and search `/fhir/?_type=`. Rewritten before routing, so both
 spellings reach the same routes and the same checks."""
+
 from __future__ import annotations
 
 BASE_PATH = "/fhir"

@@ -1,9 +1,10 @@
 """Bulk Data $export over HTTP (hl7.org/fhir/uv/bulkdata export.html): kick-off at the system,
 Patient and Group levels, the status URL (poll, DELETE to cancel) and the NDJSON files."""
+
 from __future__ import annotations
 
 import zlib
-from datetime import timezone
+from datetime import UTC
 from email.utils import format_datetime
 
 import orjson
@@ -57,7 +58,7 @@ def _status(job_id: str) -> Response:
         assert job.error is not None  # a failed job has its OperationOutcome
         return fhir_response(job.error, 500)
     response = Response(orjson.dumps(job.manifest), status=200, content_type="application/json")
-    response.headers["Expires"] = format_datetime(job.expires_at.astimezone(timezone.utc), usegmt=True)
+    response.headers["Expires"] = format_datetime(job.expires_at.astimezone(UTC), usegmt=True)
     return response
 
 
@@ -93,8 +94,12 @@ def bulk_blueprint() -> Blueprint:
         """poll an export (202 with X-Progress while running, 200 with the manifest), or cancel it"""
         if request.method == "DELETE":
             jobs.cancel(_exports(), _ctx(), job_id)
-            return fhir_response(operation_outcome([Issue(f"Export {job_id} cancelled and its files removed",
-                                                          "informational", "information")]), 202)
+            return fhir_response(
+                operation_outcome(
+                    [Issue(f"Export {job_id} cancelled and its files removed", "informational", "information")]
+                ),
+                202,
+            )
         return _status(job_id)
 
     @blp.route("/bulkfiles/<job_id>/<name>", methods=["GET"])

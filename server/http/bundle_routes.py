@@ -1,4 +1,5 @@
 """batch and transaction: POST [base] with a Bundle (R4 http.html#transaction)."""
+
 from __future__ import annotations
 
 from flask import request

@@ -1,4 +1,5 @@
 """CDS Hooks 2.0 at the server root: discovery, the services and their feedback (cds-hooks.hl7.org/2.0)."""
+
 from __future__ import annotations
 
 import orjson
@@ -63,6 +64,7 @@ def _caller() -> Guard | None:
 
 def _issuer(token: str) -> str | None:
     from joserfc import jws
+
     try:
         claims = orjson.loads(jws.extract_compact(token.encode()).payload)
     except Exception:  # noqa: BLE001 not a JWS at all: neither kind of token

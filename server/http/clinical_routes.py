@@ -1,4 +1,5 @@
 """Medication-safety operations: Patient/{id}/$medication-review (and, below, the population operations)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -67,9 +68,14 @@ def clinical_blueprint() -> Blueprint:
         pairs = _operation_parameters()
         knowledge = current_app.extensions["fhir.knowledge"]
         bundle = populations.follow_up_gaps(
-            _ctx(), knowledge, _int_param(pairs, "started-within", 30, 1, 3650),
+            _ctx(),
+            knowledge,
+            _int_param(pairs, "started-within", 30, 1, 3650),
             _int_param(pairs, "follow-up-within", knowledge.follow_up.days, 1, 3650),
-            _int_param(pairs, "_count", 100, 1, 1000), "/Patient/$follow-up-gaps", list(pairs.items()))
+            _int_param(pairs, "_count", 100, 1, 1000),
+            "/Patient/$follow-up-gaps",
+            list(pairs.items()),
+        )
         return fhir_response(bundle.to_bytes())
 
     @blp.route("/Group/<id>/$pdc", methods=["GET"])
@@ -80,7 +86,8 @@ def clinical_blueprint() -> Blueprint:
             raise BadRequest("class is required (e.g. antipsychotic)", location="http.class")
         end = _date_param(pairs, "period-end") or date.today()
         start = _date_param(pairs, "period-start") or date(end.year, 1, 1)
-        return fhir_response(populations.group_pdc(_ctx(), current_app.extensions["fhir.knowledge"], id,
-                                                   pairs["class"], start, end))
+        return fhir_response(
+            populations.group_pdc(_ctx(), current_app.extensions["fhir.knowledge"], id, pairs["class"], start, end)
+        )
 
     return blp

@@ -2,17 +2,29 @@
 CORS): the FHIR API, the token, introspection and revocation endpoints, the .well-known documents and the JWKS.
 Preflights are answered here, before any token check; tokens, not cookies, carry authority, so no
 credentials mode is offered. A WSGI middleware, as the access log is: no Flask hooks on the request path."""
+
 from __future__ import annotations
 
 ANY_ORIGIN = "*"
 # The paths browser apps call cross-origin; the login, picker and consent pages are top-level navigations.
-CORS_PATHS = ("/fhir", "/auth/token", "/auth/introspect", "/auth/revoke", "/auth/jwks.json",
-              "/auth/smart-style.json", "/auth/launch", "/cds-services")
+CORS_PATHS = (
+    "/fhir",
+    "/auth/token",
+    "/auth/introspect",
+    "/auth/revoke",
+    "/auth/jwks.json",
+    "/auth/smart-style.json",
+    "/auth/launch",
+    "/cds-services",
+)
 ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
-ALLOWED_HEADERS = ("Authorization, Content-Type, Accept, Prefer, If-Match, If-None-Match, If-None-Exist, "
-                   "If-Modified-Since, X-Request-ID")
-EXPOSED_HEADERS = ("ETag, Location, Content-Location, Last-Modified, WWW-Authenticate, Retry-After, "
-                   "X-Progress, X-Request-ID")
+ALLOWED_HEADERS = (
+    "Authorization, Content-Type, Accept, Prefer, If-Match, If-None-Match, If-None-Exist, "
+    "If-Modified-Since, X-Request-ID"
+)
+EXPOSED_HEADERS = (
+    "ETag, Location, Content-Location, Last-Modified, WWW-Authenticate, Retry-After, X-Progress, X-Request-ID"
+)
 MAX_AGE_SECONDS = "600"
 
 
@@ -60,8 +72,10 @@ class Cors:
     def _preflight(start_response, headers: list, allowed: bool):
         """Fetch standard, CORS-preflight fetch: no credentials are checked; a refused origin gets no grant."""
         if allowed:
-            headers += [("Access-Control-Allow-Methods", ALLOWED_METHODS),
-                        ("Access-Control-Allow-Headers", ALLOWED_HEADERS),
-                        ("Access-Control-Max-Age", MAX_AGE_SECONDS)]
+            headers += [
+                ("Access-Control-Allow-Methods", ALLOWED_METHODS),
+                ("Access-Control-Allow-Headers", ALLOWED_HEADERS),
+                ("Access-Control-Max-Age", MAX_AGE_SECONDS),
+            ]
         start_response("204 No Content" if allowed else "403 Forbidden", headers + [("Content-Length", "0")])
         return [b""]

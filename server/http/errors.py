@@ -1,12 +1,12 @@
 """Every error leaves as an OperationOutcome with its status; never a stack trace."""
+
 from __future__ import annotations
 
 import logging
 
+import orjson
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
-
-import orjson
 
 from ..fhir.outcomes import FhirError, Issue, operation_outcome
 from ..metrics import registry as metrics
@@ -43,22 +43,25 @@ def _http_error(error: HTTPException) -> Response:
 def _conflict(error: TransactionConflict) -> Response:
     """A deadlock with a concurrent write: PostgreSQL rolled this one back; the client may resend it."""
     metrics.DATABASE_ERRORS.labels("conflict").inc()
-    return outcome_response(409, [Issue(f"Conflicted with a concurrent write and was not applied; send it again"
-                                        f" ({error})", "conflict")])
+    return outcome_response(
+        409, [Issue(f"Conflicted with a concurrent write and was not applied; send it again ({error})", "conflict")]
+    )
 
 
 def _unavailable(error: DatabaseUnavailable) -> Response:
     """PostgreSQL unreachable: 503 at once (RFC 9110 section 15.6.4), the client may retry; /readyz says the same."""
     metrics.DATABASE_ERRORS.labels("unavailable").inc()
     log.warning("database unavailable", extra={"path": request.path, "method": request.method, "error": str(error)})
-    return outcome_response(503, [Issue("The database is unavailable; the request was not completed, send it again"
-                                        " later", "transient")], {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return outcome_response(
+        503,
+        [Issue("The database is unavailable; the request was not completed, send it again later", "transient")],
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.path, "method": request.method})
-    return outcome_response(500, [Issue("Internal server error; the request was not completed", "exception",
-                                        "fatal")])
+    return outcome_response(500, [Issue("Internal server error; the request was not completed", "exception", "fatal")])
 
 
 def register_error_handlers(app: Flask) -> None:

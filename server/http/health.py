@@ -1,4 +1,5 @@
 """Liveness and readiness probes, at the server root."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify

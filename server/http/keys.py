@@ -1,4 +1,5 @@
 """The public JWKS that verifies the server's tokens."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify

@@ -1,5 +1,6 @@
 """GET /metrics: Prometheus text format, for operators only: the FHIR_METRICS_TOKEN as a Bearer token when one
 is configured, else callers on the loopback interface only."""
+
 from __future__ import annotations
 
 import hmac
@@ -20,8 +21,9 @@ def scrape():
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
-            raise Unauthorized("/metrics needs the operators' metrics token",
-                               headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+            raise Unauthorized(
+                "/metrics needs the operators' metrics token", headers={"WWW-Authenticate": 'Bearer realm="metrics"'}
+            )
     elif request.remote_addr not in LOOPBACK:
         raise Forbidden("/metrics answers only on the loopback interface unless FHIR_METRICS_TOKEN is set")
     body, content_type = exposition()

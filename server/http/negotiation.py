@@ -1,4 +1,5 @@
 """Content negotiation (R4 http.html#mime-type): JSON only, in FHIR's or plain JSON's media type."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -14,8 +15,13 @@ JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 _FORMAT_ALIASES = {"json": FHIR_JSON, FHIR_JSON: FHIR_JSON, JSON: JSON, "application/json+fhir": FHIR_JSON}
 # Accept ranges answered, each with the media type sent back; */* and application/* get FHIR's own.
-_ACCEPT_RANGES = {FHIR_JSON: FHIR_JSON, "application/json+fhir": FHIR_JSON, JSON: JSON,
-                  "application/*": FHIR_JSON, "*/*": FHIR_JSON}
+_ACCEPT_RANGES = {
+    FHIR_JSON: FHIR_JSON,
+    "application/json+fhir": FHIR_JSON,
+    JSON: JSON,
+    "application/*": FHIR_JSON,
+    "*/*": FHIR_JSON,
+}
 _R4_VERSIONS = ("4.0", "4.0.1")
 
 
@@ -32,8 +38,9 @@ def _content_type_for_format(requested: str) -> str:
     requested_type, params = parse_options_header(requested)
     mimetype = _FORMAT_ALIASES.get(requested_type.lower())
     if mimetype is None:
-        raise NotAcceptable(f"_format '{requested}' is not supported; this server speaks JSON only",
-                            location="http._format")
+        raise NotAcceptable(
+            f"_format '{requested}' is not supported; this server speaks JSON only", location="http._format"
+        )
     return _content_type(mimetype, _fhir_version(params, f"_format '{requested}'"))
 
 

@@ -1,9 +1,9 @@
 """The OpenAPI document at /fhir/openapi.json (and /openapi.json), and browsable docs at /docs."""
+
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
-
 import orjson
+from flask import Blueprint, Response, current_app
 
 from ..interactions.capabilities import SOFTWARE_VERSION
 from .openapi import openapi_document
@@ -23,8 +23,9 @@ def _document() -> bytes:
     cached = current_app.extensions.get(_DOCUMENT)
     if cached is None:
         services = current_app.extensions["fhir.services"]
-        cached = orjson.dumps(openapi_document(services.registry, services.base_url, SOFTWARE_VERSION,
-                                               current_app.url_map.iter_rules()))
+        cached = orjson.dumps(
+            openapi_document(services.registry, services.base_url, SOFTWARE_VERSION, current_app.url_map.iter_rules())
+        )
         current_app.extensions[_DOCUMENT] = cached
     return cached
 

@@ -2,6 +2,7 @@
 
 Labels come from the matched route's template (`/fhir/Patient/<id>`), never from the request's own path or query,
 so no id, name or other request value reaches a label."""
+
 from __future__ import annotations
 
 import re

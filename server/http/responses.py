@@ -1,7 +1,8 @@
 """FHIR responses: the stored JSON text as the body, with ETag, Last-Modified, Location and Prefer."""
+
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from email.utils import format_datetime
 
 import orjson
@@ -27,7 +28,7 @@ def etag(version_id: int) -> str:
 
 
 def http_date(version: Version) -> str:
-    return format_datetime(version.last_updated.astimezone(timezone.utc), usegmt=True)
+    return format_datetime(version.last_updated.astimezone(UTC), usegmt=True)
 
 
 def fhir_response(body: bytes | str | dict, status: int = 200, headers: dict | None = None) -> Response:
@@ -53,8 +54,15 @@ def resource_response(version: Version, base_url: str, status: int = 200, locati
     if returning == "minimal":
         return Response(status=status, headers=headers)
     if returning == "OperationOutcome":
-        outcome = operation_outcome([Issue(f"{version.resource_type}/{version.id} stored as version"
-                                           f" {version.version_id}", "informational", "information")])
+        outcome = operation_outcome(
+            [
+                Issue(
+                    f"{version.resource_type}/{version.id} stored as version {version.version_id}",
+                    "informational",
+                    "information",
+                )
+            ]
+        )
         return fhir_response(outcome, status, headers)
     assert version.content is not None  # a stored version, not a deletion
     return fhir_response(version.content, status, headers)

@@ -1,14 +1,15 @@
 """FHIR REST routes (R4 http.html): parse, call one interaction, render."""
+
 from __future__ import annotations
 
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
+from ..audit.middleware import ACCESS
+from ..fhir.outcomes import Issue, operation_outcome
 from ..interactions import conditional, conformance_resources, history, read, search, write
 from ..interactions.capabilities import capability_statement
 from ..interactions.context import RequestContext
-from ..fhir.outcomes import Issue, operation_outcome
-from ..audit.middleware import ACCESS
 from .access_log import request_id
 from .cascade import cascade_requested
 from .negotiation import read_json_body
@@ -17,8 +18,13 @@ from .security import authenticate
 
 
 def _ctx() -> RequestContext:
-    return RequestContext(current_app.extensions["fhir.services"], g.guard, request_id(request.environ),
-                          strict=_strict(), access=request.environ.get(ACCESS))
+    return RequestContext(
+        current_app.extensions["fhir.services"],
+        g.guard,
+        request_id(request.environ),
+        strict=_strict(),
+        access=request.environ.get(ACCESS),
+    )
 
 
 def _base() -> str:
@@ -45,10 +51,16 @@ def fhir_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
     def metadata():
         """capabilities: the CapabilityStatement (public)"""
         services = current_app.extensions["fhir.services"]
-        return fhir_response(capability_statement(services.registry, _base(), services.allow_multiple_delete,
-                                                  not services.allow_dangling_references,
-                                                  conformance_resources.supported_profiles(services, services.registry.types),
-                                                  conformance_resources.capability_entries()))
+        return fhir_response(
+            capability_statement(
+                services.registry,
+                _base(),
+                services.allow_multiple_delete,
+                not services.allow_dangling_references,
+                conformance_resources.supported_profiles(services, services.registry.types),
+                conformance_resources.capability_entries(),
+            )
+        )
 
     @blp.route("", methods=["GET"])
     def system_search():
@@ -58,8 +70,11 @@ def fhir_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
     @blp.route(f"/<any(Patient):compartment_type>/<compartment_id>/{type_}", methods=["GET"])
     def compartment_search(compartment_type: str, compartment_id: str, resource_type: str):
         """compartment search: GET /fhir/Patient/7/MedicationRequest"""
-        return fhir_response(search.search_compartment(_ctx(), compartment_type, compartment_id, resource_type,
-                                                       _pairs(), _strict()).to_bytes())
+        return fhir_response(
+            search.search_compartment(
+                _ctx(), compartment_type, compartment_id, resource_type, _pairs(), _strict()
+            ).to_bytes()
+        )
 
     @blp.route("/_history", methods=["GET"])
     def system_history():
@@ -72,8 +87,9 @@ def fhir_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
         if request.method == "GET":
             return fhir_response(search.search_type(_ctx(), resource_type, _pairs(), _strict()).to_bytes())
         if request.headers.get("If-None-Exist"):  # conditional create (http.html#ccreate)
-            written = conditional.conditional_create(_ctx(), resource_type, read_json_body(request),
-                                                     request.headers["If-None-Exist"])
+            written = conditional.conditional_create(
+                _ctx(), resource_type, read_json_body(request), request.headers["If-None-Exist"]
+            )
             return resource_response(written.version, _base(), written.status, location=True)
         version = write.create(_ctx(), resource_type, read_json_body(request))
         return resource_response(version, _base(), 201, location=True)
@@ -97,11 +113,13 @@ def fhir_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
                 return Response(status=304, headers={"ETag": etag(version.version_id)})
             return resource_response(version, _base())
         if request.method == "PUT":
-            version, created = write.update(_ctx(), resource_type, id, read_json_body(request),
-                                            parse_etag(request.headers.get("If-Match")))
+            version, created = write.update(
+                _ctx(), resource_type, id, read_json_body(request), parse_etag(request.headers.get("If-Match"))
+            )
             return resource_response(version, _base(), 201 if created else 200, location=True)
-        deleted = write.delete(_ctx(), resource_type, id, parse_etag(request.headers.get("If-Match")),
-                               cascade_requested())
+        deleted = write.delete(
+            _ctx(), resource_type, id, parse_etag(request.headers.get("If-Match")), cascade_requested()
+        )
         message = f"{resource_type}/{id} deleted" if deleted else f"{resource_type}/{id} was already deleted"
         return fhir_response(operation_outcome([Issue(message, "informational", "information")]))
 

@@ -1,4 +1,5 @@
 """The resource-server check: every FHIR request but the public ones carries a valid Bearer token."""
+
 from __future__ import annotations
 
 from flask import current_app, g, request

@@ -1,5 +1,6 @@
 """SMART discovery (conformance.html): /fhir/.well-known/smart-configuration and the OpenID Connect
 configuration, JSON whatever the Accept header, public (CORS: see cors.py)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
@@ -21,4 +22,3 @@ def smart_config():
 @discovery.get("/openid-configuration")
 def openid_config():
     return jsonify(openid_configuration(_endpoints()))
-

@@ -1,5 +1,6 @@
 """The shipped conformance resources, read-only (StructureDefinition, ValueSet, CodeSystem: read,
 search), and the terminology operations on them ($expand, $validate-code, $lookup)."""
+
 from __future__ import annotations
 
 from flask import request
@@ -33,8 +34,12 @@ def operation_parameters() -> dict:
 
 
 def terminology_blueprint() -> Blueprint:
-    blp = Blueprint("fhir_terminology", __name__, url_prefix="/fhir",
-                    description="Shipped conformance resources (read-only) and terminology operations")
+    blp = Blueprint(
+        "fhir_terminology",
+        __name__,
+        url_prefix="/fhir",
+        description="Shipped conformance resources (read-only) and terminology operations",
+    )
     blp.before_request(authenticate)
 
     @blp.route("/ValueSet/$expand", methods=["GET", "POST"])

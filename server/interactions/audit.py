@@ -8,16 +8,19 @@ HTTP edge writes one AuditEvent when the response's status is known (a write's A
 in the write's own transaction instead, by the write listener). Outside a request (a CLI command),
 or with `outcome` given (an HTTP status, or 0 for success), the AuditEvent is recorded at once.
 Reads are appended in batches by a background writer, so they never pay a transaction each."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Iterable, Protocol
+from datetime import UTC, datetime
+from typing import Protocol
 
 
 @dataclass
 class Access:
     """Who did what, when, with which outcome, from where: one AuditEvent's worth."""
+
     interaction: str | None = None  # restful-interaction code (read, search-type, ...), or "operation"
     subtype: str | None = None  # the operation's name ($everything), when interaction is "operation"
     resource_type: str | None = None
@@ -31,7 +34,7 @@ class Access:
     method: str | None = None
     path: str | None = None
     query: str | None = None
-    recorded: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    recorded: datetime = field(default_factory=lambda: datetime.now(UTC))
     written: bool = False  # its AuditEvents were stored with the request's writes
 
     def saw(self, resource_type: str, id: str, patient_id: str | None) -> None:
@@ -57,8 +60,15 @@ def saw(ctx, versions: Iterable, entities: bool = True) -> None:
             access.patients.add(version.patient_id)
 
 
-def record(ctx, interaction: str, entities: Iterable[tuple[str, str]] = (), patients: Iterable[str] = (),
-           outcome: int | None = None, subtype: str | None = None, query: str | None = None) -> None:
+def record(
+    ctx,
+    interaction: str,
+    entities: Iterable[tuple[str, str]] = (),
+    patients: Iterable[str] = (),
+    outcome: int | None = None,
+    subtype: str | None = None,
+    query: str | None = None,
+) -> None:
     """Audit an access: see the module docstring."""
     access = ctx.access
     if access is not None and outcome is None:
@@ -70,6 +80,17 @@ def record(ctx, interaction: str, entities: Iterable[tuple[str, str]] = (), pati
     sink = ctx.services.audit
     if sink is None:
         return
-    sink.append(Access(interaction, subtype, None, list(entities), set(patients), 0 if outcome is None else outcome,
-                       policy=ctx.guard.policy, request_id=ctx.request_id, query=query,
-                       address=access.address if access else None))
+    sink.append(
+        Access(
+            interaction,
+            subtype,
+            None,
+            list(entities),
+            set(patients),
+            0 if outcome is None else outcome,
+            policy=ctx.guard.policy,
+            request_id=ctx.request_id,
+            query=query,
+            address=access.address if access else None,
+        )
+    )

@@ -1,8 +1,9 @@
 """`fhir-server audit export`: the AuditEvents recorded since an instant, oldest first, as NDJSON
 for a SIEM, read page by page through search-type (date=ge..., _sort=date)."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from .context import RequestContext
@@ -11,8 +12,9 @@ from .search import search_type
 PAGE = 1000
 
 
-def export_audit_events(ctx: RequestContext, since: str, write: Callable[[bytes], None],
-                        on_page: Callable[[int], None] = lambda n: None) -> int:
+def export_audit_events(
+    ctx: RequestContext, since: str, write: Callable[[bytes], None], on_page: Callable[[int], None] = lambda n: None
+) -> int:
     """Write each AuditEvent recorded at or after `since` as one JSON line; return how many."""
     pairs = [("date", f"ge{since}"), ("_sort", "date"), ("_count", str(PAGE)), ("_total", "none")]
     written = 0

@@ -1,10 +1,11 @@
 """Many creates at once on the caller's transaction (the POST entries of a transaction Bundle):
 the same checks as write.create_in, committed together through the write path (which writes
 many versions with COPY)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..fhir.interactions import Interaction
 from ..fhir.outcomes import FhirError
@@ -30,14 +31,16 @@ class CreateFailed(Exception):
 
 
 def create_many_in(ctx: RequestContext, conn, items: list[NewResource]) -> list[Version]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     prepared = []
     for index, item in enumerate(items):
-        version = write_path.prepare(ctx.services, item.definition, item.resource, item.id, 1, Interaction.CREATE, "POST",
-                                     now)
+        version = write_path.prepare(
+            ctx.services, item.definition, item.resource, item.id, 1, Interaction.CREATE, "POST", now
+        )
         try:
-            ctx.guard.check_new(conn, Interaction.CREATE, item.definition, version.patient_id,
-                                write_path.resource_of(version))
+            ctx.guard.check_new(
+                conn, Interaction.CREATE, item.definition, version.patient_id, write_path.resource_of(version)
+            )
         except FhirError as error:
             raise CreateFailed(index, error) from None
         prepared.append(version)

@@ -2,6 +2,7 @@
 then committed through the write path (COPY for many), one transaction per batch. A bad
 record is reported (file, line, issues) and skipped; the others are stored. Imported resources
 keep their ids (update-as-create semantics, R4 http.html#upsert)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,7 +13,7 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -59,9 +60,17 @@ class ImportSummary:
 
     def as_json(self) -> dict:
         rate = round(self.stored / self.seconds, 1) if self.seconds else None
-        return {"files": self.files, "read": self.read, "stored": self.stored, "failed": self.failed,
-                "by_type": self.by_type, "seconds": round(self.seconds, 3), "resources_per_second": rate,
-                "failures": self.failures, "failures_listed": len(self.failures)}
+        return {
+            "files": self.files,
+            "read": self.read,
+            "stored": self.stored,
+            "failed": self.failed,
+            "by_type": self.by_type,
+            "seconds": round(self.seconds, 3),
+            "resources_per_second": rate,
+            "failures": self.failures,
+            "failures_listed": len(self.failures),
+        }
 
 
 def _init_worker(services: Services) -> None:
@@ -88,21 +97,37 @@ def check_record(services: Services, record: Record, now: datetime | None = None
     definition = services.registry.get(resource_type) if isinstance(resource_type, str) else None
     # a definition implies a str resourceType, which implies a dict resource: the last two only narrow the types
     if definition is None or not isinstance(resource_type, str) or not isinstance(resource, dict):
-        return Checked(record, issues=[{"severity": "error", "code": "not-supported",
-                                        "diagnostics": f"Resource type {resource_type!r} is not served here"}])
+        return Checked(
+            record,
+            issues=[
+                {
+                    "severity": "error",
+                    "code": "not-supported",
+                    "diagnostics": f"Resource type {resource_type!r} is not served here",
+                }
+            ],
+        )
     try:
         services.validator.validate(resource_type, resource)
     except FhirError as error:
         return Checked(record, issues=_issue(error))
-    prepared = write_path.prepare(services, definition, resource, resource.get("id") or new_id(), 1, "import", "PUT",
-                                  now or datetime.now(timezone.utc))
+    prepared = write_path.prepare(
+        services,
+        definition,
+        resource,
+        resource.get("id") or new_id(),
+        1,
+        "import",
+        "PUT",
+        now or datetime.now(UTC),
+    )
     located = dataclasses.replace(record, raw=None)  # where it came from is enough from here on
     return Checked(located, write_path.for_copy(prepared))
 
 
 def _check_batch(records: list[Record]) -> list[Checked]:
     services = _worker["services"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return [check_record(services, record, now) for record in records]
 
 
@@ -197,14 +222,23 @@ def _prepared(item: Checked) -> write_path.Prepared:
 def _store_group(services: Services, summary: ImportSummary, items: list[Checked], defer: bool = True) -> None:
     """Records whose local references resolve neither to a stored resource nor to another record
     kept in this group are set aside (defer, for _store_deferred) or reported."""
+
     def unresolved(index: int, missing: list) -> None:
         if defer and len(summary.deferred) < MAX_DEFERRED:
             summary.deferred.append(items[index])
         else:
-            summary.fail(items[index].record, [
-                {"severity": "error", "code": "not-found", "expression": [expression],
-                 "diagnostics": f"Reference {t[0]}/{t[1]} does not resolve to an existing resource"}
-                for t, expression in missing])
+            summary.fail(
+                items[index].record,
+                [
+                    {
+                        "severity": "error",
+                        "code": "not-found",
+                        "expression": [expression],
+                        "diagnostics": f"Reference {t[0]}/{t[1]} does not resolve to an existing resource",
+                    }
+                    for t, expression in missing
+                ],
+            )
 
     ctx = operator_context(services, "import")
     with write_path.transaction(ctx) as conn:

@@ -4,12 +4,13 @@ A transaction is all-or-nothing in one database transaction: entries are checked
 first, then deletes, creates, updates/patches and reads run in that order on one connection, with
 every fullUrl (urn:uuid or absolute) rewritten to the id it received. A batch runs each entry in
 its own transaction and reports each entry's own outcome."""
+
 from __future__ import annotations
 
 import dataclasses
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 
 import orjson
@@ -20,8 +21,16 @@ from ..storage.pipeline import pipelined
 from ..storage.resources import lock_resources
 from . import write_path
 from .bulk_create import CreateFailed, NewResource, create_many_in
-from .bundle_entries import (PROCESSING_ORDER, Entry, parse_entry, prepare, resolve_identity, run,
-                             unresolved_placeholders, written)
+from .bundle_entries import (
+    PROCESSING_ORDER,
+    Entry,
+    parse_entry,
+    prepare,
+    resolve_identity,
+    run,
+    unresolved_placeholders,
+    written,
+)
 from .context import RequestContext
 from .references import has_conditional_references, reference_slots
 from .versions import instant, new_id
@@ -37,10 +46,18 @@ class EntryFailed(FhirError):
     """A transaction entry's error, with the entry named; keeps the entry's own status."""
 
     def __init__(self, entry_index: int, description: str, error: FhirError):
-        super().__init__(f"Transaction failed at {description}: {error}", issues=[
-            Issue(f"Transaction failed at {description}; nothing was stored", error.code,
-                  expression=(f"Bundle.entry[{entry_index}]",)), *in_entry(entry_index, error.issues)],
-            headers=error.headers)
+        super().__init__(
+            f"Transaction failed at {description}: {error}",
+            issues=[
+                Issue(
+                    f"Transaction failed at {description}; nothing was stored",
+                    error.code,
+                    expression=(f"Bundle.entry[{entry_index}]",),
+                ),
+                *in_entry(entry_index, error.issues),
+            ],
+            headers=error.headers,
+        )
         self.status, self.code = error.status, error.code
 
 
@@ -48,10 +65,16 @@ def in_entry(entry_index: int, issues) -> list[Issue]:
     """Issues about an entry's resource, their expressions rooted in the Bundle that was sent
     (`Patient.gender` -> `Bundle.entry[1].resource.gender`), where the client finds them."""
     root = f"Bundle.entry[{entry_index}].resource"
-    return [dataclasses.replace(issue, expression=tuple(_RESOURCE_ROOT.sub(root, path, count=1)
-                                                        if not path.startswith("Bundle.") else path
-                                                        for path in issue.expression))
-            for issue in issues]
+    return [
+        dataclasses.replace(
+            issue,
+            expression=tuple(
+                _RESOURCE_ROOT.sub(root, path, count=1) if not path.startswith("Bundle.") else path
+                for path in issue.expression
+            ),
+        )
+        for issue in issues
+    ]
 
 
 def _raw_entries(bundle, kind: str) -> list:
@@ -64,8 +87,10 @@ def _raw_entries(bundle, kind: str) -> list:
         raise BadRequest(f"Bundle.entry must be a list of at most {MAX_ENTRIES} entries", expression="Bundle.entry")
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):  # R4 json.html: null is never a value; an entry is an object
-            raise BadRequest(f"Bundle.entry[{index}] must be an object, found {orjson.dumps(entry).decode()[:32]}",
-                             expression=f"Bundle.entry[{index}]")
+            raise BadRequest(
+                f"Bundle.entry[{index}] must be an object, found {orjson.dumps(entry).decode()[:32]}",
+                expression=f"Bundle.entry[{index}]",
+            )
     return entries
 
 
@@ -115,8 +140,12 @@ def transaction(ctx: RequestContext, bundle, minimal: bool = False) -> bytes:
                 identity = _guarded(entry, lambda e=entry: resolve_identity(ctx, conn, e, new_id))
                 if identity and entry.full_url:
                     mapping[entry.full_url] = identity
-        ctx = dataclasses.replace(ctx, pending_targets=frozenset(
-            (e.resource_type, e.location_id) for e in entries if e.method in ("POST", "PUT") and e.location_id))
+        ctx = dataclasses.replace(
+            ctx,
+            pending_targets=frozenset(
+                (e.resource_type, e.location_id) for e in entries if e.method in ("POST", "PUT") and e.location_id
+            ),
+        )
         for entry in entries:
             _rewrite(entry, mapping)
             _guarded(entry, lambda e=entry: unresolved_placeholders(e))
@@ -146,7 +175,7 @@ def _create_together(ctx: RequestContext, conn, creates: list[Entry]) -> None:
     except CreateFailed as failed:
         entry = creates[failed.index]
         raise EntryFailed(entry.index, entry.describe(), failed.error) from None
-    for entry, version in zip(creates, versions):
+    for entry, version in zip(creates, versions, strict=False):
         written(ctx, entry, version, 201)
     creates.clear()
 
@@ -201,8 +230,10 @@ def _no_duplicate_targets(entries: list[Entry]) -> None:
         if entry.method in ("PUT", "DELETE", "PATCH") and entry.id:
             key = f"{entry.resource_type}/{entry.id}"
             if key in seen:
-                raise BadRequest(f"Entries {seen[key]} and {entry.index} both change {key}",
-                                 expression=f"Bundle.entry[{entry.index}]")
+                raise BadRequest(
+                    f"Entries {seen[key]} and {entry.index} both change {key}",
+                    expression=f"Bundle.entry[{entry.index}]",
+                )
             seen[key] = entry.index
 
 
@@ -226,8 +257,14 @@ def _response(ctx: RequestContext, kind: str, results, minimal: bool) -> bytes:
     for result in results:
         if isinstance(result, tuple):
             index, error = result
-            entries.append({"response": {"status": f"{error.status} {HTTPStatus(error.status).phrase}",
-                                         "outcome": operation_outcome(in_entry(index, error.issues))}})
+            entries.append(
+                {
+                    "response": {
+                        "status": f"{error.status} {HTTPStatus(error.status).phrase}",
+                        "outcome": operation_outcome(in_entry(index, error.issues)),
+                    }
+                }
+            )
             continue
         entry: dict = {}
         if result.location_id and result.method != "DELETE":
@@ -236,8 +273,11 @@ def _response(ctx: RequestContext, kind: str, results, minimal: bool) -> bytes:
             entry["resource"] = orjson.Fragment(result.resource_json)
         entry["response"] = result.response
         entries.append(entry)
-    bundle: dict[str, object] = {"resourceType": "Bundle", "type": kind,
-                                 "timestamp": instant(datetime.now(timezone.utc))}
+    bundle: dict[str, object] = {
+        "resourceType": "Bundle",
+        "type": kind,
+        "timestamp": instant(datetime.now(UTC)),
+    }
     if entries:
         bundle["entry"] = entries
     return orjson.dumps(bundle)

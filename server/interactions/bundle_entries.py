@@ -1,5 +1,6 @@
 """One entry of a batch or transaction Bundle (R4 bundle.html#transaction, http.html#trules): its
 request parsed into an interaction, and that interaction run on the caller's connection."""
+
 from __future__ import annotations
 
 import base64
@@ -15,11 +16,16 @@ from ..fhir.outcomes import BadRequest, Gone, NotFound, Unprocessable
 from ..fhir.references import is_valid_id
 from ..search.registry import ResourceDefinition
 from . import repository
-from .conditional import (conditional_delete_in, conditional_update_in, create_in_if_none_exist, several_matches,
-                          target_of_conditional_update)
+from .conditional import (
+    conditional_delete_in,
+    conditional_update_in,
+    create_in_if_none_exist,
+    several_matches,
+    target_of_conditional_update,
+)
 from .context import RequestContext
-from .patch import FHIRPATH_PATCH, JSON_PATCH, patch_in
 from .matching import matching_ids
+from .patch import FHIRPATH_PATCH, JSON_PATCH, patch_in
 from .references import reference_slots
 from .repository import Version
 from .search import search_type
@@ -29,10 +35,16 @@ from .write import create_in, delete_in, prepare_create, prepare_update, update_
 # R4 http.html#trules: deletes, then creates, then updates and patches, then reads
 PROCESSING_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 _INTERACTIONS = {
-    ("GET", 1): Interaction.SEARCH_TYPE, ("GET", 2): Interaction.READ, ("GET", 4): Interaction.VREAD,
-    ("POST", 1): Interaction.CREATE, ("PUT", 1): Interaction.UPDATE, ("PUT", 2): Interaction.UPDATE,
-    ("DELETE", 1): Interaction.DELETE, ("DELETE", 2): Interaction.DELETE,
-    ("PATCH", 1): Interaction.PATCH, ("PATCH", 2): Interaction.PATCH,
+    ("GET", 1): Interaction.SEARCH_TYPE,
+    ("GET", 2): Interaction.READ,
+    ("GET", 4): Interaction.VREAD,
+    ("POST", 1): Interaction.CREATE,
+    ("PUT", 1): Interaction.UPDATE,
+    ("PUT", 2): Interaction.UPDATE,
+    ("DELETE", 1): Interaction.DELETE,
+    ("DELETE", 2): Interaction.DELETE,
+    ("PATCH", 1): Interaction.PATCH,
+    ("PATCH", 2): Interaction.PATCH,
 }
 
 
@@ -87,20 +99,38 @@ def _etag_value(value):
 def parse_entry(ctx: RequestContext, index: int, raw) -> Entry:
     """The entry's request as an interaction; 400 when it is not one this server offers."""
     request = raw.get("request") if isinstance(raw, dict) else None
-    if not isinstance(request, dict) or not isinstance(request.get("method"), str) or not isinstance(request.get("url"), str):
+    if (
+        not isinstance(request, dict)
+        or not isinstance(request.get("method"), str)
+        or not isinstance(request.get("url"), str)
+    ):
         raise BadRequest(f"Bundle.entry[{index}] needs request.method and request.url")
     method, url = request["method"].upper(), request["url"]
-    relative = url[len(ctx.base_url) + 1:] if url.startswith(ctx.base_url + "/") else url
+    relative = url[len(ctx.base_url) + 1 :] if url.startswith(ctx.base_url + "/") else url
     path, _, query = relative.partition("?")
     parts = path.strip("/").split("/")
     interaction = _INTERACTIONS.get(("GET" if method == "HEAD" else method, len(parts)))
-    if interaction is None or (len(parts) == 4 and parts[2] != "_history") or (len(parts) == 1 and method in (
-            "PUT", "DELETE", "PATCH") and not query):
+    if (
+        interaction is None
+        or (len(parts) == 4 and parts[2] != "_history")
+        or (len(parts) == 1 and method in ("PUT", "DELETE", "PATCH") and not query)
+    ):
         raise BadRequest(f"Bundle.entry[{index}]: {method} {url} is not an interaction this server offers")
-    entry = Entry(index, raw.get("fullUrl"), method, url, interaction, parts[0],
-                  parts[1] if len(parts) > 1 else None, parts[3] if len(parts) == 4 else None, query,
-                  raw.get("resource"), request.get("ifNoneExist"), _etag_value(request.get("ifMatch")),
-                  _etag_value(request.get("ifNoneMatch")))
+    entry = Entry(
+        index,
+        raw.get("fullUrl"),
+        method,
+        url,
+        interaction,
+        parts[0],
+        parts[1] if len(parts) > 1 else None,
+        parts[3] if len(parts) == 4 else None,
+        query,
+        raw.get("resource"),
+        request.get("ifNoneExist"),
+        _etag_value(request.get("ifMatch")),
+        _etag_value(request.get("ifNoneMatch")),
+    )
     if entry.id is not None and not is_valid_id(entry.id):
         raise BadRequest(f"Bundle.entry[{index}]: '{entry.id}' is not a valid id")
     if method in ("POST", "PUT", "PATCH") and not isinstance(entry.resource, dict):
@@ -127,8 +157,10 @@ def unresolved_placeholders(entry: Entry) -> None:
         return
     for holder, expression in reference_slots(entry.resource, entry.resource_type):
         if holder["reference"].startswith("urn:uuid:"):
-            raise Unprocessable(f"Reference {holder['reference']} is not the fullUrl of a resource created"
-                                " in this transaction", expression=expression)
+            raise Unprocessable(
+                f"Reference {holder['reference']} is not the fullUrl of a resource created in this transaction",
+                expression=expression,
+            )
 
 
 def resolve_identity(ctx: RequestContext, conn, entry: Entry, new_id) -> str | None:
@@ -144,8 +176,9 @@ def resolve_identity(ctx: RequestContext, conn, entry: Entry, new_id) -> str | N
         entry.location_id = entry.location_id or new_id()
     elif entry.method == "PUT":
         if entry.conditional:
-            entry.location_id = target_of_conditional_update(ctx, conn, entry.prepared_definition, entry.query,
-                                                             entry.body)
+            entry.location_id = target_of_conditional_update(
+                ctx, conn, entry.prepared_definition, entry.query, entry.body
+            )
         else:
             entry.location_id = entry.id
     elif entry.method == "PATCH" and entry.id:
@@ -158,9 +191,12 @@ def _status(code: int) -> str:
 
 
 def written(ctx: RequestContext, entry: Entry, version: Version, status: int) -> None:
-    entry.response = {"status": _status(status),
-                      "location": f"{version.resource_type}/{version.id}/_history/{version.version_id}",
-                      "etag": f'W/"{version.version_id}"', "lastModified": instant(version.last_updated)}
+    entry.response = {
+        "status": _status(status),
+        "location": f"{version.resource_type}/{version.id}/_history/{version.version_id}",
+        "etag": f'W/"{version.version_id}"',
+        "lastModified": instant(version.last_updated),
+    }
     entry.resource_json = version.content
     entry.location_id = version.id
 
@@ -188,8 +224,9 @@ def run(ctx: RequestContext, conn, entry: Entry, cascade: bool = False) -> None:
         return written(ctx, entry, create_in(ctx, conn, definition, entry.body, entry.location_id), 201)
     if method == "PUT":
         if entry.conditional:
-            outcome = conditional_update_in(ctx, conn, definition, entry.query, entry.body, entry.if_match,
-                                            entry.location_id)
+            outcome = conditional_update_in(
+                ctx, conn, definition, entry.query, entry.body, entry.if_match, entry.location_id
+            )
             return written(ctx, entry, outcome.version, outcome.status)
         assert entry.id is not None  # only a conditional PUT has none
         version, created = update_in(ctx, conn, definition, entry.id, entry.body, entry.if_match)
@@ -224,8 +261,11 @@ def _read(ctx: RequestContext, conn, entry: Entry) -> None:
         return
     assert entry.id is not None  # a read or vread names its resource
     if entry.version_id is not None:
-        version = repository.read_version(ctx, conn, entry.prepared_definition, entry.id, int(entry.version_id)) \
-            if entry.version_id.isdigit() and len(entry.version_id) < 10 else None
+        version = (
+            repository.read_version(ctx, conn, entry.prepared_definition, entry.id, int(entry.version_id))
+            if entry.version_id.isdigit() and len(entry.version_id) < 10
+            else None
+        )
     else:
         version = repository.read(ctx, conn, entry.prepared_definition, entry.id)
     if version is None:

@@ -1,4 +1,5 @@
 """CDS Hooks card bookkeeping and the feedback endpoint's storage (cds-hooks.hl7.org/2.0/#feedback)."""
+
 from __future__ import annotations
 
 import uuid
@@ -39,7 +40,7 @@ def feedback_counts(database: Database) -> list[dict]:
 
 def _items(body: object) -> list[dict]:
     if not isinstance(body, dict) or not isinstance(body.get("feedback"), list) or not body["feedback"]:
-        raise BadRequest("The body must be {\"feedback\": [...]} with at least one item")
+        raise BadRequest('The body must be {"feedback": [...]} with at least one item')
     items = []
     for index, item in enumerate(body["feedback"]):
         where = f"feedback[{index}]"
@@ -53,14 +54,24 @@ def _items(body: object) -> list[dict]:
         if outcome not in OUTCOMES:
             raise BadRequest(f"{where}.outcome must be accepted or overridden")
         accepted = item.get("acceptedSuggestions")
-        if outcome == "accepted" and (not isinstance(accepted, list) or not accepted
-                                      or not all(isinstance(s, dict) and s.get("id") for s in accepted)):
+        if outcome == "accepted" and (
+            not isinstance(accepted, list)
+            or not accepted
+            or not all(isinstance(s, dict) and s.get("id") for s in accepted)
+        ):
             raise BadRequest(f"{where}.acceptedSuggestions (each with an id) is required when accepted")
         reason = item.get("overrideReason")
         if reason is not None and not isinstance(reason, dict):
             raise BadRequest(f"{where}.overrideReason must be an object")
-        items.append({"card": card, "outcome": outcome, "accepted": accepted if outcome == "accepted" else None,
-                      "override_reason": reason, "outcome_timestamp": _instant(item.get("outcomeTimestamp"), where)})
+        items.append(
+            {
+                "card": card,
+                "outcome": outcome,
+                "accepted": accepted if outcome == "accepted" else None,
+                "override_reason": reason,
+                "outcome_timestamp": _instant(item.get("outcomeTimestamp"), where),
+            }
+        )
     return items
 
 

@@ -1,5 +1,6 @@
 """read and search of the conformance resources the server ships (R4 http.html#read, #search): the
 StructureDefinitions, ValueSets and CodeSystems in profiles/, read-only, from memory."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -10,23 +11,35 @@ from .context import RequestContext
 
 CONFORMANCE_TYPES = ("StructureDefinition", "ValueSet", "CodeSystem")
 # Search parameters (R4 structuredefinition.html#search, valueset.html#search, codesystem.html#search).
-SEARCH_PARAMS = {"StructureDefinition": ("_id", "url", "version", "name", "type"),
-                 "ValueSet": ("_id", "url", "version", "name"), "CodeSystem": ("_id", "url", "version", "name")}
+SEARCH_PARAMS = {
+    "StructureDefinition": ("_id", "url", "version", "name", "type"),
+    "ValueSet": ("_id", "url", "version", "name"),
+    "CodeSystem": ("_id", "url", "version", "name"),
+}
 IGNORED = ("_format", "_pretty", "_count", "_total")
 # Operations on them (R4 valueset-operation-expand.html, -validate-code.html, codesystem-operation-lookup.html).
-OPERATIONS = {"ValueSet": ({"name": "expand", "definition": "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"},
-                           {"name": "validate-code",
-                            "definition": "http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code"}),
-              "CodeSystem": ({"name": "lookup", "definition": "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup"},)}
+OPERATIONS = {
+    "ValueSet": (
+        {"name": "expand", "definition": "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"},
+        {"name": "validate-code", "definition": "http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code"},
+    ),
+    "CodeSystem": ({"name": "lookup", "definition": "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup"},),
+}
 PARAM_TYPES = {"_id": "token", "url": "uri", "version": "token", "name": "string", "type": "token"}
 
 
 def capability_entries() -> tuple[dict, ...]:
     """The CapabilityStatement.rest.resource entries of the shipped conformance resources."""
-    return tuple({"type": t, "profile": f"http://hl7.org/fhir/StructureDefinition/{t}",
-                  "interaction": [{"code": "read"}, {"code": "search-type"}],
-                  "searchParam": [{"name": n, "type": PARAM_TYPES[n]} for n in SEARCH_PARAMS[t]],
-                  **({"operation": list(OPERATIONS[t])} if t in OPERATIONS else {})} for t in CONFORMANCE_TYPES)
+    return tuple(
+        {
+            "type": t,
+            "profile": f"http://hl7.org/fhir/StructureDefinition/{t}",
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [{"name": n, "type": PARAM_TYPES[n]} for n in SEARCH_PARAMS[t]],
+            **({"operation": list(OPERATIONS[t])} if t in OPERATIONS else {}),
+        }
+        for t in CONFORMANCE_TYPES
+    )
 
 
 def supported_profiles(services, types) -> dict[str, list[str]]:
@@ -62,8 +75,10 @@ def _matches(resource: dict, name: str, value: str) -> bool:
     if name == "_id":
         return resource["id"] in values
     if name == "url":  # uri: exact; a canonical's |version is honoured
-        return any(resource.get("url") == v.split("|")[0] and ("|" not in v or resource.get("version") == v.split("|")[1])
-                   for v in values)
+        return any(
+            resource.get("url") == v.split("|")[0] and ("|" not in v or resource.get("version") == v.split("|")[1])
+            for v in values
+        )
     if name in ("version", "type"):
         return resource.get(name) in values
     if name == "name":  # string: case-insensitive starts-with
@@ -79,10 +94,17 @@ def search(ctx: RequestContext, resource_type: str, pairs: list[tuple[str, str]]
         if name in IGNORED:
             continue
         if name not in SEARCH_PARAMS[resource_type]:
-            raise BadRequest(f"Unknown search parameter '{name}' for {resource_type}; supported:"
-                             f" {', '.join(SEARCH_PARAMS[resource_type])}", expression=name)
+            raise BadRequest(
+                f"Unknown search parameter '{name}' for {resource_type}; supported:"
+                f" {', '.join(SEARCH_PARAMS[resource_type])}",
+                expression=name,
+            )
         found = [r for r in found if _matches(r, name, value)]
     base = f"{ctx.base_url}/{resource_type}"
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(found),
-            "link": [{"relation": "self", "url": f"{base}?{urlencode(pairs)}" if pairs else base}],
-            "entry": [{"fullUrl": f"{base}/{r['id']}", "resource": r, "search": {"mode": "match"}} for r in found]}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(found),
+        "link": [{"relation": "self", "url": f"{base}?{urlencode(pairs)}" if pairs else base}],
+        "entry": [{"fullUrl": f"{base}/{r['id']}", "resource": r, "search": {"mode": "match"}} for r in found],
+    }

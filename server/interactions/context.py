@@ -1,4 +1,5 @@
 """What an interaction needs to know about its request, passed explicitly (no flask.g below http/)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from .audit import Access, AuditSink
 @dataclass(frozen=True)
 class Services:
     """Built once per process by create_app."""
+
     database: Database
     registry: Registry
     validator: Validator

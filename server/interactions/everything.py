@@ -1,5 +1,6 @@
 """Patient/{id}/$everything (R4 patient-operation-everything.html): the patient's compartment as a
 searchset, with _since, _type and _count, keyset-paged like a search."""
+
 from __future__ import annotations
 
 from ..fhir.bundles import Bundle, BundleEntry
@@ -50,8 +51,9 @@ def _query(ctx: RequestContext, pairs) -> SearchPlan:
             wanted = [t.strip() for t in value.split(",") if t.strip()]
             unknown = [t for t in wanted if t not in ctx.services.registry.definitions]
             if unknown:
-                raise BadRequest(f"_type names types this server does not hold: {', '.join(unknown)}",
-                                 location="http._type")
+                raise BadRequest(
+                    f"_type names types this server does not hold: {', '.join(unknown)}", location="http._type"
+                )
             plan.resource_types = tuple(t for t in plan.resource_types if t in wanted)
         elif name == "_count":
             plan.count = parse_count(value, ctx.services.max_page_size)

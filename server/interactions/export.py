@@ -1,6 +1,7 @@
 """What a Bulk Data export reads (hl7.org/fhir/uv/bulkdata export.html): per resource type, a search
 plan under the same access policy as a search (types, patient confinement, granular scopes), with
 _since, _typeFilter (ORed per type), and the patients of a Patient- or Group-level export."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -12,7 +13,6 @@ from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, Forbidden, Issue
 from ..search.query import SearchParser, parse_since
 from ..storage.index.date import DateCriterion, DateValue
-from . import repository
 from .context import RequestContext
 from .read import read
 from .repository import AnyOfCriterion, PatientsCriterion, SearchPlan
@@ -23,6 +23,7 @@ LEVELS = ("system", "patient", "group")
 @dataclass(frozen=True)
 class ExportRequest:
     """The kick-off's parameters, as stored with the job."""
+
     level: str  # system | patient | group
     group_id: str | None = None
     types: tuple[str, ...] | None = None  # _type
@@ -35,15 +36,22 @@ class ExportRequest:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "ExportRequest":
-        return cls(data["level"], data.get("group_id"), tuple(data["types"]) if data.get("types") else None,
-                   data.get("since"), tuple(tuple(f) for f in data.get("type_filters", ())),
-                   tuple(data["patients"]) if data.get("patients") is not None else None, data.get("lenient", False))
+    def from_json(cls, data: dict) -> ExportRequest:
+        return cls(
+            data["level"],
+            data.get("group_id"),
+            tuple(data["types"]) if data.get("types") else None,
+            data.get("since"),
+            tuple(tuple(f) for f in data.get("type_filters", ())),
+            tuple(data["patients"]) if data.get("patients") is not None else None,
+            data.get("lenient", False),
+        )
 
 
 @dataclass
 class ExportPlan:
     """What one job reads: a plan per type, and the problems a lenient request let through."""
+
     plans: list[SearchPlan]
     issues: list[Issue]
 
@@ -67,8 +75,11 @@ def _types(ctx: RequestContext, request: ExportRequest, issues: list[Issue]) -> 
     chosen = []
     for resource_type in request.types:
         if resource_type not in candidates:
-            problem = (f"Resource type '{resource_type}' is not supported" if ctx.services.registry.get(resource_type)
-                       is None else f"{resource_type} is not in the patient compartment")
+            problem = (
+                f"Resource type '{resource_type}' is not supported"
+                if ctx.services.registry.get(resource_type) is None
+                else f"{resource_type} is not in the patient compartment"
+            )
             if not request.lenient:
                 raise BadRequest(f"_type: {problem}", location="http._type")
             issues.append(Issue(f"_type: {problem}; it was skipped", "not-supported", "warning", ("_type",)))
@@ -84,8 +95,9 @@ def _type_filter(ctx: RequestContext, resource_type: str, query: str) -> tuple:
     parser = SearchParser(ctx.services.registry.definitions[resource_type], ctx.base_url, 1, 1, ctx.services.registry)
     parsed = parser.parse(parse_qsl(query, keep_blank_values=True), strict=True)
     if parsed.includes or parsed.plan.sort or parsed.summary or parsed.elements or parsed.plan.cursor:
-        raise BadRequest(f"_typeFilter '{resource_type}?{query}' may hold search criteria only",
-                         location="http._typeFilter")
+        raise BadRequest(
+            f"_typeFilter '{resource_type}?{query}' may hold search criteria only", location="http._typeFilter"
+        )
     return tuple(parsed.plan.criteria)
 
 
@@ -151,5 +163,3 @@ def export_plan(ctx: RequestContext, request: ExportRequest) -> ExportPlan:
             plan.criteria.append(PatientsCriterion(patients))
         plans.append(plan)
     return ExportPlan(plans, issues)
-
-

@@ -1,6 +1,7 @@
 """FHIRPath Patch (R4 fhirpatch.html): a Parameters resource of `operation`s, each with a type
 (add, insert, delete, replace, move) and a path. Paths are the simple subset: `Type.a.b`, `a[2]`,
 `first()`, `last()` and `where(name='value')`."""
+
 from __future__ import annotations
 
 import re
@@ -16,10 +17,11 @@ _WHERE = re.compile(r"^where\((?P<name>[A-Za-z][A-Za-z0-9_]*)\s*=\s*'(?P<value>(
 @dataclass
 class Slot:
     """Where one element lives: container[key] (container a dict or a list), and the slot holding it."""
+
     container: dict | list | None
     key: str | int | None
     value: object
-    parent: "Slot | None" = None
+    parent: Slot | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def _step(slots: list[Slot], segment: str, path: str) -> list[Slot]:
             found.append(Slot(node, match["name"], child, slot))
     if match["index"] is not None:
         index = int(match["index"])
-        found = found[index:index + 1]
+        found = found[index : index + 1]
     return found
 
 
@@ -90,8 +92,10 @@ def locate(resource: dict, path: str) -> list[Slot]:
 
 def _one(slots: list[Slot], operation: Operation) -> Slot:
     if len(slots) != 1:
-        raise Unprocessable(f"FHIRPath Patch {operation.type}: path '{operation.path}' matches {len(slots)}"
-                            " elements; it must match exactly one")
+        raise Unprocessable(
+            f"FHIRPath Patch {operation.type}: path '{operation.path}' matches {len(slots)}"
+            " elements; it must match exactly one"
+        )
     return slots[0]
 
 
@@ -107,8 +111,9 @@ def _list_at(resource: dict, operation: Operation) -> list:
 def _inside(slot: Slot, operation: Operation) -> Slot:
     """The slot of an element within the resource: the resource itself cannot be deleted or replaced."""
     if slot.container is None:
-        raise Unprocessable(f"FHIRPath Patch {operation.type}: path '{operation.path}' names the resource itself,"
-                            " not an element in it")
+        raise Unprocessable(
+            f"FHIRPath Patch {operation.type}: path '{operation.path}' names the resource itself, not an element in it"
+        )
     return slot
 
 
@@ -154,8 +159,12 @@ def apply_operation(resource: dict, operation: Operation, as_list: bool) -> None
             cast(dict, slot.container)[slot.key] = operation.value
     elif kind == "move":
         items = _list_at(resource, operation)
-        if not (operation.source is not None and 0 <= operation.source < len(items)
-                and operation.destination is not None and 0 <= operation.destination < len(items)):
+        if not (
+            operation.source is not None
+            and 0 <= operation.source < len(items)
+            and operation.destination is not None
+            and 0 <= operation.destination < len(items)
+        ):
             raise Unprocessable(f"FHIRPath Patch move: source or destination is outside '{operation.path}'")
         items.insert(operation.destination, items.pop(operation.source))
     else:

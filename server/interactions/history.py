@@ -1,4 +1,5 @@
 """history-instance, history-type and history-system (R4 http.html#history): newest first."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -10,8 +11,8 @@ from ..fhir.references import require_valid_id
 from ..search.query import parse_count, parse_cursor, parse_since
 from . import repository
 from .context import RequestContext
-from .repository import HistoryQuery, Version
 from .links import page_url, resource_url
+from .repository import HistoryQuery, Version
 from .versions import instant
 
 _UPDATED_STATUS = {"PUT": "200 OK", "PATCH": "200 OK", "DELETE": "204 No Content"}
@@ -30,14 +31,14 @@ def history_instance(ctx: RequestContext, resource_type: str, id: str, pairs) ->
 
 def history_type(ctx: RequestContext, resource_type: str, pairs) -> Bundle:
     ctx.definition(resource_type, Interaction.HISTORY_TYPE)
-    return _bundle(ctx, Interaction.HISTORY_TYPE, _query(ctx, pairs, (resource_type,)),
-                   f"/{resource_type}/_history", pairs)
+    return _bundle(
+        ctx, Interaction.HISTORY_TYPE, _query(ctx, pairs, (resource_type,)), f"/{resource_type}/_history", pairs
+    )
 
 
 def history_system(ctx: RequestContext, pairs) -> Bundle:
     """Only the types the token may search; patient/ scopes keep it within their compartment."""
-    return _bundle(ctx, Interaction.HISTORY_SYSTEM, _query(ctx, pairs, ctx.services.registry.types), "/_history",
-                   pairs)
+    return _bundle(ctx, Interaction.HISTORY_SYSTEM, _query(ctx, pairs, ctx.services.registry.types), "/_history", pairs)
 
 
 def _has_versions(ctx: RequestContext, query: HistoryQuery) -> bool:
@@ -45,8 +46,12 @@ def _has_versions(ctx: RequestContext, query: HistoryQuery) -> bool:
     if query.since is None and query.before_seq is None:
         return False  # the page just read was that very query
     with ctx.services.database.connection() as conn:
-        return repository.history(ctx, conn, Interaction.HISTORY_INSTANCE,
-                                  replace(query, since=None, before_seq=None, count=0))[1] > 0
+        return (
+            repository.history(
+                ctx, conn, Interaction.HISTORY_INSTANCE, replace(query, since=None, before_seq=None, count=0)
+            )[1]
+            > 0
+        )
 
 
 def _query(ctx: RequestContext, pairs, types, **fields) -> HistoryQuery:
@@ -72,15 +77,21 @@ def _entry(ctx: RequestContext, version: Version, created: bool) -> BundleEntry:
     url = resource_url(ctx.base_url, version.resource_type, version.id)
     request_url = version.resource_type if version.method == "POST" else f"{version.resource_type}/{version.id}"
     return BundleEntry(
-        url, version.content, request={"method": version.method, "url": request_url},
-        response={"status": _status(version, created), "etag": f'W/"{version.version_id}"',
-                  "lastModified": instant(version.last_updated)})
+        url,
+        version.content,
+        request={"method": version.method, "url": request_url},
+        response={
+            "status": _status(version, created),
+            "etag": f'W/"{version.version_id}"',
+            "lastModified": instant(version.last_updated),
+        },
+    )
 
 
 def _bundle(ctx: RequestContext, interaction: Interaction, query: HistoryQuery, path: str, pairs) -> Bundle:
     with ctx.services.database.connection() as conn:
         rows, total = repository.history(ctx, conn, interaction, query)
-    page = rows[:query.count]
+    page = rows[: query.count]
     has_next = bool(page) and len(rows) > len(page)
     kept = [(k, v) for k, v in pairs if k in ("_since", "_count")]
     links = {"self": page_url(ctx.base_url, path, list(pairs))}

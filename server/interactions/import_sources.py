@@ -1,11 +1,12 @@
 """What `fhir-server import` reads: NDJSON files (one resource per line, R4 nd-json.html) and JSON
 files holding one resource or a Bundle (transaction, batch, collection...) whose fullUrls are
 rewritten to the ids the resources will keep (R4 bundle.html#references)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import orjson
 
@@ -85,8 +86,16 @@ def _bundle_records(file: str, entries: list) -> Iterator[Record]:
         resource = entry.get("resource") if isinstance(entry, dict) else None
         method = (entry.get("request") or {}).get("method") if isinstance(entry, dict) else None
         if method in ("DELETE", "GET", "HEAD", "PATCH") or not isinstance(resource, dict):
-            kept.append(Record(file, None, index, None, f"Entry {index} has no resource to import"
-                               + (f" ({method} entries are not imported)" if method else "")))
+            kept.append(
+                Record(
+                    file,
+                    None,
+                    index,
+                    None,
+                    f"Entry {index} has no resource to import"
+                    + (f" ({method} entries are not imported)" if method else ""),
+                )
+            )
             continue
         resource = {**resource, "id": _entry_id(entry, resource)}
         if isinstance(entry.get("fullUrl"), str) and isinstance(resource.get("resourceType"), str):

@@ -2,6 +2,7 @@
 the same decision as a read of the Patient by that user (user/ scopes are limited by what the user may see,
 FHIR_PRACTITIONER_ACCESS included), so the picker cannot reach a patient a read would hide. The picker's
 list is a Patient search under that policy, through the search engine."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ _MRN_TYPE = ("http://terminology.hl7.org/CodeSystem/v2-0203", "MR")
 @dataclass(frozen=True)
 class PatientSummary:
     """What a clinician needs to recognise a patient: name, birth date, sex and MRN."""
+
     id: str
     name: str
     birth_date: str | None
@@ -30,7 +32,7 @@ class PatientSummary:
     mrn: str | None
 
     @classmethod
-    def of(cls, patient: dict) -> "PatientSummary":
+    def of(cls, patient: dict) -> PatientSummary:
         return cls(patient["id"], display_name(patient), patient.get("birthDate"), patient.get("gender"), mrn(patient))
 
 
@@ -61,8 +63,12 @@ class PatientDirectory:
         self.services = services
 
     def _ctx(self, username: str, fhir_user: str) -> RequestContext:
-        policy = AccessPolicy(tuple(parse_scopes("user/Patient.rs")), fhir_user=fhir_user, subject=username,
-                              practitioner_access=self.services.practitioner_access)
+        policy = AccessPolicy(
+            tuple(parse_scopes("user/Patient.rs")),
+            fhir_user=fhir_user,
+            subject=username,
+            practitioner_access=self.services.practitioner_access,
+        )
         return RequestContext(self.services, Guard(policy, self.services.base_url))
 
     def get(self, username: str, fhir_user: str, patient_id: str) -> PatientSummary | None:
@@ -79,8 +85,9 @@ class PatientDirectory:
         kind, _, id = fhir_user.partition("/")
         if kind not in self.services.registry.types:
             return None
-        ctx = RequestContext(self.services, Guard(AccessPolicy(tuple(parse_scopes(f"system/{kind}.r"))),
-                                                  self.services.base_url))
+        ctx = RequestContext(
+            self.services, Guard(AccessPolicy(tuple(parse_scopes(f"system/{kind}.r"))), self.services.base_url)
+        )
         try:
             content = read(ctx, kind, id).content
             assert content is not None  # read answers 410 for a deletion, the one version without content
@@ -88,12 +95,19 @@ class PatientDirectory:
         except FhirError:
             return None
 
-    def search(self, username: str, fhir_user: str, name: str = "", birth_date: str = "",
-               mrn_value: str = "") -> list[PatientSummary]:
+    def search(
+        self, username: str, fhir_user: str, name: str = "", birth_date: str = "", mrn_value: str = ""
+    ) -> list[PatientSummary]:
         """Patients this user may see matching all the given criteria (R4 Patient search parameters)."""
         pairs = [("_count", str(PICKER_PAGE_SIZE)), ("_sort", "family,given")]
-        pairs += [(param, value.strip()) for param, value in
-                  (("name", name), ("birthdate", birth_date), ("identifier", mrn_value)) if value.strip()]
+        pairs += [
+            (param, value.strip())
+            for param, value in (("name", name), ("birthdate", birth_date), ("identifier", mrn_value))
+            if value.strip()
+        ]
         bundle = orjson.loads(search_type(self._ctx(username, fhir_user), "Patient", pairs).to_bytes())
-        return [PatientSummary.of(entry["resource"]) for entry in bundle.get("entry", [])
-                if entry.get("search", {}).get("mode") == "match"]
+        return [
+            PatientSummary.of(entry["resource"])
+            for entry in bundle.get("entry", [])
+            if entry.get("search", {}).get("mode") == "match"
+        ]

@@ -1,4 +1,5 @@
 """Absolute URLs the server writes into Bundles, all derived from the base URL."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode

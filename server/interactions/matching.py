@@ -1,5 +1,6 @@
 """Search criteria of conditional interactions and conditional references (R4 http.html#cond-update,
 references.html#conditional): `identifier=http://hospital.example/mrn|123` -> the matching ids."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
@@ -22,8 +23,9 @@ def criteria_pairs(criteria: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def matching_ids(ctx: RequestContext, conn, definition: ResourceDefinition, criteria: str, interaction: Interaction,
-                 limit: int = 2) -> list[str]:
+def matching_ids(
+    ctx: RequestContext, conn, definition: ResourceDefinition, criteria: str, interaction: Interaction, limit: int = 2
+) -> list[str]:
     """Ids of up to `limit` live resources matching, seen in the caller's transaction.
 
     A transaction-scoped advisory lock on (type, normalized criteria) is taken first, so that two
@@ -33,8 +35,9 @@ def matching_ids(ctx: RequestContext, conn, definition: ResourceDefinition, crit
     if any(name in ("_count", "_cursor", "_total") for name, _ in pairs):
         raise BadRequest("Conditional criteria may not carry paging parameters")
     lock_key(conn, f"conditional:{definition.type}?{urlencode(sorted(pairs))}")
-    parsed = SearchParser(definition, ctx.base_url, limit, max(limit, ctx.services.max_page_size),
-                          ctx.services.registry).parse(pairs, True)
+    parsed = SearchParser(
+        definition, ctx.base_url, limit, max(limit, ctx.services.max_page_size), ctx.services.registry
+    ).parse(pairs, True)
     parsed.plan.count = limit
     matches = repository.search(ctx, conn, parsed.plan, interaction)
     return [match.id for match in matches[:limit]]

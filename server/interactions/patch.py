@@ -1,6 +1,7 @@
 """patch (R4 http.html#patch): JSON Patch (RFC 6902) or FHIRPath Patch (a Parameters resource),
 applied to the current version inside the write's transaction; the result is validated like any
 write, so a patch that makes the resource invalid is a 422 and changes nothing."""
+
 from __future__ import annotations
 
 import copy
@@ -16,8 +17,8 @@ from . import repository, write_path
 from .context import RequestContext
 from .fhirpath_patch import apply_operation, parse_operations
 from .matching import matching_ids
-from .repository import Version
 from .references import resolve_conditional_references
+from .repository import Version
 from .versions import check_if_match, store_version
 
 JSON_PATCH = "json-patch"
@@ -38,8 +39,9 @@ def patch(ctx: RequestContext, resource_type: str, id: str, body, kind: str, if_
         return patch_in(ctx, conn, definition, id, body, kind, if_match)
 
 
-def conditional_patch(ctx: RequestContext, resource_type: str, criteria: str, body, kind: str,
-                      if_match: str | None) -> Version:
+def conditional_patch(
+    ctx: RequestContext, resource_type: str, criteria: str, body, kind: str, if_match: str | None
+) -> Version:
     """PATCH [type]?criteria: the one match is patched; none is 404, several 412 (http.html#patch)."""
     definition = ctx.definition(resource_type, Interaction.PATCH)
     with write_path.transaction(ctx) as conn:
@@ -51,8 +53,9 @@ def conditional_patch(ctx: RequestContext, resource_type: str, criteria: str, bo
         return patch_in(ctx, conn, definition, ids[0], body, kind, if_match)
 
 
-def patch_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str, body, kind: str,
-             if_match: str | None) -> Version:
+def patch_in(
+    ctx: RequestContext, conn, definition: ResourceDefinition, id: str, body, kind: str, if_match: str | None
+) -> Version:
     current = repository.lock(ctx, conn, definition, id, Interaction.PATCH)
     if current is None:
         raise NotFound(f"{definition.type}/{id} is not known")

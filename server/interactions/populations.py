@@ -1,8 +1,9 @@
 """Population operations over the index tables, under the guard: Patient/$follow-up-gaps and Group/{id}/$pdc
 (the SQL is in storage/populations.py; the clinical layer supplies the codes)."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 
@@ -27,16 +28,32 @@ def _require(ctx: RequestContext, types: tuple[str, ...]):
     return ctx.guard.policy.compartment_patient(Interaction.SEARCH_TYPE, types[0])
 
 
-def follow_up_gaps(ctx: RequestContext, codes: list[str], started_within: int, follow_up_within: int,
-                   appointment_statuses: list[str], count: int, path: str, pairs: list) -> Bundle:
+def follow_up_gaps(
+    ctx: RequestContext,
+    codes: list[str],
+    started_within: int,
+    follow_up_within: int,
+    appointment_statuses: list[str],
+    count: int,
+    path: str,
+    pairs: list,
+) -> Bundle:
     """Patients with a psychiatric start in the window and no visit booked or kept within follow_up_within days."""
     patients = _require(ctx, ("MedicationRequest", "Appointment", "Patient"))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with ctx.services.database.connection() as conn:
         total, rows = populations.follow_up_gaps(
-            conn, rxnorm=RXNORM, codes=codes, statuses=["active", "completed", "on-hold"],
-            started_after=now - timedelta(days=started_within), now=now, follow_up_days=follow_up_within,
-            appointment_statuses=appointment_statuses, patients=patients, limit=count)
+            conn,
+            rxnorm=RXNORM,
+            codes=codes,
+            statuses=["active", "completed", "on-hold"],
+            started_after=now - timedelta(days=started_within),
+            now=now,
+            follow_up_days=follow_up_within,
+            appointment_statuses=appointment_statuses,
+            patients=patients,
+            limit=count,
+        )
     entries = []
     if rows:
         found = search_type(ctx, "Patient", [("_id", ",".join(r[0] for r in rows)), ("_count", str(len(rows)))])
@@ -45,18 +62,32 @@ def follow_up_gaps(ctx: RequestContext, codes: list[str], started_within: int, f
     return Bundle("searchset", entries, {"self": page_url(ctx.base_url, path, pairs)}, total)
 
 
-def group_pdc(ctx: RequestContext, group_id: str, codes: list[str], drugs: list[str], period_start: date,
-              period_end: date) -> tuple[list[str], list[tuple]]:
+def group_pdc(
+    ctx: RequestContext, group_id: str, codes: list[str], drugs: list[str], period_start: date, period_end: date
+) -> tuple[list[str], list[tuple]]:
     """The group's Patient members (that the token reaches) with their fills, index date, days and days covered."""
     content = read(ctx, "Group", group_id).content
     assert content is not None  # read answers 410 for a deletion, the one version without content
     group = orjson.loads(content)
-    members = sorted({m["entity"]["reference"].removeprefix("Patient/") for m in group.get("member") or []
-                      if not m.get("inactive") and str((m.get("entity") or {}).get("reference", "")).startswith("Patient/")})
+    members = sorted(
+        {
+            m["entity"]["reference"].removeprefix("Patient/")
+            for m in group.get("member") or []
+            if not m.get("inactive") and str((m.get("entity") or {}).get("reference", "")).startswith("Patient/")
+        }
+    )
     if period_start > period_end:
         raise BadRequest("period-start is after period-end", location="http.period-start")
     patients = _require(ctx, ("MedicationDispense", "Patient"))
     with ctx.services.database.connection() as conn:
-        rows = populations.group_pdc(conn, members=members, rxnorm=RXNORM, codes=codes, drugs=drugs,
-                                     period_start=period_start, period_end=period_end, patients=patients)
+        rows = populations.group_pdc(
+            conn,
+            members=members,
+            rxnorm=RXNORM,
+            codes=codes,
+            drugs=drugs,
+            period_start=period_start,
+            period_end=period_end,
+            patients=patients,
+        )
     return members, rows

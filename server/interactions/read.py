@@ -1,4 +1,5 @@
 """read and vread (R4 http.html#read, http.html#vread)."""
+
 from __future__ import annotations
 
 from ..fhir.interactions import Interaction

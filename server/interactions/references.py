@@ -1,5 +1,6 @@
 """Referential integrity (R4 references.html): conditional references are resolved, a reference to a
 local resource must resolve, and a resource still referred to is not deleted (unless cascading)."""
+
 from __future__ import annotations
 
 from ..fhir.interactions import Interaction
@@ -72,8 +73,10 @@ def resolve_conditional_references(ctx: RequestContext, conn, resource: dict) ->
         ids = matching_ids(ctx, conn, definition, value, Interaction.SEARCH_TYPE)
         if len(ids) != 1:
             found = "no resource" if not ids else "several resources"
-            raise Unprocessable(f"Conditional reference '{value}' matches {found}; it must match exactly one",
-                                expression=expression_of(resource, holder))
+            raise Unprocessable(
+                f"Conditional reference '{value}' matches {found}; it must match exactly one",
+                expression=expression_of(resource, holder),
+            )
         holder["reference"] = f"{target_type}/{ids[0]}"
 
 
@@ -92,8 +95,14 @@ def local_targets(services: Services, resource: dict, holders: list | None = Non
 
 
 def unresolved_reference_issues(resource: dict, targets: dict[tuple[str, str], dict], missing) -> list[Issue]:
-    return [Issue(f"Reference {t}/{i} does not resolve to an existing resource", "not-found",
-                  expression=(expression_of(resource, targets[(t, i)]),)) for t, i in sorted(missing)]
+    return [
+        Issue(
+            f"Reference {t}/{i} does not resolve to an existing resource",
+            "not-found",
+            expression=(expression_of(resource, targets[(t, i)]),),
+        )
+        for t, i in sorted(missing)
+    ]
 
 
 def check_references(ctx: RequestContext, conn, resource: dict, self_key: tuple[str, str]) -> None:
@@ -106,16 +115,21 @@ def check_references(ctx: RequestContext, conn, resource: dict, self_key: tuple[
         targets.pop(key, None)
     missing = set(targets) - lock_live_targets(conn, list(targets))
     if missing:
-        raise Unprocessable(f"{resource.get('resourceType')} refers to resources that do not exist",
-                            issues=unresolved_reference_issues(resource, targets, missing))
+        raise Unprocessable(
+            f"{resource.get('resourceType')} refers to resources that do not exist",
+            issues=unresolved_reference_issues(resource, targets, missing),
+        )
 
 
-def referrers_blocking_delete(ctx: RequestContext, conn, resource_type: str, id: str, cascade: bool) -> list[tuple[str, str]]:
+def referrers_blocking_delete(
+    ctx: RequestContext, conn, resource_type: str, id: str, cascade: bool
+) -> list[tuple[str, str]]:
     """The live resources referring to resource_type/id; 409 naming them unless cascading."""
     lock_for_delete(conn, resource_type, id)
     # the security log refers to what it recorded; it never keeps a resource alive, nor is it deleted with it
-    found = referrers(conn, resource_type, id, limit=10_000 if cascade else MAX_NAMED_REFERRERS + 1,
-                      ignoring=("AuditEvent",))
+    found = referrers(
+        conn, resource_type, id, limit=10_000 if cascade else MAX_NAMED_REFERRERS + 1, ignoring=("AuditEvent",)
+    )
     if found and not cascade:
         # only what the token may read is named: another patient's referrer is counted, not identified
         listed = found[:MAX_NAMED_REFERRERS]
@@ -125,8 +139,13 @@ def referrers_blocking_delete(ctx: RequestContext, conn, resource_type: str, id:
         if len(shown) < len(listed):
             parts.append(f"{len(listed) - len(shown)} resource(s) the granted scopes do not reach")
         more = " and more" if len(found) > MAX_NAMED_REFERRERS else ""
-        message = (f"{resource_type}/{id} is still referenced by {', '.join(parts)}{more}; delete those first"
-                   " or use _cascade=delete where the server allows it")
-        raise Conflict(message, issues=[Issue(message, "conflict")] + [
-            Issue(f"{resource_type}/{id} is referenced by {t}/{i}", "conflict", "information") for t, i in shown])
+        message = (
+            f"{resource_type}/{id} is still referenced by {', '.join(parts)}{more}; delete those first"
+            " or use _cascade=delete where the server allows it"
+        )
+        raise Conflict(
+            message,
+            issues=[Issue(message, "conflict")]
+            + [Issue(f"{resource_type}/{id} is referenced by {t}/{i}", "conflict", "information") for t, i in shown],
+        )
     return found

@@ -1,8 +1,9 @@
 """Recomputing every search index row from the stored JSON (after a search parameter is added or
 its extraction changes), in batches, one transaction each, through the write path."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..storage.reindex import count_live, live_batch
 from . import write_path

@@ -2,6 +2,7 @@
 interactions goes through here, and here the guard (ctx.guard, server/auth/guard.py) is applied at fixed
 points. Interactions do not import storage's resource tables themselves (an import-linter contract in
 pyproject.toml); writes go through the write path (versions.py)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -15,30 +16,61 @@ from ..storage import resources as _resources
 from ..storage import search as _search
 from ..storage.history import HistoryQuery
 from ..storage.resources import Version
-from ..storage.search import (AnyOfCriterion, CompartmentCriterion, Match, PatientsCriterion, SearchPlan,
-                              SearchResult)
+from ..storage.search import AnyOfCriterion, CompartmentCriterion, Match, PatientsCriterion, SearchPlan, SearchResult
 from . import audit
 from .context import RequestContext
 
-__all__ = ["AnyOfCriterion", "PatientsCriterion", "export_snapshot", "export_count", "export_stream",
-           "CompartmentCriterion", "HistoryQuery", "Match", "SearchPlan", "SearchResult", "Version",
-           "read", "read_version", "lock", "search", "search_page", "history", "included", "revincluded",
-           "visible", "compartment_page"]
+__all__ = [
+    "AnyOfCriterion",
+    "PatientsCriterion",
+    "export_snapshot",
+    "export_count",
+    "export_stream",
+    "CompartmentCriterion",
+    "HistoryQuery",
+    "Match",
+    "SearchPlan",
+    "SearchResult",
+    "Version",
+    "read",
+    "read_version",
+    "lock",
+    "search",
+    "search_page",
+    "history",
+    "included",
+    "revincluded",
+    "visible",
+    "compartment_page",
+]
 
 
-def read(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
-         interaction: Interaction = Interaction.READ) -> Version | None:
+def read(
+    ctx: RequestContext, conn, definition: ResourceDefinition, id: str, interaction: Interaction = Interaction.READ
+) -> Version | None:
     """The current version (possibly a deletion), or None; 404 outside the token's compartment, 403
     outside its granular scopes."""
-    return _noted(ctx, interaction, _checked(ctx, conn, interaction, definition,
-                                             _resources.read_current(conn, definition.type, id)))
+    return _noted(
+        ctx,
+        interaction,
+        _checked(ctx, conn, interaction, definition, _resources.read_current(conn, definition.type, id)),
+    )
 
 
-def read_version(ctx: RequestContext, conn, definition: ResourceDefinition, id: str, version_id: int,
-                 interaction: Interaction = Interaction.VREAD) -> Version | None:
+def read_version(
+    ctx: RequestContext,
+    conn,
+    definition: ResourceDefinition,
+    id: str,
+    version_id: int,
+    interaction: Interaction = Interaction.VREAD,
+) -> Version | None:
     """One version from history, checked like read."""
-    return _noted(ctx, interaction, _checked(ctx, conn, interaction, definition,
-                                             _resources.read_version(conn, definition.type, id, version_id)))
+    return _noted(
+        ctx,
+        interaction,
+        _checked(ctx, conn, interaction, definition, _resources.read_version(conn, definition.type, id, version_id)),
+    )
 
 
 def _noted(ctx: RequestContext, interaction: Interaction, version: Version | None) -> Version | None:
@@ -48,15 +80,17 @@ def _noted(ctx: RequestContext, interaction: Interaction, version: Version | Non
     return version
 
 
-def lock(ctx: RequestContext, conn, definition: ResourceDefinition, id: str,
-         interaction: Interaction) -> Version | None:
+def lock(
+    ctx: RequestContext, conn, definition: ResourceDefinition, id: str, interaction: Interaction
+) -> Version | None:
     """The current version, row-locked for an update, patch or delete in conn's transaction, once the
     guard lets the interaction replace it."""
     return _checked(ctx, conn, interaction, definition, _resources.lock_current(conn, definition.type, id))
 
 
-def _checked(ctx: RequestContext, conn, interaction: Interaction, definition: ResourceDefinition,
-             version: Version | None) -> Version | None:
+def _checked(
+    ctx: RequestContext, conn, interaction: Interaction, definition: ResourceDefinition, version: Version | None
+) -> Version | None:
     if version is not None:
         ctx.guard.check_stored(conn, interaction, definition, version)
     return version
@@ -70,8 +104,9 @@ def _scoped(ctx: RequestContext, plan: SearchPlan, interaction: Interaction) -> 
     return plan
 
 
-def search_page(ctx: RequestContext, conn, plan: SearchPlan,
-                interaction: Interaction = Interaction.SEARCH_TYPE) -> SearchResult:
+def search_page(
+    ctx: RequestContext, conn, plan: SearchPlan, interaction: Interaction = Interaction.SEARCH_TYPE
+) -> SearchResult:
     """One page of a search, narrowed to what the token may see; its patients are audited."""
     result = _search.search_page(conn, _scoped(ctx, plan, interaction))
     audit.saw(ctx, result.matches, entities=False)
@@ -89,20 +124,22 @@ def history(ctx: RequestContext, conn, interaction: Interaction, query: HistoryQ
     """Versions newest first, of the types and patients the guard allows (query.resource_types: wanted)."""
     types, patients = ctx.guard.history_scope(interaction, query.resource_types)
     rows, total = _history.history(conn, replace(query, resource_types=types, compartment_patient=patients))
-    audit.saw(ctx, [row[1] for row in rows[:query.count]], entities=False)
+    audit.saw(ctx, [row[1] for row in rows[: query.count]], entities=False)
     return rows, total
 
 
-def included(ctx: RequestContext, conn, sources: list[int], source_type: str, param: str,
-             target_type: str | None) -> list[Match]:
+def included(
+    ctx: RequestContext, conn, sources: list[int], source_type: str, param: str, target_type: str | None
+) -> list[Match]:
     """_include targets the token may read."""
     found = _include.included(conn, sources, source_type, param, target_type, _visible(ctx))
     definitions = ctx.services.registry.definitions
     return _shown(ctx, [m for m in found if ctx.guard.granted(definitions[m.resource_type], m.content)])
 
 
-def revincluded(ctx: RequestContext, conn, targets: list[tuple[str, str]], source_type: str, param: str,
-                target_type: str | None) -> list[Match]:
+def revincluded(
+    ctx: RequestContext, conn, targets: list[tuple[str, str]], source_type: str, param: str, target_type: str | None
+) -> list[Match]:
     """_revinclude sources the token may read."""
     found = _include.revincluded(conn, targets, source_type, param, target_type, _visible(ctx))
     definitions = ctx.services.registry.definitions
@@ -146,5 +183,6 @@ def export_count(ctx: RequestContext, conn, plan: SearchPlan) -> int:
 
 def export_stream(ctx: RequestContext, conn, plan: SearchPlan, batch_size: int):
     """An export's matches as stored JSON text, in batches, narrowed like a search by the guard."""
-    return _export.stream(conn, _scoped(ctx, replace(plan, criteria=list(plan.criteria)), Interaction.SEARCH_TYPE),
-                          batch_size)
+    return _export.stream(
+        conn, _scoped(ctx, replace(plan, criteria=list(plan.criteria)), Interaction.SEARCH_TYPE), batch_size
+    )

@@ -1,5 +1,6 @@
 """search-type, compartment search and search-system (R4 http.html#search, search.html):
 a searchset Bundle paged by keyset links, with _include/_revinclude under the guard."""
+
 from __future__ import annotations
 
 from contextlib import nullcontext
@@ -11,37 +12,46 @@ from ..fhir.subsetting import subset
 from ..search.query import Include, ParsedSearch, SearchParser, encode_search_cursor
 from . import repository
 from .context import RequestContext
-from .repository import CompartmentCriterion, Match, SearchResult
 from .links import page_url, resource_url
+from .repository import CompartmentCriterion, Match, SearchResult
 
 MAX_INCLUDE_ROUNDS = 3  # :iterate stops after this many rounds
 
 
-def search_type(ctx: RequestContext, resource_type: str, pairs: list[tuple[str, str]], strict: bool = False,
-                conn=None) -> Bundle:
+def search_type(
+    ctx: RequestContext, resource_type: str, pairs: list[tuple[str, str]], strict: bool = False, conn=None
+) -> Bundle:
     """`conn`: search there (a transaction's GET entry sees the transaction's own writes)."""
     definition = ctx.definition(resource_type, Interaction.SEARCH_TYPE)
     return _search(ctx, _parser(ctx, definition, (resource_type,)).parse(pairs, strict), f"/{resource_type}", conn)
 
 
-def search_compartment(ctx: RequestContext, compartment_type: str, compartment_id: str, resource_type: str,
-                       pairs: list[tuple[str, str]], strict: bool = False) -> Bundle:
+def search_compartment(
+    ctx: RequestContext,
+    compartment_type: str,
+    compartment_id: str,
+    resource_type: str,
+    pairs: list[tuple[str, str]],
+    strict: bool = False,
+) -> Bundle:
     """GET /Patient/7/MedicationRequest: a search-type confined to the compartment (R4 http.html#vsearch)."""
     definition = ctx.definition(resource_type, Interaction.SEARCH_TYPE)
     params = definition.compartments.get(compartment_type, ())
     if not params and resource_type != compartment_type:
         raise BadRequest(f"{resource_type} is not in the {compartment_type} compartment")
     parsed = _parser(ctx, definition, (resource_type,)).parse(pairs, strict)
-    parsed.plan.criteria.append(CompartmentCriterion(compartment_type, compartment_id, params,
-                                                     is_owner=resource_type == compartment_type))
+    parsed.plan.criteria.append(
+        CompartmentCriterion(compartment_type, compartment_id, params, is_owner=resource_type == compartment_type)
+    )
     return _search(ctx, parsed, f"/{compartment_type}/{compartment_id}/{resource_type}")
 
 
 def search_system(ctx: RequestContext, pairs: list[tuple[str, str]], strict: bool = False) -> Bundle:
     """GET /fhir?_type=Patient,Condition&...: the types given (or every searchable one), common parameters only."""
     requested = [t for name, value in pairs if name == "_type" for t in value.split(",") if t]
-    types = tuple(dict.fromkeys(requested)) or ctx.guard.allowed_types(Interaction.SEARCH_TYPE,
-                                                                        ctx.services.registry.types)
+    types = tuple(dict.fromkeys(requested)) or ctx.guard.allowed_types(
+        Interaction.SEARCH_TYPE, ctx.services.registry.types
+    )
     if not types:
         raise Forbidden("The granted scopes allow searching no resource type")
     definitions = [ctx.definition(t, Interaction.SEARCH_TYPE) for t in types]
@@ -50,8 +60,9 @@ def search_system(ctx: RequestContext, pairs: list[tuple[str, str]], strict: boo
 
 def _parser(ctx: RequestContext, definition, types: tuple[str, ...]) -> SearchParser:
     services = ctx.services
-    return SearchParser(definition, ctx.base_url, services.default_page_size, services.max_page_size,
-                        services.registry, types)
+    return SearchParser(
+        definition, ctx.base_url, services.default_page_size, services.max_page_size, services.registry, types
+    )
 
 
 def _search(ctx: RequestContext, parsed: ParsedSearch, path: str, conn=None) -> Bundle:
@@ -104,10 +115,16 @@ def _includes(ctx: RequestContext, conn, includes: list[Include], matches: list[
 def _apply(ctx: RequestContext, conn, spec: Include, sources: list[Match]) -> list[Match]:
     if spec.reverse:
         targets = [(m.resource_type, m.id) for m in sources]
-        return repository.revincluded(ctx, conn, targets, spec.source_type, spec.param,
-                                      spec.target_type) if targets else []
+        return (
+            repository.revincluded(ctx, conn, targets, spec.source_type, spec.param, spec.target_type)
+            if targets
+            else []
+        )
     seqs = [m.seq for m in sources if m.resource_type == spec.source_type or spec.param == "*"]
     if spec.param == "*":
-        return [r for t in {m.resource_type for m in sources}
-                for r in repository.included(ctx, conn, [m.seq for m in sources if m.resource_type == t], t, "*", None)]
+        return [
+            r
+            for t in {m.resource_type for m in sources}
+            for r in repository.included(ctx, conn, [m.seq for m in sources if m.resource_type == t], t, "*", None)
+        ]
     return repository.included(ctx, conn, seqs, spec.source_type, spec.param, spec.target_type) if seqs else []

@@ -1,6 +1,7 @@
 """ValueSet/$expand, ValueSet/$validate-code and CodeSystem/$lookup on the shipped value sets and code
 systems (R4 valueset-operation-expand.html, valueset-operation-validate-code.html,
 codesystem-operation-lookup.html). The expansions were computed at build time; nothing is fetched."""
+
 from __future__ import annotations
 
 from ..fhir.interactions import Interaction
@@ -42,14 +43,23 @@ def expand(ctx: RequestContext, id: str | None, params: dict) -> dict:
     paged by `offset` and `count`."""
     value_set = _value_set(ctx, id, params.get("url"))
     text = (params.get("filter") or "").lower()
-    contains = [c for c in value_set.contains
-                if not text or text in c["code"].lower() or text in c.get("display", "").lower()]
-    offset, count = _int(params.get("offset"), "offset", 0), min(_int(params.get("count"), "count", MAX_COUNT), MAX_COUNT)
+    contains = [
+        c for c in value_set.contains if not text or text in c["code"].lower() or text in c.get("display", "").lower()
+    ]
+    offset, count = (
+        _int(params.get("offset"), "offset", 0),
+        min(_int(params.get("count"), "count", MAX_COUNT), MAX_COUNT),
+    )
     parameters = [{"name": "offset", "valueInteger": offset}, {"name": "count", "valueInteger": count}]
     if text:
         parameters.insert(0, {"name": "filter", "valueString": params["filter"]})
-    expansion = {**value_set.raw["expansion"], "total": len(contains), "offset": offset, "parameter": parameters,
-                 "contains": contains[offset:offset + count]}
+    expansion = {
+        **value_set.raw["expansion"],
+        "total": len(contains),
+        "offset": offset,
+        "parameter": parameters,
+        "contains": contains[offset : offset + count],
+    }
     return {**{k: v for k, v in value_set.raw.items() if k not in ("compose", "expansion")}, "expansion": expansion}
 
 
@@ -67,8 +77,14 @@ def validate_code(ctx: RequestContext, id: str | None, params: dict) -> dict:
     """Parameters(result, message, display): is one of the codes given in the value set?"""
     value_set = _value_set(ctx, id, params.get("url"))
     for coding in _codings(params):
-        entry = next((c for c in value_set.contains if c["code"] == coding.get("code")
-                      and (coding.get("system") is None or c["system"] == coding["system"])), None)
+        entry = next(
+            (
+                c
+                for c in value_set.contains
+                if c["code"] == coding.get("code") and (coding.get("system") is None or c["system"] == coding["system"])
+            ),
+            None,
+        )
         if entry is None:
             continue
         parameters = [{"name": "result", "valueBoolean": True}]
@@ -76,20 +92,31 @@ def validate_code(ctx: RequestContext, id: str | None, params: dict) -> dict:
             parameters.append({"name": "display", "valueString": entry["display"]})
         given = coding.get("display")
         if given and entry.get("display") and given.lower() != entry["display"].lower():
-            parameters.append({"name": "message", "valueString":
-                               f"The display {given!r} is not the display of {entry['code']}: {entry['display']!r}"})
+            parameters.append(
+                {
+                    "name": "message",
+                    "valueString": f"The display {given!r} is not the display of {entry['code']}: {entry['display']!r}",
+                }
+            )
         return {"resourceType": "Parameters", "parameter": parameters}
     codes = ", ".join(f"{c.get('system') or ''}|{c.get('code')}" for c in _codings(params))
-    return {"resourceType": "Parameters", "parameter": [
-        {"name": "result", "valueBoolean": False},
-        {"name": "message", "valueString": f"{codes} is not in the value set {value_set.url}"}]}
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "result", "valueBoolean": False},
+            {"name": "message", "valueString": f"{codes} is not in the value set {value_set.url}"},
+        ],
+    }
 
 
 def lookup(ctx: RequestContext, params: dict) -> dict:
     """Parameters(name, version, display, definition) of a code in a shipped code system."""
     ctx.guard.require(Interaction.READ, "CodeSystem")
-    coding = params["coding"] if isinstance(params.get("coding"), dict) else {"system": params.get("system"),
-                                                                               "code": params.get("code")}
+    coding = (
+        params["coding"]
+        if isinstance(params.get("coding"), dict)
+        else {"system": params.get("system"), "code": params.get("code")}
+    )
     system, code = coding.get("system"), coding.get("code")
     if not isinstance(system, str) or not isinstance(code, str) or not system or not code:
         raise BadRequest("$lookup needs a system and a code (or a coding)", location="http.code")

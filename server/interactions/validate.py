@@ -1,5 +1,6 @@
 """[type]/$validate and [type]/{id}/$validate (R4 resource-operation-validate.html): would the
 content be accepted? Always an OperationOutcome with 200 when the check ran; nothing is stored."""
+
 from __future__ import annotations
 
 import orjson
@@ -33,8 +34,9 @@ def validate_parameters(body, mode: str | None, profile: str | None = None) -> t
     return body, mode, profile
 
 
-def validate(ctx: RequestContext, resource_type: str, id: str | None, body, mode: str | None,
-             profile: str | None = None) -> dict:
+def validate(
+    ctx: RequestContext, resource_type: str, id: str | None, body, mode: str | None, profile: str | None = None
+) -> dict:
     resource, mode, profile = validate_parameters(body, mode, profile)
     if mode is not None and mode not in MODES:
         raise BadRequest(f"mode must be one of {', '.join(MODES)}", location="http.mode")
@@ -42,8 +44,9 @@ def validate(ctx: RequestContext, resource_type: str, id: str | None, body, mode
         raise BadRequest(f"mode {mode} needs the instance level: [type]/[id]/$validate", location="http.mode")
     ctx.definition(resource_type, Interaction(mode) if mode in ("create", "update", "delete") else Interaction.READ)
     if profile is not None and ctx.services.validator.profiles.resolve(profile) is None:
-        return operation_outcome([Issue(f"Profile {profile} is not known to this server", "not-supported",
-                                        expression=("profile",))])
+        return operation_outcome(
+            [Issue(f"Profile {profile} is not known to this server", "not-supported", expression=("profile",))]
+        )
     warnings: list[Issue] = []
     try:
         if mode == "delete":
@@ -55,12 +58,14 @@ def validate(ctx: RequestContext, resource_type: str, id: str | None, body, mode
         raise  # the check could not run: a 4xx, not an outcome (resource-operation-validate.html)
     except FhirError as error:
         return operation_outcome(error.issues)
-    return operation_outcome(warnings or [Issue("Validation successful: no issues found", "informational",
-                                                "information")])
+    return operation_outcome(
+        warnings or [Issue("Validation successful: no issues found", "informational", "information")]
+    )
 
 
-def _check_content(ctx: RequestContext, resource_type: str, id: str | None, resource, mode: str | None,
-                   profile: str | None) -> list[Issue]:
+def _check_content(
+    ctx: RequestContext, resource_type: str, id: str | None, resource, mode: str | None, profile: str | None
+) -> list[Issue]:
     if resource is None and id is not None and is_valid_id(id):  # instance level: the stored resource
         with ctx.services.database.connection() as conn:
             current = repository.read(ctx, conn, ctx.services.registry.definitions[resource_type], id)
@@ -72,10 +77,13 @@ def _check_content(ctx: RequestContext, resource_type: str, id: str | None, reso
         raise BadRequest("The resource to validate is missing")
     if mode == "create" and isinstance(resource, dict):
         resource = {k: v for k, v in resource.items() if k != "id"}
-    warnings = ctx.services.validator.validate(resource_type, resource, strict=ctx.strict,
-                                               profiles=(profile,) if profile else ())
+    warnings = ctx.services.validator.validate(
+        resource_type, resource, strict=ctx.strict, profiles=(profile,) if profile else ()
+    )
     if mode == "update" and resource.get("id") != id:
-        raise BadRequest(f"The resource id ({resource.get('id')!r}) must equal {id!r}", expression=f"{resource_type}.id")
+        raise BadRequest(
+            f"The resource id ({resource.get('id')!r}) must equal {id!r}", expression=f"{resource_type}.id"
+        )
     if mode in ("create", "update"):
         definition, interaction = ctx.services.registry.definitions[resource_type], Interaction(mode)
         with ctx.services.database.transaction() as conn:  # rolled back or not, it writes nothing
@@ -84,15 +92,19 @@ def _check_content(ctx: RequestContext, resource_type: str, id: str | None, reso
                 repository.read(ctx, conn, definition, id, interaction)
             check_references(ctx, conn, resource, (resource_type, id or ""))
             # the write itself would be refused outside the token's compartment or granular scopes
-            ctx.guard.check_new(conn, interaction, definition, patient_compartment(definition, resource, ctx.base_url),
-                                resource)
+            ctx.guard.check_new(
+                conn, interaction, definition, patient_compartment(definition, resource, ctx.base_url), resource
+            )
     return warnings
 
 
 def _check_delete(ctx: RequestContext, resource_type: str, id: str) -> None:
     with ctx.services.database.transaction() as conn:
-        current = repository.read(ctx, conn, ctx.services.registry.definitions[resource_type], id,
-                                  Interaction.DELETE) if is_valid_id(id) else None
+        current = (
+            repository.read(ctx, conn, ctx.services.registry.definitions[resource_type], id, Interaction.DELETE)
+            if is_valid_id(id)
+            else None
+        )
         if current is None or current.deleted:
             raise NotFound(f"{resource_type}/{id} is not known")
         referrers_blocking_delete(ctx, conn, resource_type, id, cascade=False)

@@ -1,4 +1,5 @@
 """A single write's checks around the write path: ids, If-Match, the patient compartment."""
+
 from __future__ import annotations
 
 import uuid
@@ -25,10 +26,20 @@ def check_if_match(current: Version | None, if_match: str | None) -> None:
         raise PreconditionFailed(f"If-Match version {if_match} does not match the current version ({found})")
 
 
-def store_version(ctx: RequestContext, conn, definition: ResourceDefinition, interaction: Interaction, resource: dict,
-                  id: str, version_id: int, method: str, holders: list | None = None) -> Version:
+def store_version(
+    ctx: RequestContext,
+    conn,
+    definition: ResourceDefinition,
+    interaction: Interaction,
+    resource: dict,
+    id: str,
+    version_id: int,
+    method: str,
+    holders: list | None = None,
+) -> Version:
     """A single write's new version, through the write path, once the guard allows it."""
-    version = write_path.prepare(ctx.services, definition, resource, id, version_id, interaction, method,
-                                 holders=holders)
+    version = write_path.prepare(
+        ctx.services, definition, resource, id, version_id, interaction, method, holders=holders
+    )
     ctx.guard.check_new(conn, interaction, definition, version.patient_id, write_path.resource_of(version))
     return write_path.commit(ctx, conn, [version])[0]

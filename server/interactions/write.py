@@ -2,6 +2,7 @@
 
 The `*_in` functions do the work on a connection already inside a transaction, so that a
 transaction Bundle (bundle.py) runs many of them in one database transaction."""
+
 from __future__ import annotations
 
 from ..fhir.interactions import Interaction
@@ -10,8 +11,8 @@ from ..fhir.references import require_valid_id
 from ..search.registry import ResourceDefinition
 from . import repository, write_path
 from .context import RequestContext
-from .repository import Version
 from .references import reference_holders, referrers_blocking_delete, resolve_conditional_references
+from .repository import Version
 from .versions import check_if_match, new_id, store_version
 
 
@@ -35,7 +36,9 @@ def create(ctx: RequestContext, resource_type: str, body) -> Version:
         return create_in(ctx, conn, definition, resource)
 
 
-def create_in(ctx: RequestContext, conn, definition: ResourceDefinition, resource: dict, id: str | None = None) -> Version:
+def create_in(
+    ctx: RequestContext, conn, definition: ResourceDefinition, resource: dict, id: str | None = None
+) -> Version:
     id = id or new_id()
     resolve_conditional_references(ctx, conn, resource)
     return store_version(ctx, conn, definition, Interaction.CREATE, resource, id, 1, "POST")
@@ -45,8 +48,10 @@ def prepare_update(ctx: RequestContext, resource_type: str, id: str, body) -> Re
     definition = ctx.definition(resource_type, Interaction.UPDATE)
     ctx.services.validator.validate(resource_type, body, strict=ctx.strict)
     if body.get("id") != id:
-        raise BadRequest(f"The resource id ({body.get('id')!r}) must equal the id in the URL ({id!r})",
-                         expression=f"{resource_type}.id")
+        raise BadRequest(
+            f"The resource id ({body.get('id')!r}) must equal the id in the URL ({id!r})",
+            expression=f"{resource_type}.id",
+        )
     return definition
 
 
@@ -57,8 +62,9 @@ def update(ctx: RequestContext, resource_type: str, id: str, body, if_match: str
         return update_in(ctx, conn, definition, id, body, if_match)
 
 
-def update_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str, resource: dict,
-              if_match: str | None) -> tuple[Version, bool]:
+def update_in(
+    ctx: RequestContext, conn, definition: ResourceDefinition, id: str, resource: dict, if_match: str | None
+) -> tuple[Version, bool]:
     current = repository.lock(ctx, conn, definition, id, Interaction.UPDATE)
     check_if_match(current, if_match)
     resolve_conditional_references(ctx, conn, resource)
@@ -67,8 +73,9 @@ def update_in(ctx: RequestContext, conn, definition: ResourceDefinition, id: str
     return version, current is None or current.deleted
 
 
-def delete(ctx: RequestContext, resource_type: str, id: str, if_match: str | None,
-           cascade: bool = False) -> Version | None:
+def delete(
+    ctx: RequestContext, resource_type: str, id: str, if_match: str | None, cascade: bool = False
+) -> Version | None:
     """Mark deleted, keeping history; deleting a deleted resource changes nothing (http.html#delete).
     Returns the version deleted, or None when it was deleted already."""
     ctx.definition(resource_type, Interaction.DELETE)
@@ -77,8 +84,15 @@ def delete(ctx: RequestContext, resource_type: str, id: str, if_match: str | Non
         return delete_in(ctx, conn, resource_type, id, if_match, cascade)
 
 
-def delete_in(ctx: RequestContext, conn, resource_type: str, id: str, if_match: str | None,
-              cascade: bool = False, _visited: set | None = None) -> Version | None:
+def delete_in(
+    ctx: RequestContext,
+    conn,
+    resource_type: str,
+    id: str,
+    if_match: str | None,
+    cascade: bool = False,
+    _visited: set | None = None,
+) -> Version | None:
     """Referrers block a delete (409) unless cascading, which deletes them first, recursively."""
     current = repository.lock(ctx, conn, ctx.services.registry.definitions[resource_type], id, Interaction.DELETE)
     if current is None:

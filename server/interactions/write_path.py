@@ -8,13 +8,14 @@ commit. Reindexing recomputes index rows through the same preparation (reindex()
 Writes that take more than one statement run in transaction(ctx), which holds the after-commit
 calls until the database has committed; a lone statement on an autocommit connection is its own
 transaction. Only this module imports storage's write functions (an import-linter contract)."""
+
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Callable, Iterator
+from datetime import UTC, datetime
 
 import orjson
 import psycopg
@@ -33,13 +34,14 @@ _after_commit: contextvars.ContextVar[list | None] = contextvars.ContextVar("aft
 
 def instant(moment: datetime) -> str:
     """FHIR instant, UTC: 2026-11-27T19:20:01.123456Z."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
 class Prepared:
     """One new version, ready to store. `targets`: (type, id) of each local reference -> the
     Reference element holding it, or its expression (after pickling, for import)."""
+
     resource_type: str
     id: str
     version_id: int
@@ -84,25 +86,54 @@ class UnresolvedReferences(Unprocessable):
         self.index = index
 
 
-def prepare(services: Services, definition: ResourceDefinition, resource: dict, id: str, version_id: int,
-            interaction: str, method: str, now: datetime | None = None, holders: list | None = None,
-            rows: dict | None = None) -> Prepared:
+def prepare(
+    services: Services,
+    definition: ResourceDefinition,
+    resource: dict,
+    id: str,
+    version_id: int,
+    interaction: str,
+    method: str,
+    now: datetime | None = None,
+    holders: list | None = None,
+    rows: dict | None = None,
+) -> Prepared:
     """The server owns id, meta.versionId and meta.lastUpdated (R4 resource.html#Meta). `holders`:
     the resource's Reference elements, when the caller has walked it already; `rows`: its index rows,
     when the caller shaped the resource itself and knows them (the audit trail, kept equal by a test)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     meta = {**resource.get("meta", {}), "versionId": str(version_id), "lastUpdated": instant(now)}
     resource = {**resource, "id": id, "meta": meta}
     patient_id = patient_compartment(definition, resource, services.base_url)
-    return Prepared(definition.type, id, version_id, interaction, method, now, orjson.dumps(resource), patient_id,
-                    rows if rows is not None else index_rows(definition, resource, services.base_url), None,
-                    local_targets(services, resource, holders), resource)
+    return Prepared(
+        definition.type,
+        id,
+        version_id,
+        interaction,
+        method,
+        now,
+        orjson.dumps(resource),
+        patient_id,
+        rows if rows is not None else index_rows(definition, resource, services.base_url),
+        None,
+        local_targets(services, resource, holders),
+        resource,
+    )
 
 
 def deletion(current: Version, now: datetime | None = None, interaction: str = "delete") -> Prepared:
     """The deletion version of a current one (R4 http.html#delete: history keeps it)."""
-    return Prepared(current.resource_type, current.id, current.version_id + 1, interaction, "DELETE",
-                    now or datetime.now(timezone.utc), None, current.patient_id, seq=current.seq)
+    return Prepared(
+        current.resource_type,
+        current.id,
+        current.version_id + 1,
+        interaction,
+        "DELETE",
+        now or datetime.now(UTC),
+        None,
+        current.patient_id,
+        seq=current.seq,
+    )
 
 
 def for_copy(prepared: Prepared) -> Prepared:
@@ -136,8 +167,9 @@ def transaction(ctx: RequestContext) -> Iterator[psycopg.Connection]:
     _notify_after(ctx, pending)
 
 
-def commit(ctx: RequestContext, conn, versions: list[Prepared],
-           on_unresolved: Callable[[int, list], None] | None = None) -> list[Version]:
+def commit(
+    ctx: RequestContext, conn, versions: list[Prepared], on_unresolved: Callable[[int, list], None] | None = None
+) -> list[Version]:
     """Store the versions (distinct resources) on conn. A version with unresolved local references
     raises UnresolvedReferences, or with `on_unresolved(index, [(target, expression), ...])` is
     left out (with those that then lose their targets). Returns the stored versions in order."""
@@ -151,9 +183,20 @@ def commit(ctx: RequestContext, conn, versions: list[Prepared],
     listeners = ctx.services.write_listeners
     extra = [added for listener in listeners for added in listener.before_commit(ctx, conn, versions)]
     seqs = store(conn, [_stored(v) for v in versions + extra])
-    written = [Version(v.resource_type, v.id, v.version_id, v.last_updated, v.deleted,
-                       None if v.content is None else v.content.decode(), v.method, seq, v.patient_id)
-               for v, seq in zip(versions, seqs)]
+    written = [
+        Version(
+            v.resource_type,
+            v.id,
+            v.version_id,
+            v.last_updated,
+            v.deleted,
+            None if v.content is None else v.content.decode(),
+            v.method,
+            seq,
+            v.patient_id,
+        )
+        for v, seq in zip(versions, seqs, strict=False)
+    ]
     if pending is None:
         _notify_after(ctx, [versions])
     else:
@@ -173,8 +216,20 @@ def reindex(ctx: RequestContext, conn, stored: list[tuple[int, str, str, int, st
         patient_id = patient_compartment(definition, resource, ctx.base_url)
         rows = index_rows(definition, resource, ctx.base_url)
         replace_index_rows(conn, seq, resource_type, patient_id, rows)
-        changes.append(Prepared(resource_type, id, version_id, "reindex", "PUT", datetime.now(timezone.utc),
-                                None, patient_id, rows, seq=seq))
+        changes.append(
+            Prepared(
+                resource_type,
+                id,
+                version_id,
+                "reindex",
+                "PUT",
+                datetime.now(UTC),
+                None,
+                patient_id,
+                rows,
+                seq=seq,
+            )
+        )
     for listener in ctx.services.write_listeners:
         listener.before_commit(ctx, conn, changes)
     pending = _after_commit.get()
@@ -184,8 +239,20 @@ def reindex(ctx: RequestContext, conn, stored: list[tuple[int, str, str, int, st
 
 
 def _stored(v: Prepared) -> StoredVersion:
-    return StoredVersion(v.resource_type, v.id, v.version_id, v.last_updated, v.content, v.patient_id, v.method,
-                         v.rows, v.rows_copy, v.version_id > 1, v.seq, v.history)
+    return StoredVersion(
+        v.resource_type,
+        v.id,
+        v.version_id,
+        v.last_updated,
+        v.content,
+        v.patient_id,
+        v.method,
+        v.rows,
+        v.rows_copy,
+        v.version_id > 1,
+        v.seq,
+        v.history,
+    )
 
 
 def _notify_after(ctx: RequestContext, pending: list[list[Prepared]]) -> None:
@@ -231,4 +298,3 @@ def _expression(version: Prepared, holder) -> str:
 def _unresolved(index: int, version: Prepared, missing: list) -> UnresolvedReferences:
     issues = unresolved_reference_issues(resource_of(version), version.targets, missing)
     return UnresolvedReferences(index, f"{version.resource_type} refers to resources that do not exist", issues)
-

@@ -7,6 +7,7 @@ metrics made, on first use (in a worker), never at import: use `registry.REQUEST
 
 Labels never carry request data: route templates, interaction names, resource types from the registry and
 status codes only (no ids, no query values: no PHI)."""
+
 from __future__ import annotations
 
 import os
@@ -24,23 +25,40 @@ def _build() -> dict:
 
     return {
         "REQUESTS": Counter("fhir_http_requests", "HTTP requests answered", ["interaction", "type", "status"]),
-        "LATENCY": Histogram("fhir_http_request_duration_seconds", "Time to answer a request, once it is whole",
-                             ["interaction", "type"], buckets=LATENCY_BUCKETS),
+        "LATENCY": Histogram(
+            "fhir_http_request_duration_seconds",
+            "Time to answer a request, once it is whole",
+            ["interaction", "type"],
+            buckets=LATENCY_BUCKETS,
+        ),
         "DATABASE_ERRORS": Counter("fhir_database_errors", "Requests that failed on the database", ["kind"]),
         "POOL_SIZE": Gauge("fhir_db_pool_connections", "Database connections open", multiprocess_mode="livesum"),
-        "POOL_IN_USE": Gauge("fhir_db_pool_connections_in_use", "Database connections lent to requests",
-                             multiprocess_mode="livesum"),
-        "POOL_WAITING": Gauge("fhir_db_pool_requests_waiting", "Requests waiting for a database connection",
-                              multiprocess_mode="livesum"),
+        "POOL_IN_USE": Gauge(
+            "fhir_db_pool_connections_in_use", "Database connections lent to requests", multiprocess_mode="livesum"
+        ),
+        "POOL_WAITING": Gauge(
+            "fhir_db_pool_requests_waiting", "Requests waiting for a database connection", multiprocess_mode="livesum"
+        ),
         # Hooks for the parts that own these numbers: they set them, /metrics shows them.
-        "AUDIT_BUFFER_DEPTH": Gauge("fhir_audit_buffer_depth", "AuditEvents buffered, not yet written",
-                                    multiprocess_mode="livesum"),
+        "AUDIT_BUFFER_DEPTH": Gauge(
+            "fhir_audit_buffer_depth", "AuditEvents buffered, not yet written", multiprocess_mode="livesum"
+        ),
         "EXPORT_JOBS": Gauge("fhir_export_jobs", "Bulk export jobs by state", ["state"], multiprocess_mode="max"),
     }
 
 
-METRICS = frozenset({"REQUESTS", "LATENCY", "DATABASE_ERRORS", "POOL_SIZE", "POOL_IN_USE", "POOL_WAITING",
-                     "AUDIT_BUFFER_DEPTH", "EXPORT_JOBS"})
+METRICS = frozenset(
+    {
+        "REQUESTS",
+        "LATENCY",
+        "DATABASE_ERRORS",
+        "POOL_SIZE",
+        "POOL_IN_USE",
+        "POOL_WAITING",
+        "AUDIT_BUFFER_DEPTH",
+        "EXPORT_JOBS",
+    }
+)
 
 
 def __getattr__(name: str):

@@ -1,5 +1,6 @@
 """One search parameter of a query (name[:modifier][.chain]=values, or _has:...) turned into a
 criterion for the storage layer (R4 search.html#modifiers, #chaining, #has)."""
+
 from __future__ import annotations
 
 from ..fhir.outcomes import BadRequest
@@ -48,8 +49,7 @@ class CriterionBuilder:
             return IdCriterion(tuple(values))
         search_type = SEARCH_TYPES.get(param.type)
         if search_type is None:
-            raise BadRequest(f"Search parameter '{param.name}' of type {param.type} is not supported",
-                             expression=name)
+            raise BadRequest(f"Search parameter '{param.name}' of type {param.type} is not supported", expression=name)
         return search_type.criterion(param, modifier, values, name, self.base_url)
 
     def _definition(self, resource_type: str, name: str) -> ResourceDefinition:
@@ -67,8 +67,9 @@ class CriterionBuilder:
         chained_code = rest.partition(".")[0].partition(":")[0]
         targets = [t for t in targets if chained_code in self._definition(t, name).params]
         if not targets:
-            raise BadRequest(f"No target type of '{param.name}' has a search parameter '{chained_code}'",
-                             expression=name)
+            raise BadRequest(
+                f"No target type of '{param.name}' has a search parameter '{chained_code}'", expression=name
+            )
         inner = [self.build(self._definition(t, name), rest, raw, depth + 1) for t in targets[:1]]
         if len(targets) > 1:  # the same parameter on several targets: each must parse the same way
             for target in targets[1:]:

@@ -1,23 +1,27 @@
 """FHIR date, dateTime and instant values of any precision, turned into the range [low, high) they
 cover (R4 search.html#date: the precision of the value defines its implicit range)."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 _DATE_TIME = re.compile(
     r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
     r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?P<fraction>\.\d{1,9})?)?"
-    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$")
+    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
 
 
 def _add_month(moment: datetime) -> datetime:
-    return moment.replace(year=moment.year + 1, month=1) if moment.month == 12 else moment.replace(month=moment.month + 1)
+    return (
+        moment.replace(year=moment.year + 1, month=1) if moment.month == 12 else moment.replace(month=moment.month + 1)
+    )
 
 
 def _timezone(text: str | None) -> timezone:
     if not text or text == "Z":
-        return timezone.utc  # a time without offset is read as UTC, the server's time zone
+        return UTC  # a time without offset is read as UTC, the server's time zone
     sign = 1 if text[0] == "+" else -1
     return timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
 
@@ -29,9 +33,16 @@ def parse_range(text: str) -> tuple[datetime, datetime]:
         raise ValueError(text)
     part = {k: v for k, v in match.groupdict().items() if v is not None}
     zone = _timezone(part.get("tz"))
-    low = datetime(int(part["year"]), int(part.get("month", 1)), int(part.get("day", 1)),
-                   int(part.get("hour", 0)), int(part.get("minute", 0)), int(part.get("second", 0)),
-                   int(float(part.get("fraction", "0")) * 1_000_000), tzinfo=zone)
+    low = datetime(
+        int(part["year"]),
+        int(part.get("month", 1)),
+        int(part.get("day", 1)),
+        int(part.get("hour", 0)),
+        int(part.get("minute", 0)),
+        int(part.get("second", 0)),
+        int(float(part.get("fraction", "0")) * 1_000_000),
+        tzinfo=zone,
+    )
     if "fraction" in part:
         high = low + timedelta(microseconds=1)
     elif "second" in part:
@@ -45,4 +56,3 @@ def parse_range(text: str) -> tuple[datetime, datetime]:
     else:
         high = low.replace(year=low.year + 1)
     return low, high
-

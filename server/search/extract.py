@@ -1,6 +1,7 @@
 """Search values extracted from a resource at write time, as rows for the index tables
 (R4 search.html: which element types each search parameter type indexes, and how). What each
 type's rows are is its module's business (search/types/)."""
+
 from __future__ import annotations
 
 import re

@@ -12,11 +12,12 @@ Distinct forms found in the data (anything not understood raises ValueError at c
   Patient.deceased.exists() and Patient.deceased != false
 Also: 'or', empty(), first(), number literals.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 _TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<num>\d+(?:\.\d+)?)|(?P<id>[A-Za-z_]\w*)|(?P<op>!=|[.()|=]))")
 # Literal reference [base/]Type/id[/_history/vid]; urn:uuid:, contained "#x" etc. do not match.
@@ -27,7 +28,8 @@ CHOICE_TYPES = frozenset(
     "Code Markdown UnsignedInt PositiveInt Address Age Annotation Attachment CodeableConcept Coding "
     "ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference "
     "SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition "
-    "RelatedArtifact TriggerDefinition UsageContext Dosage Meta".split())
+    "RelatedArtifact TriggerDefinition UsageContext Dosage Meta".split()
+)
 
 
 def _truth(c: list):  # singleton evaluation: empty -> None, one boolean -> it, otherwise true
@@ -56,7 +58,8 @@ def _union(a: list, b: list) -> list:
 
 _OPERATORS = {
     "|": _union,
-    "=": _equals, "!=": lambda a, b: [not v for v in _equals(a, b)],
+    "=": _equals,
+    "!=": lambda a, b: [not v for v in _equals(a, b)],
     "and": lambda a, b: _logic(_truth(a), _truth(b), False),
     "or": lambda a, b: _logic(_truth(a), _truth(b), True),
 }
@@ -70,13 +73,15 @@ def _member(name: str) -> Callable[[list], list]:
             if isinstance(item, dict):
                 value = item.get(name)
                 if value is None and name not in item:  # choice element: onset -> onsetAge, ...
-                    value = next((v for k, v in item.items()
-                                  if k.startswith(name) and k[len(name):] in CHOICE_TYPES), None)
+                    value = next(
+                        (v for k, v in item.items() if k.startswith(name) and k[len(name) :] in CHOICE_TYPES), None
+                    )
                 if isinstance(value, list):
                     out.extend(v for v in value if v is not None)
                 elif value is not None:
                     out.append(value)
         return out
+
     return step
 
 
@@ -155,8 +160,9 @@ class _Parser:
             node = ("path", [("expr", self.binary(1))])
             self.take(")")
         elif kind in ("str", "num") or text in ("true", "false"):
-            value = (text if kind == "str" else text == "true" if kind == "id"
-                     else float(text) if "." in text else int(text))
+            value = (
+                text if kind == "str" else text == "true" if kind == "id" else float(text) if "." in text else int(text)
+            )
             return ("path", [("lit", value)])
         elif kind == "id" and text not in _PRECEDENCE and text not in ("as", "is"):
             if text[0].isupper() and not self.peek("("):
@@ -198,8 +204,11 @@ def _build(node) -> Callable[[list], list]:
     if kind == "resolve_is":
         return lambda f: [_reference_type(x) == arg for x in f]
     if kind == "type":  # the root: Patient (when it is one), Resource / DomainResource (anything)
-        return lambda f: [r for r in f if isinstance(r, dict) and (
-            arg in ("Resource", "DomainResource") or r.get("resourceType", arg) == arg)]
+        return lambda f: [
+            r
+            for r in f
+            if isinstance(r, dict) and (arg in ("Resource", "DomainResource") or r.get("resourceType", arg) == arg)
+        ]
     if kind == "member":
         return _member(arg)
     if kind == "where":
@@ -219,6 +228,7 @@ def _build(node) -> Callable[[list], list]:
         for step in steps:
             focus = step(focus)
         return focus
+
     return steps[0] if len(steps) == 1 else run
 
 

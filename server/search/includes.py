@@ -2,6 +2,7 @@
 
 The parser and the CapabilityStatement (searchInclude, searchRevInclude) both ask here, so what is
 declared is exactly what is accepted."""
+
 from __future__ import annotations
 
 from functools import cache
@@ -51,5 +52,8 @@ def common_params(registry: Registry) -> tuple[SearchParam, ...]:
     """The parameters every type has (same name and type): what a system search (GET [base]?) takes."""
     definitions = list(registry.definitions.values())
     first = definitions[0].params
-    return tuple(param for name, param in sorted(first.items())
-                 if all(d.params.get(name) is not None and d.params[name].type == param.type for d in definitions))
+    return tuple(
+        param
+        for name, param in sorted(first.items())
+        if all(d.params.get(name) is not None and d.params[name].type == param.type for d in definitions)
+    )

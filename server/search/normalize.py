@@ -1,4 +1,5 @@
 """String normalization shared by indexing and querying: R4 string search ignores case and accents."""
+
 from __future__ import annotations
 
 import unicodedata

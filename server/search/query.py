@@ -1,5 +1,6 @@
 """Parsing a search request into a SearchPlan (R4 search.html): parameters are checked against the
 registry; an unknown one becomes a warning, or a 400 under `Prefer: handling=strict`."""
+
 from __future__ import annotations
 
 import base64
@@ -21,14 +22,28 @@ MAX_VALUE_LENGTH = 4096
 SUMMARY_MODES = ("true", "false", "text", "data", "count")
 TOTAL_MODES = ("none", "estimate", "accurate")
 # Result parameters (R4 search.html#return): kept in paging links, never criteria.
-RESULT_PARAMS = frozenset({"_count", "_total", "_sort", "_include", "_revinclude", "_include:iterate",
-                           "_revinclude:iterate", "_summary", "_elements", "_cursor", "_type"})
+RESULT_PARAMS = frozenset(
+    {
+        "_count",
+        "_total",
+        "_sort",
+        "_include",
+        "_revinclude",
+        "_include:iterate",
+        "_revinclude:iterate",
+        "_summary",
+        "_elements",
+        "_cursor",
+        "_type",
+    }
+)
 NOT_SUPPORTED = frozenset({"_contained", "_containedType", "_text", "_content", "_list", "_query", "_filter"})
 
 
 @dataclass(frozen=True)
 class Include:
     """_include (forward) or _revinclude (reverse): source_type's reference param, optionally to one type."""
+
     source_type: str
     param: str  # "*" for every reference parameter
     target_type: str | None
@@ -74,8 +89,12 @@ def encode_search_cursor(direction: str, sort_values: tuple, seq: int) -> str:
 def decode_search_cursor(text: str, sort_keys: int) -> tuple:
     try:
         direction, values, seq = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        if direction in ("after", "before") and isinstance(seq, int) and len(values) == sort_keys \
-                and all(isinstance(v, str) for v in values):
+        if (
+            direction in ("after", "before")
+            and isinstance(seq, int)
+            and len(values) == sort_keys
+            and all(isinstance(v, str) for v in values)
+        ):
             return direction, tuple(values), seq
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
         pass
@@ -92,8 +111,15 @@ def as_parameter_issue(issue: Issue) -> Issue:
 
 
 class SearchParser:
-    def __init__(self, definition: ResourceDefinition, base_url: str, default_count: int, max_count: int,
-                 registry: Registry | None = None, resource_types: tuple[str, ...] | None = None):
+    def __init__(
+        self,
+        definition: ResourceDefinition,
+        base_url: str,
+        default_count: int,
+        max_count: int,
+        registry: Registry | None = None,
+        resource_types: tuple[str, ...] | None = None,
+    ):
         self.definition = definition
         registry = registry or definition.registry
         self.registry = registry
@@ -139,8 +165,9 @@ class SearchParser:
         except UnknownParameter as unknown:
             if strict:
                 raise BadRequest(str(unknown), expression=name) from None
-            parsed.warnings.append(Issue(f"{unknown}; it was ignored", "not-supported", "warning",
-                                         location=(f"http.{name}",)))
+            parsed.warnings.append(
+                Issue(f"{unknown}; it was ignored", "not-supported", "warning", location=(f"http.{name}",))
+            )
             return False
         parsed.plan.criteria.append(criterion)
         return True
@@ -160,7 +187,9 @@ class SearchParser:
             parsed.plan.count = parse_count(value, self.max_count)
         elif name == "_total":
             if value not in TOTAL_MODES:
-                raise BadRequest(f"Invalid _total '{value}': expected none, estimate or accurate", location="http._total")
+                raise BadRequest(
+                    f"Invalid _total '{value}': expected none, estimate or accurate", location="http._total"
+                )
             parsed.plan.total = value
         elif name == "_summary":
             if value not in SUMMARY_MODES:
@@ -182,8 +211,9 @@ class SearchParser:
             return SortKey("column", code, descending)
         param = self.definition.params.get(code)
         if param is None:
-            raise BadRequest(f"Cannot sort by '{code}': not a search parameter of {self.definition.type}",
-                             location="http._sort")
+            raise BadRequest(
+                f"Cannot sort by '{code}': not a search parameter of {self.definition.type}", location="http._sort"
+            )
         return SortKey(param.type, param.index_param, descending, param.part)
 
     def _include(self, name: str, value: str) -> Include:
@@ -196,9 +226,12 @@ class SearchParser:
             raise BadRequest(f"Invalid {name} '{value}': expected Type:parameter[:targetType]", expression=name)
         if value not in self._accepted_includes(reverse, iterate):
             searched = " or ".join(self.resource_types)
-            raise BadRequest(f"Invalid {name} '{value}': not a reference parameter "
-                             f"{'that can point at ' if reverse else 'of '}{searched} (see searchInclude and"
-                             " searchRevInclude in the CapabilityStatement)", expression=name)
+            raise BadRequest(
+                f"Invalid {name} '{value}': not a reference parameter "
+                f"{'that can point at ' if reverse else 'of '}{searched} (see searchInclude and"
+                " searchRevInclude in the CapabilityStatement)",
+                expression=name,
+            )
         return Include(parts[0], parts[1], parts[2] if len(parts) == 3 else None, reverse, iterate)
 
     def _accepted_includes(self, reverse: bool, iterate: bool):

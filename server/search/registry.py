@@ -1,5 +1,6 @@
 """The registry of resource types and search parameters, read from resources/*.json (FHIR knowledge
 is data). The CapabilityStatement and the indexer both read it, so they cannot drift."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -54,7 +55,7 @@ class ResourceDefinition:
     raw: dict  # the file, for the CapabilityStatement
     # The registry holding this definition: a chain or _has names other types, wherever criteria are
     # parsed (a search, If-None-Exist, a conditional reference, a granular scope).
-    registry: "Registry | None" = field(default=None, compare=False, repr=False)
+    registry: Registry | None = field(default=None, compare=False, repr=False)
 
     def patient_compartment_params(self) -> tuple[str, ...]:
         return self.compartments.get("Patient", ())
@@ -87,11 +88,20 @@ def _string_parts(params: dict[str, SearchParam]) -> dict[str, SearchParam]:
 
 
 def _definition(raw: dict, implemented: frozenset[str]) -> ResourceDefinition:
-    params = _string_parts({
-        p["name"]: SearchParam(p["name"], p["type"], p.get("expression", ""), p.get("definition", ""),
-                               p.get("documentation", ""), tuple(p.get("target", ())))
-        for p in raw.get("searchParam", []) if _is_indexed(p)
-    })
+    params = _string_parts(
+        {
+            p["name"]: SearchParam(
+                p["name"],
+                p["type"],
+                p.get("expression", ""),
+                p.get("definition", ""),
+                p.get("documentation", ""),
+                tuple(p.get("target", ())),
+            )
+            for p in raw.get("searchParam", [])
+            if _is_indexed(p)
+        }
+    )
     return ResourceDefinition(
         type=raw["type"],
         interactions=tuple(i["code"] for i in raw.get("interaction", []) if i["code"] in implemented),
@@ -106,7 +116,7 @@ class Registry:
         self.definitions = {name: replace(definition, registry=self) for name, definition in definitions.items()}
 
     @classmethod
-    def load(cls, directory: Path, implemented: frozenset[str]) -> "Registry":
+    def load(cls, directory: Path, implemented: frozenset[str]) -> Registry:
         definitions = {}
         for path in sorted(directory.glob("*.json")):
             definition = _definition(orjson.loads(path.read_bytes()), implemented)

@@ -1,5 +1,6 @@
 """Search values as written in a query: escaping and prefixes, shared by every search type
 (R4 search.html#escaping, #prefix)."""
+
 from __future__ import annotations
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")

@@ -2,11 +2,12 @@
 
 When PostgreSQL is unreachable, a request fails fast with DatabaseUnavailable (the edge answers 503 with
 Retry-After) instead of waiting long on the pool, and the pool heals itself once PostgreSQL is back."""
+
 from __future__ import annotations
 
 import select
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import psycopg
 from psycopg import pq
@@ -44,10 +45,17 @@ class Database:
         self.url = url
         self.pool_timeout = pool_timeout
         self.unreachable = False  # the last attempt found no server: wait only briefly until one connection works
-        self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False, name="fhir",
-                                   kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
-                                   timeout=pool_timeout, check=check_idle_connection,
-                                   reconnect_timeout=RECONNECT_SECONDS)
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            name="fhir",
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            timeout=pool_timeout,
+            check=check_idle_connection,
+            reconnect_timeout=RECONNECT_SECONDS,
+        )
 
     def open(self) -> None:
         self.pool.open(wait=True, timeout=30)

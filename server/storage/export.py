@@ -1,10 +1,11 @@
 """Streaming an export's matches out of PostgreSQL: one REPEATABLE READ snapshot for the whole job,
 a server-side cursor per type, the stored JSON as text (never decoded, never re-serialized)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterator
 
 import psycopg
 from psycopg import sql
@@ -27,7 +28,8 @@ def snapshot(url: str) -> Iterator[tuple[psycopg.Connection, datetime]]:
         with conn.transaction():
             row = conn.execute(
                 "SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database()"
-                f" AND pid <> pg_backend_pid() AND xact_start IS NOT NULL)) - interval '{CLOCK_MARGIN}'").fetchone()
+                f" AND pid <> pg_backend_pid() AND xact_start IS NOT NULL)) - interval '{CLOCK_MARGIN}'"
+            ).fetchone()
             assert row is not None  # the query always returns one row
             since = row[0]
             yield conn, since

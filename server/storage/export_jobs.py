@@ -2,6 +2,7 @@
 
 Every change a worker makes to its job names the lease (owner and attempt): a worker that lost its
 lease (it stalled, another restarted the job) changes nothing, so each job is written by exactly one."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,8 +12,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 ACTIVE = ("queued", "running")
-_COLUMNS = ("id, client_id, status, request_url, parameters, access, created_at, expires_at, attempt,"
-            " lease_owner, lease_until, done, total, transaction_time, manifest, error")
+_COLUMNS = (
+    "id, client_id, status, request_url, parameters, access, created_at, expires_at, attempt,"
+    " lease_owner, lease_until, done, total, transaction_time, manifest, error"
+)
 
 
 @dataclass(frozen=True)
@@ -35,28 +38,50 @@ class Job:
     error: dict | None
 
 
-def insert_job(conn: psycopg.Connection, id: str, client_id: str, request_url: str, parameters: dict,
-               access: dict, ttl_seconds: int) -> None:
-    conn.execute("INSERT INTO export_jobs (id, client_id, request_url, parameters, access, expires_at)"
-                 " VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s))",
-                 (id, client_id, request_url, Jsonb(parameters), Jsonb(access), ttl_seconds))
+def insert_job(
+    conn: psycopg.Connection,
+    id: str,
+    client_id: str,
+    request_url: str,
+    parameters: dict,
+    access: dict,
+    ttl_seconds: int,
+) -> None:
+    conn.execute(
+        "INSERT INTO export_jobs (id, client_id, request_url, parameters, access, expires_at)"
+        " VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s))",
+        (id, client_id, request_url, Jsonb(parameters), Jsonb(access), ttl_seconds),
+    )
 
 
-def insert_claimed_job(conn: psycopg.Connection, id: str, client_id: str, request_url: str, parameters: dict,
-                       access: dict, ttl_seconds: int, owner: str, lease_seconds: float) -> Job:
+def insert_claimed_job(
+    conn: psycopg.Connection,
+    id: str,
+    client_id: str,
+    request_url: str,
+    parameters: dict,
+    access: dict,
+    ttl_seconds: int,
+    owner: str,
+    lease_seconds: float,
+) -> Job:
     """A job that starts out leased to its creator (the CLI runs its own job); never queued."""
     row = conn.execute(
         f"INSERT INTO export_jobs (id, client_id, request_url, parameters, access, expires_at, status, attempt,"
         f" lease_owner, lease_until) VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s), 'running', 1,"
         f" %s, now() + make_interval(secs => %s)) RETURNING {_COLUMNS}",
-        (id, client_id, request_url, Jsonb(parameters), Jsonb(access), ttl_seconds, owner, lease_seconds)).fetchone()
+        (id, client_id, request_url, Jsonb(parameters), Jsonb(access), ttl_seconds, owner, lease_seconds),
+    ).fetchone()
     assert row is not None  # INSERT ... RETURNING returns the inserted row
     return Job(*row)
 
 
 def active_jobs(conn: psycopg.Connection, client_id: str) -> int:
-    row = conn.execute("SELECT count(*) FROM export_jobs WHERE client_id = %s"
-                       " AND status IN ('queued', 'running') AND expires_at > now()", (client_id,)).fetchone()
+    row = conn.execute(
+        "SELECT count(*) FROM export_jobs WHERE client_id = %s"
+        " AND status IN ('queued', 'running') AND expires_at > now()",
+        (client_id,),
+    ).fetchone()
     assert row is not None  # the query always returns one row
     return row[0]
 
@@ -79,35 +104,64 @@ def claim_job(conn: psycopg.Connection, owner: str, lease_seconds: float) -> Job
         f" WHERE id = (SELECT id FROM export_jobs WHERE expires_at > now() AND"
         f"  (status = 'queued' OR (status = 'running' AND lease_until < now()))"
         f"  ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)"
-        f" RETURNING {_COLUMNS}", (owner, lease_seconds)).fetchone()
+        f" RETURNING {_COLUMNS}",
+        (owner, lease_seconds),
+    ).fetchone()
     return Job(*row) if row else None
 
 
-def renew_lease(conn: psycopg.Connection, job: Job, lease_seconds: float, done: int, total: int | None,
-                transaction_time: datetime | None) -> bool:
+def renew_lease(
+    conn: psycopg.Connection,
+    job: Job,
+    lease_seconds: float,
+    done: int,
+    total: int | None,
+    transaction_time: datetime | None,
+) -> bool:
     """Heartbeat with progress; False once the lease is lost or the job was cancelled (deleted)."""
-    return conn.execute(
-        "UPDATE export_jobs SET lease_until = now() + make_interval(secs => %s), done = %s, total = %s,"
-        " transaction_time = %s WHERE id = %s AND lease_owner = %s AND attempt = %s AND status = 'running'",
-        (lease_seconds, done, total, transaction_time, job.id, job.lease_owner, job.attempt)).rowcount == 1
+    return (
+        conn.execute(
+            "UPDATE export_jobs SET lease_until = now() + make_interval(secs => %s), done = %s, total = %s,"
+            " transaction_time = %s WHERE id = %s AND lease_owner = %s AND attempt = %s AND status = 'running'",
+            (lease_seconds, done, total, transaction_time, job.id, job.lease_owner, job.attempt),
+        ).rowcount
+        == 1
+    )
 
 
-def finish_job(conn: psycopg.Connection, job: Job, status: str, manifest: dict | None, error: dict | None,
-               ttl_seconds: int) -> bool:
+def finish_job(
+    conn: psycopg.Connection, job: Job, status: str, manifest: dict | None, error: dict | None, ttl_seconds: int
+) -> bool:
     """completed (with its manifest) or failed (with an OperationOutcome); the files expire ttl from now."""
-    return conn.execute(
-        "UPDATE export_jobs SET status = %s, manifest = %s, error = %s, lease_owner = NULL, lease_until = NULL,"
-        " expires_at = now() + make_interval(secs => %s)"
-        " WHERE id = %s AND lease_owner = %s AND attempt = %s AND status = 'running'",
-        (status, Jsonb(manifest) if manifest is not None else None, Jsonb(error) if error is not None else None,
-         ttl_seconds, job.id, job.lease_owner, job.attempt)).rowcount == 1
+    return (
+        conn.execute(
+            "UPDATE export_jobs SET status = %s, manifest = %s, error = %s, lease_owner = NULL, lease_until = NULL,"
+            " expires_at = now() + make_interval(secs => %s)"
+            " WHERE id = %s AND lease_owner = %s AND attempt = %s AND status = 'running'",
+            (
+                status,
+                Jsonb(manifest) if manifest is not None else None,
+                Jsonb(error) if error is not None else None,
+                ttl_seconds,
+                job.id,
+                job.lease_owner,
+                job.attempt,
+            ),
+        ).rowcount
+        == 1
+    )
 
 
 def expired_jobs(conn: psycopg.Connection, limit: int = 100) -> list[str]:
     """Expired jobs, removed from the queue; the caller removes their files."""
-    return [row[0] for row in conn.execute(
-        "DELETE FROM export_jobs WHERE id IN (SELECT id FROM export_jobs WHERE expires_at <= now()"
-        " ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id", (limit,))]
+    return [
+        row[0]
+        for row in conn.execute(
+            "DELETE FROM export_jobs WHERE id IN (SELECT id FROM export_jobs WHERE expires_at <= now()"
+            " ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+            (limit,),
+        )
+    ]
 
 
 def job_exists(conn: psycopg.Connection, id: str) -> bool:

@@ -1,4 +1,5 @@
 """History queries (R4 http.html#history): newest first, keyset-paged on history_seq."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,13 +44,16 @@ def history(conn: psycopg.Connection, query: HistoryQuery) -> tuple[list[tuple[i
     if query.before_seq is not None:
         page_where, page_args = sql.SQL("{} AND h.history_seq < %s").format(where), args + [query.before_seq]
     rows = conn.execute(
-        sql.SQL("SELECT h.history_seq, h.resource_type, h.id, h.version_id, h.last_updated, h.deleted,"
-                " h.content::text, h.method, NULL, h.patient_id,"
-                " h.version_id = 1 OR EXISTS (SELECT FROM resource_history p WHERE p.resource_type = h.resource_type"
-                " AND p.id = h.id AND p.version_id = h.version_id - 1 AND p.deleted)"
-                " FROM resource_history h WHERE {}"
-                " ORDER BY h.history_seq DESC LIMIT %s").format(page_where),
-        page_args + [query.count + 1]).fetchall()
+        sql.SQL(
+            "SELECT h.history_seq, h.resource_type, h.id, h.version_id, h.last_updated, h.deleted,"
+            " h.content::text, h.method, NULL, h.patient_id,"
+            " h.version_id = 1 OR EXISTS (SELECT FROM resource_history p WHERE p.resource_type = h.resource_type"
+            " AND p.id = h.id AND p.version_id = h.version_id - 1 AND p.deleted)"
+            " FROM resource_history h WHERE {}"
+            " ORDER BY h.history_seq DESC LIMIT %s"
+        ).format(page_where),
+        page_args + [query.count + 1],
+    ).fetchall()
     row = conn.execute(sql.SQL("SELECT count(*) FROM resource_history h WHERE {}").format(where), args).fetchone()
     assert row is not None  # the query always returns one row
     total = row[0]

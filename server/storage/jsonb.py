@@ -1,4 +1,5 @@
 """JSON that is already bytes, passed to PostgreSQL as jsonb without a Python round trip."""
+
 from __future__ import annotations
 
 from psycopg.types.json import Jsonb

@@ -1,4 +1,5 @@
 """The server's signing keys (private JWKs), created once and shared by every worker."""
+
 from __future__ import annotations
 
 import psycopg

@@ -1,4 +1,5 @@
 """Transaction-scoped advisory locks, keyed by text (released at commit or rollback)."""
+
 from __future__ import annotations
 
 import psycopg

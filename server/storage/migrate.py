@@ -1,4 +1,5 @@
 """Forward-only numbered SQL migrations, applied under an advisory lock (workers may start at once)."""
+
 from __future__ import annotations
 
 import logging
@@ -23,15 +24,16 @@ def apply_migrations(database_url: str, directory: Path) -> list[str]:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
         try:
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                         " version integer PRIMARY KEY, name text NOT NULL,"
-                         " applied_at timestamptz NOT NULL DEFAULT now())")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
             applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
             for number, path in pending_files(directory, applied):
                 with conn.transaction():
                     conn.execute(path.read_text())
-                    conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                                 (number, path.name))
+                    conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (number, path.name))
                 log.info("migration applied", extra={"migration": path.name})
                 done.append(path.name)
         finally:

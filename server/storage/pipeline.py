@@ -1,9 +1,10 @@
 """Pipeline mode (libpq pipelining): statements whose results are not read yet are sent without
 waiting, so a transaction of many small writes costs far fewer round trips."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import psycopg
 

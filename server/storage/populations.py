@@ -1,5 +1,6 @@
 """Population queries of the medication-safety operations, over the index tables (no resource is loaded
 into Python): follow-up gaps after psychiatric starts, and PQA PDC for a group's members."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -23,9 +24,19 @@ def _hash_joins(conn: psycopg.Connection) -> None:
     conn.execute("SET LOCAL enable_nestloop = off")
 
 
-def follow_up_gaps(conn: psycopg.Connection, *, rxnorm: str, codes: list[str], statuses: list[str],
-                   started_after: datetime, now: datetime, follow_up_days: int, appointment_statuses: list[str],
-                   patients: PatientFilter, limit: int) -> tuple[int, list[tuple[str, datetime]]]:
+def follow_up_gaps(
+    conn: psycopg.Connection,
+    *,
+    rxnorm: str,
+    codes: list[str],
+    statuses: list[str],
+    started_after: datetime,
+    now: datetime,
+    follow_up_days: int,
+    appointment_statuses: list[str],
+    patients: PatientFilter,
+    limit: int,
+) -> tuple[int, list[tuple[str, datetime]]]:
     """(total, first `limit` (patient id, latest start)) of patients whose latest psychiatric MedicationRequest
     (authoredOn in the window) has no Appointment of those statuses starting within follow_up_days after it."""
     condition, params = _patients(patients, "t.patient_id")
@@ -46,7 +57,8 @@ def follow_up_gaps(conn: psycopg.Connection, *, rxnorm: str, codes: list[str], s
             FROM search_date ad
             JOIN search_token ast ON ast.resource_seq = ad.resource_seq AND ast.resource_type = 'Appointment'
                                  AND ast.param = 'status' AND ast.code = ANY(%s)
-            WHERE ad.resource_type = 'Appointment' AND ad.param = 'date' AND ad.low >= date_trunc('day', %s::timestamptz)
+            WHERE ad.resource_type = 'Appointment' AND ad.param = 'date'
+              AND ad.low >= date_trunc('day', %s::timestamptz)
         ), gaps AS (
             SELECT s.patient_id, s.started FROM starts s
             WHERE NOT EXISTS (SELECT 1 FROM visits v WHERE v.patient_id = s.patient_id
@@ -57,13 +69,35 @@ def follow_up_gaps(conn: psycopg.Connection, *, rxnorm: str, codes: list[str], s
     """).format(condition=condition)
     with conn.transaction():
         _hash_joins(conn)
-        rows = conn.execute(query, [statuses, rxnorm, codes, started_after, now, *params, appointment_statuses,
-                                    started_after, follow_up_days, limit]).fetchall()
+        rows = conn.execute(
+            query,
+            [
+                statuses,
+                rxnorm,
+                codes,
+                started_after,
+                now,
+                *params,
+                appointment_statuses,
+                started_after,
+                follow_up_days,
+                limit,
+            ],
+        ).fetchall()
     return (rows[0][0] if rows else 0), [(r[1], r[2]) for r in rows]
 
 
-def group_pdc(conn: psycopg.Connection, *, members: list[str], rxnorm: str, codes: list[str], drugs: list[str],
-              period_start: date, period_end: date, patients: PatientFilter) -> list[tuple]:
+def group_pdc(
+    conn: psycopg.Connection,
+    *,
+    members: list[str],
+    rxnorm: str,
+    codes: list[str],
+    drugs: list[str],
+    period_start: date,
+    period_end: date,
+    patients: PatientFilter,
+) -> list[tuple]:
     """Per member: (patient id, fills on distinct dates, index date, days in period, days covered).
 
     PQA shifting of early refills of the same drug, in closed form: a fill's shifted end is
@@ -116,5 +150,7 @@ def group_pdc(conn: psycopg.Connection, *, members: list[str], rxnorm: str, code
     """).format(condition=condition)
     with conn.transaction():
         _hash_joins(conn)
-        return conn.execute(query, [members, *params, codes, drugs, rxnorm, period_end, period_start, period_start,
-                                    period_end, period_end]).fetchall()
+        return conn.execute(
+            query,
+            [members, *params, codes, drugs, rxnorm, period_end, period_start, period_start, period_end, period_end],
+        ).fetchall()

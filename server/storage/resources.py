@@ -1,12 +1,12 @@
 """Reading and locking stored versions: content comes back as the stored JSON text, never decoded
 here (storage/writes.py writes them)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
-
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,10 @@ def _version(row) -> Version | None:
     return Version(*row)
 
 
-_CURRENT = ("SELECT resource_type, id, version_id, last_updated, deleted, content::text, 'PUT', seq, patient_id"
-            " FROM resources WHERE resource_type = %s AND id = %s")
+_CURRENT = (
+    "SELECT resource_type, id, version_id, last_updated, deleted, content::text, 'PUT', seq, patient_id"
+    " FROM resources WHERE resource_type = %s AND id = %s"
+)
 
 
 def read_current(conn: psycopg.Connection, resource_type: str, id: str) -> Version | None:
@@ -47,15 +49,17 @@ def lock_resources(conn: psycopg.Connection, keys: list[tuple[str, str]]) -> Non
     the same resources cannot deadlock on them."""
     names = sorted({f"{resource_type}/{id}" for resource_type, id in keys})
     if names:
-        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%b::text[]) AS k ORDER BY k",
-                     (names,))
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%b::text[]) AS k ORDER BY k", (names,)
+        )
 
 
 def read_version(conn: psycopg.Connection, resource_type: str, id: str, version_id: int) -> Version | None:
     row = conn.execute(
         "SELECT resource_type, id, version_id, last_updated, deleted, content::text, method, NULL, patient_id"
         " FROM resource_history WHERE resource_type = %s AND id = %s AND version_id = %s",
-        (resource_type, id, version_id)).fetchone()
+        (resource_type, id, version_id),
+    ).fetchone()
     return _version(row)
 
 
@@ -65,9 +69,10 @@ def lock_and_read_versions(conn: psycopg.Connection, keys: list[tuple[str, str]]
     if not keys:
         return {}
     lock_resources(conn, keys)
-    types, ids = zip(*keys)
+    types, ids = zip(*keys, strict=False)
     rows = conn.execute(
         "SELECT r.resource_type, r.id, r.version_id FROM resources r JOIN unnest(%b::text[], %b::text[])"
         " AS t(resource_type, id) ON r.resource_type = t.resource_type AND r.id = t.id",
-        (list(types), list(ids))).fetchall()
+        (list(types), list(ids)),
+    ).fetchall()
     return {(row[0], row[1]): row[2] for row in rows}

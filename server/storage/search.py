@@ -2,6 +2,7 @@
 
 Every criterion becomes a condition on a resources row (alias r at the top; chains and _has nest
 their own aliases), so each search is a handful of index lookups joined on resource_seq."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,9 +13,14 @@ from psycopg import sql
 from .index import INDEX_TYPES, date, matching_seqs, quantity, reference, string, token, uri
 from .patient_filter import PatientFilter, patient_condition
 
-_CRITERION_TYPES = {token.TokenCriterion: "token", reference.ReferenceCriterion: "reference",
-                    string.StringCriterion: "string", date.DateCriterion: "date",
-                    quantity.QuantityCriterion: "quantity", uri.UriCriterion: "uri"}
+_CRITERION_TYPES = {
+    token.TokenCriterion: "token",
+    reference.ReferenceCriterion: "reference",
+    string.StringCriterion: "string",
+    date.DateCriterion: "date",
+    quantity.QuantityCriterion: "quantity",
+    uri.UriCriterion: "uri",
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class MissingCriterion:
 @dataclass(frozen=True)
 class ChainCriterion:
     """`subject:Patient.name=x`: a reference whose target matches the inner criteria."""
+
     param: str
     target_types: tuple[str, ...]
     criteria: tuple
@@ -41,6 +48,7 @@ class ChainCriterion:
 @dataclass(frozen=True)
 class HasCriterion:
     """`_has:MedicationRequest:patient:status=active`: referenced by a source that matches."""
+
     source_type: str
     param: str
     criteria: tuple
@@ -49,6 +57,7 @@ class HasCriterion:
 @dataclass(frozen=True)
 class CompartmentCriterion:
     """In the compartment of target_type/target_id through any of params (R4 compartmentdefinition.html)."""
+
     target_type: str
     target_id: str
     params: tuple[str, ...]
@@ -59,12 +68,14 @@ class CompartmentCriterion:
 class AnyOfCriterion:
     """Matches when any alternative (each a tuple of AND-ed criteria) matches: Bulk Data _typeFilter ORs,
     several granular scopes of one type."""
+
     alternatives: tuple[tuple, ...]
 
 
 @dataclass(frozen=True)
 class PatientsCriterion:
     """In the compartment of one of these patients (resources.patient_id; a Patient's own id), or of any."""
+
     patient_ids: tuple[str, ...] | None
 
 
@@ -150,7 +161,8 @@ def _chain_condition(criterion: ChainCriterion, types, row, depth) -> tuple[sql.
         "{row}.seq IN (SELECT ref.resource_seq FROM search_reference ref"
         " JOIN resources {t} ON {t}.resource_type = ref.target_type AND {t}.id = ref.target_id"
         " WHERE ref.resource_type = ANY(%s) AND ref.param = %s AND ref.target_type = ANY(%s)"
-        " AND NOT {t}.deleted AND {inner})").format(row=row, t=sql.Identifier(target), inner=inner)
+        " AND NOT {t}.deleted AND {inner})"
+    ).format(row=row, t=sql.Identifier(target), inner=inner)
     return query, [types, criterion.param, list(criterion.target_types), *inner_args]
 
 
@@ -162,14 +174,16 @@ def _has_condition(criterion: HasCriterion, types, row, depth) -> tuple[sql.Comp
         "{row}.id IN (SELECT ref.target_id FROM search_reference ref"
         " WHERE ref.resource_type = %s AND ref.param = %s AND ref.target_type = ANY(%s)"
         " AND ref.resource_seq IN (SELECT {s}.seq FROM resources {s}"
-        "  WHERE {s}.resource_type = %s AND NOT {s}.deleted AND {inner}))").format(
-        row=row, s=sql.Identifier(source), inner=inner)
+        "  WHERE {s}.resource_type = %s AND NOT {s}.deleted AND {inner}))"
+    ).format(row=row, s=sql.Identifier(source), inner=inner)
     return query, [criterion.source_type, criterion.param, types, criterion.source_type, *inner_args]
 
 
 def _compartment_condition(criterion: CompartmentCriterion, types, row) -> tuple[sql.Composable, list]:
-    query = sql.SQL("{row}.seq IN (SELECT t.resource_seq FROM search_reference t WHERE t.resource_type = ANY(%s)"
-                    " AND t.param = ANY(%s) AND t.target_type = %s AND t.target_id = %s)").format(row=row)
+    query = sql.SQL(
+        "{row}.seq IN (SELECT t.resource_seq FROM search_reference t WHERE t.resource_type = ANY(%s)"
+        " AND t.param = ANY(%s) AND t.target_type = %s AND t.target_id = %s)"
+    ).format(row=row)
     args = [types, list(criterion.params), criterion.target_type, criterion.target_id]
     if criterion.is_owner:
         query = sql.SQL("({} OR {}.id = %s)").format(query, row)
@@ -190,9 +204,14 @@ def _where(plan: SearchPlan) -> tuple[sql.Composable, list]:
 
 
 # Missing sort values sort last in either direction (sentinels outside every real value).
-_SENTINELS = {("text", False): "chr(1114111)", ("text", True): "''",
-              ("timestamptz", False): "'infinity'::timestamptz", ("timestamptz", True): "'-infinity'::timestamptz",
-              ("numeric", False): "'Infinity'::numeric", ("numeric", True): "'-Infinity'::numeric"}
+_SENTINELS = {
+    ("text", False): "chr(1114111)",
+    ("text", True): "''",
+    ("timestamptz", False): "'infinity'::timestamptz",
+    ("timestamptz", True): "'-infinity'::timestamptz",
+    ("numeric", False): "'Infinity'::numeric",
+    ("numeric", True): "'-Infinity'::numeric",
+}
 _COLUMNS = {"_id": ('r.id COLLATE "C"', "text"), "_lastUpdated": ("r.last_updated", "timestamptz")}
 
 
@@ -205,10 +224,17 @@ def _sort_expression(key: SortKey) -> tuple[sql.Composable, list, str]:
     collate = ' COLLATE "C"' if cast == "text" else ""
     aggregate = "max" if key.descending else "min"
     part = sql.SQL(" AND t.part = %s" if key.part else "")
-    expression = sql.SQL("coalesce((SELECT {agg}({col}{collate}) FROM {table} t WHERE t.resource_seq = r.seq"
-                         " AND t.param = %s{part}), {sentinel})").format(
-        agg=sql.SQL(aggregate), col=sql.SQL(module.SORT_EXPRESSION), collate=sql.SQL(collate),
-        table=sql.Identifier(module.TABLE), part=part, sentinel=sql.SQL(_SENTINELS[(cast, key.descending)]))
+    expression = sql.SQL(
+        "coalesce((SELECT {agg}({col}{collate}) FROM {table} t WHERE t.resource_seq = r.seq"
+        " AND t.param = %s{part}), {sentinel})"
+    ).format(
+        agg=sql.SQL(aggregate),
+        col=sql.SQL(module.SORT_EXPRESSION),
+        collate=sql.SQL(collate),
+        table=sql.Identifier(module.TABLE),
+        part=part,
+        sentinel=sql.SQL(_SENTINELS[(cast, key.descending)]),
+    )
     return expression, [key.param, key.part] if key.part else [key.param], cast
 
 
@@ -216,13 +242,16 @@ def _keyset(keys, expressions, cursor) -> tuple[sql.Composable, list]:
     """Rows strictly after (or before) the cursor in the (sort keys..., seq) order, as an OR chain:
     k1 > v1 OR (k1 = v1 AND k2 > v2) OR ... (with < for descending keys)."""
     direction, values, seq = cursor
-    columns = [(expression, args, cast, key.descending) for key, (expression, args, cast) in zip(keys, expressions)]
+    columns = [
+        (expression, args, cast, key.descending)
+        for key, (expression, args, cast) in zip(keys, expressions, strict=False)
+    ]
     columns.append((sql.SQL("r.seq"), [], "bigint", False))
     values = [*values, seq]
     ors, or_args = [], []
     for i, (expression, args, cast, descending) in enumerate(columns):
         ands, and_args = [], []
-        for (prior, prior_args, prior_cast, _), prior_value in zip(columns[:i], values[:i]):
+        for (prior, prior_args, prior_cast, _), prior_value in zip(columns[:i], values[:i], strict=False):
             ands.append(sql.SQL("{} = %s::{}").format(prior, sql.SQL(prior_cast)))
             and_args += [*prior_args, prior_value]
         forward = (direction == "after") != descending
@@ -258,15 +287,17 @@ def page_query(plan: SearchPlan, where: tuple[sql.Composable, list] | None = Non
     order: list[sql.Composable] = []
     order_args: list = []
     select_args: list = []
-    for key, (expression, expression_args, _) in zip(plan.sort, expressions):
+    for key, (expression, expression_args, _) in zip(plan.sort, expressions, strict=False):
         descending = key.descending != backwards
         order.append(sql.SQL("{} {}").format(expression, sql.SQL("DESC" if descending else "ASC")))
         order_args += expression_args
         select_args += expression_args
     order.append(sql.SQL("r.seq DESC" if backwards else "r.seq ASC"))
     sort_columns = sql.SQL("").join(sql.SQL(", ({})::text").format(e) for e, _, _ in expressions)
-    query = sql.SQL("SELECT r.seq, r.resource_type, r.id, r.content::text, r.patient_id{} FROM resources r WHERE {}"
-                    " ORDER BY {} LIMIT %s").format(sort_columns, page_where, sql.SQL(", ").join(order))
+    query = sql.SQL(
+        "SELECT r.seq, r.resource_type, r.id, r.content::text, r.patient_id{} FROM resources r WHERE {}"
+        " ORDER BY {} LIMIT %s"
+    ).format(sort_columns, page_where, sql.SQL(", ").join(order))
     return query, select_args + page_args + order_args + [plan.count + 1]
 
 
@@ -274,7 +305,7 @@ def search_page(conn: psycopg.Connection, plan: SearchPlan) -> SearchResult:
     """One page of matches, whether another page follows in the paging direction, and the total."""
     where, args = _where(plan)  # composed once: the page and the total share it
     rows = conn.execute(*page_query(plan, (where, args))).fetchall()
-    matches = [Match(row[0], row[1], row[2], row[3], tuple(row[5:]), row[4]) for row in rows[:plan.count]]
+    matches = [Match(row[0], row[1], row[2], row[3], tuple(row[5:]), row[4]) for row in rows[: plan.count]]
     if plan.cursor is not None and plan.cursor[0] == "before":
         matches.reverse()
     more = len(rows) > plan.count

@@ -3,6 +3,7 @@
 
 A few versions go in one statement (data-modifying CTEs: one round trip, and in autocommit its
 own transaction); many go through COPY (storage/bulk.py)."""
+
 from __future__ import annotations
 
 import re
@@ -23,6 +24,7 @@ FEW = 8  # up to this many versions: one statement; beyond, COPY
 class StoredVersion:
     """One new version as storage writes it. `index_rows` by search type, or already encoded for
     COPY (`index_copy`, by the import's workers); `seq` of the current row, for a deletion."""
+
     resource_type: str
     id: str
     version_id: int
@@ -46,13 +48,17 @@ _CURRENT_ROW = (
     " VALUES (%(resource_type)s, %(id)s, %(version_id)s, %(last_updated)s, false, %(patient_id)s, %(content)s)"
     " ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id,"
     "  last_updated = excluded.last_updated, deleted = false, patient_id = excluded.patient_id,"
-    "  content = excluded.content RETURNING seq")
-_DELETED_ROW = ("UPDATE resources SET version_id = %(version_id)s, last_updated = %(last_updated)s, deleted = true,"
-                " content = NULL WHERE seq = %(seq)s::bigint RETURNING seq")
+    "  content = excluded.content RETURNING seq"
+)
+_DELETED_ROW = (
+    "UPDATE resources SET version_id = %(version_id)s, last_updated = %(last_updated)s, deleted = true,"
+    " content = NULL WHERE seq = %(seq)s::bigint RETURNING seq"
+)
 _HISTORY_ROW = (
     "INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, patient_id, content)"
     " VALUES (%(resource_type)s, %(id)s, %(version_id)s, %(last_updated)s, %(deleted)s, %(method)s, %(patient_id)s,"
-    " %(content)s)")
+    " %(content)s)"
+)
 _PARAMETER = re.compile(r"%\((\w+)\)s")
 
 
@@ -91,9 +97,16 @@ def _content(version: StoredVersion) -> bytes:
 
 
 def _parameters(version: StoredVersion, number: int) -> dict:
-    values = {"resource_type": version.resource_type, "id": version.id, "version_id": version.version_id,
-              "last_updated": version.last_updated, "patient_id": version.patient_id, "method": version.method,
-              "deleted": version.deleted, "content": None if version.deleted else raw_jsonb(_content(version))}
+    values = {
+        "resource_type": version.resource_type,
+        "id": version.id,
+        "version_id": version.version_id,
+        "last_updated": version.last_updated,
+        "patient_id": version.patient_id,
+        "method": version.method,
+        "deleted": version.deleted,
+        "content": None if version.deleted else raw_jsonb(_content(version)),
+    }
     if version.deleted:
         values["seq"] = version.seq
     else:
@@ -130,23 +143,41 @@ def _for_copy(version: StoredVersion) -> bulk.BulkVersion:
     rows = version.index_copy
     if rows is None:
         rows = bulk.encode_index_rows(version.resource_type, version.id, version.patient_id, version.index_rows or {})
-    return bulk.BulkVersion(version.resource_type, version.id, version.version_id, version.last_updated,
-                            _content(version), version.patient_id, rows, version.method, version.history)
+    return bulk.BulkVersion(
+        version.resource_type,
+        version.id,
+        version.version_id,
+        version.last_updated,
+        _content(version),
+        version.patient_id,
+        rows,
+        version.method,
+        version.history,
+    )
 
 
 _REPLACE_INDEX = with_ctes(index_ctes("%(seq)s::bigint", replace=True), "SELECT 1")
 
 
-def replace_index_rows(conn: psycopg.Connection, seq: int, resource_type: str, patient_id: str | None,
-                       rows_by_type: dict[str, list[tuple]]) -> None:
+def replace_index_rows(
+    conn: psycopg.Connection, seq: int, resource_type: str, patient_id: str | None, rows_by_type: dict[str, list[tuple]]
+) -> None:
     """Reindex one stored version: its compartment key and every index row recomputed."""
-    conn.execute("UPDATE resources SET patient_id = %s WHERE seq = %s AND patient_id IS DISTINCT FROM %s",
-                 (patient_id, seq, patient_id))
-    conn.execute(_REPLACE_INDEX, {"seq": seq, "resource_type": resource_type, "patient_id": patient_id,
-                                  "index_rows": index_rows_json(rows_by_type)})
+    conn.execute(
+        "UPDATE resources SET patient_id = %s WHERE seq = %s AND patient_id IS DISTINCT FROM %s",
+        (patient_id, seq, patient_id),
+    )
+    conn.execute(
+        _REPLACE_INDEX,
+        {
+            "seq": seq,
+            "resource_type": resource_type,
+            "patient_id": patient_id,
+            "index_rows": index_rows_json(rows_by_type),
+        },
+    )
 
 
 def encode_for_copy(resource_type: str, id: str, patient_id: str | None, rows: dict) -> dict[str, bytes]:
     """Index rows as COPY text, for a version that COPY will write (done by import workers)."""
     return bulk.encode_index_rows(resource_type, id, patient_id, rows)
-

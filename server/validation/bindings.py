@@ -1,5 +1,6 @@
 """Required value-set bindings (R4 terminologies.html#required), read from profiles/required-bindings.json,
 derived from the official R4 definitions by scripts/derive_definitions.py."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,9 +26,12 @@ def load_bindings(path: Path) -> dict[str, list[Binding]]:
         if resource_type.startswith("_"):
             continue
         bindings[resource_type] = [
-            Binding(tuple(entry["path"].split(".")[1:]), entry["valueSet"],
-                    frozenset((c.get("system"), c["code"]) for c in entry["codes"]),
-                    frozenset(c["code"] for c in entry["codes"]))
+            Binding(
+                tuple(entry["path"].split(".")[1:]),
+                entry["valueSet"],
+                frozenset((c.get("system"), c["code"]) for c in entry["codes"]),
+                frozenset(c["code"] for c in entry["codes"]),
+            )
             for entry in entries
         ]
     return bindings
@@ -63,8 +67,9 @@ def _value_issue(binding: Binding, expression: str, value) -> Issue | None:
         ok = not isinstance(value, dict) or "text" not in value
     if ok:
         return None
-    return Issue(f"Value is not in the required value set {binding.value_set}", "code-invalid",
-                 expression=(expression,))
+    return Issue(
+        f"Value is not in the required value set {binding.value_set}", "code-invalid", expression=(expression,)
+    )
 
 
 def binding_issues(bindings: list[Binding], resource_type: str, resource: dict) -> list[Issue]:

@@ -1,5 +1,6 @@
 """StructureDefinitions from profiles/StructureDefinition/, compiled once into element rules: the
 snapshot's machine parts (R4 elementdefinition.html) arranged as a tree of children and slices."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ class TypeRef:
 @dataclass(eq=False)
 class Rule:
     """One element definition of a snapshot, with its children and slices."""
+
     id: str
     path: str
     name: str  # the JSON name, without [x]
@@ -34,8 +36,8 @@ class Rule:
     slice_name: str | None = None
     slicing: dict | None = None
     content_reference: str | None = None
-    children: list["Rule"] = field(default_factory=list)
-    slices: list["Rule"] = field(default_factory=list)
+    children: list[Rule] = field(default_factory=list)
+    slices: list[Rule] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)  # json_keys(), computed once
 
     def __post_init__(self):
@@ -77,17 +79,33 @@ def _fixed_and_pattern(element: dict) -> tuple[object, object]:
 
 def _rule(element: dict, source: str) -> Rule:
     name = element["path"].rsplit(".", 1)[-1]
-    types = tuple(TypeRef(t["code"], tuple(p.split("|")[0] for p in t.get("profile", [])),
-                          tuple(p.split("|")[0] for p in t.get("targetProfile", [])))
-                  for t in element.get("type", []))
+    types = tuple(
+        TypeRef(
+            t["code"],
+            tuple(p.split("|")[0] for p in t.get("profile", [])),
+            tuple(p.split("|")[0] for p in t.get("targetProfile", [])),
+        )
+        for t in element.get("type", [])
+    )
     binding = element.get("binding")
     fixed, pattern = _fixed_and_pattern(element)
     invariants = tuple(filter(None, (invariant(c, source) for c in element.get("constraint", []))))
-    return Rule(id=element["id"], path=element["path"], name=name.removesuffix("[x]"), min=element.get("min", 0),
-                max=_max(element.get("max")), choice=name.endswith("[x]"), types=types, fixed=fixed, pattern=pattern,
-                binding=(binding["strength"], binding["valueSet"].split("|")[0]) if binding else None,
-                invariants=invariants, slice_name=element.get("sliceName"), slicing=element.get("slicing"),
-                content_reference=element.get("contentReference"))
+    return Rule(
+        id=element["id"],
+        path=element["path"],
+        name=name.removesuffix("[x]"),
+        min=element.get("min", 0),
+        max=_max(element.get("max")),
+        choice=name.endswith("[x]"),
+        types=types,
+        fixed=fixed,
+        pattern=pattern,
+        binding=(binding["strength"], binding["valueSet"].split("|")[0]) if binding else None,
+        invariants=invariants,
+        slice_name=element.get("sliceName"),
+        slicing=element.get("slicing"),
+        content_reference=element.get("contentReference"),
+    )
 
 
 def compile_definition(sd: dict) -> Definition:
@@ -110,9 +128,17 @@ def compile_definition(sd: dict) -> Definition:
             parent.children.append(rule)
     by_path = {rule.path: rule for rule in rules.values() if rule.slice_name is None and ":" not in rule.id}
     assert root is not None, sd["url"]  # a snapshot's first element is the root (R4 sdf-8)
-    return Definition(url=sd["url"], id=sd["id"], type=sd["type"], kind=sd.get("kind", ""),
-                      derivation=sd.get("derivation", ""), base=sd.get("baseDefinition"), root=root, raw=sd,
-                      by_path=by_path)
+    return Definition(
+        url=sd["url"],
+        id=sd["id"],
+        type=sd["type"],
+        kind=sd.get("kind", ""),
+        derivation=sd.get("derivation", ""),
+        base=sd.get("baseDefinition"),
+        root=root,
+        raw=sd,
+        by_path=by_path,
+    )
 
 
 def load_definitions(directory: Path) -> dict[str, Definition]:

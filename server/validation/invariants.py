@@ -1,10 +1,11 @@
 """Invariants (R4 conformance-rules.html#constraints): each `constraint.expression` compiled once with
 fhirpathpy and evaluated on its element; plus the FHIR functions fhirpathpy lacks (hasValue, htmlChecks)."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from fhirpathpy import compile as compile_fhirpath
 from fhirpathpy.engine.nodes import ResourceNode
@@ -12,9 +13,32 @@ from fhirpathpy.models import models
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 # R4 narrative.html#xhtml: no active content, no forms, no external style or document structure.
-FORBIDDEN_ELEMENTS = frozenset({"script", "style", "form", "input", "button", "select", "textarea", "object",
-                                "embed", "applet", "iframe", "frame", "frameset", "base", "link", "meta", "head",
-                                "body", "html", "title", "param", "noscript"})
+FORBIDDEN_ELEMENTS = frozenset(
+    {
+        "script",
+        "style",
+        "form",
+        "input",
+        "button",
+        "select",
+        "textarea",
+        "object",
+        "embed",
+        "applet",
+        "iframe",
+        "frame",
+        "frameset",
+        "base",
+        "link",
+        "meta",
+        "head",
+        "body",
+        "html",
+        "title",
+        "param",
+        "noscript",
+    }
+)
 # Corrections published after 4.0.1 for expressions FHIRPath engines reject: dom-3 uses as(), which the
 # normative FHIRPath (N1 #functions as) makes an error on a collection of more than one item; R5 uses ofType().
 ERRATA = {"dom-3": (".as(", ".ofType(")}
@@ -54,12 +78,16 @@ def _html_checks(inputs: list) -> list:
     return [len(inputs) == 1 and html_checks_ok(inputs[0])]
 
 
-OPTIONS = {"userInvocationTable": {"hasValue": {"fn": _has_value, "arity": {0: []}},
-                                   "htmlChecks": {"fn": _html_checks, "arity": {0: []}}},
-           "traceFn": lambda *args: None}
+OPTIONS = {
+    "userInvocationTable": {
+        "hasValue": {"fn": _has_value, "arity": {0: []}},
+        "htmlChecks": {"fn": _html_checks, "arity": {0: []}},
+    },
+    "traceFn": lambda *args: None,
+}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(expression: str):
     return compile_fhirpath(expression, models["r4"], OPTIONS)
 
@@ -76,8 +104,9 @@ class Invariant:
         """False when the invariant fails on node (of the FHIR type or element path type_path, which
         resolves choice elements such as `value`); raises InvariantError when it cannot be evaluated."""
         try:
-            result = _compiled(self.expression)(ResourceNode.create_node(node, type_path),
-                                                {"resource": resource, "rootResource": resource})
+            result = _compiled(self.expression)(
+                ResourceNode.create_node(node, type_path), {"resource": resource, "rootResource": resource}
+            )
         except Exception as error:  # fhirpathpy raises plain exceptions for what it cannot evaluate
             raise InvariantError(f"{type(error).__name__}: {error}") from None
         # Only a false result is a failure: an empty one (ref-1 on a Reference with only an identifier
@@ -109,4 +138,3 @@ def element_has_content(node) -> bool:
     if isinstance(node, dict):
         return any(key != "id" for key in node)
     return node is not None
-

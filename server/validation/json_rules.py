@@ -1,5 +1,6 @@
 """Rules of FHIR JSON that the models let through (R4 json.html): no empty objects, arrays or
 strings, no nulls, no string over 1 MB, ids of the right form."""
+
 from __future__ import annotations
 
 import re
@@ -55,14 +56,24 @@ def _issues(value, path: str) -> list[Issue]:
         elif len(value) > MAX_STRING_BYTES // 4 and len(value.encode()) > MAX_STRING_BYTES:
             issues.append(Issue("String exceeds FHIR's 1 MB limit", "too-long", expression=(path,)))
         elif match := _CONTROL.search(value):
-            issues.append(Issue(f"Strings may not contain the control character U+{ord(match.group()):04X}"
-                                " (only tab, CR and LF below U+0020; R4 datatypes.html#string)", "value",
-                                expression=(path,)))
+            issues.append(
+                Issue(
+                    f"Strings may not contain the control character U+{ord(match.group()):04X}"
+                    " (only tab, CR and LF below U+0020; R4 datatypes.html#string)",
+                    "value",
+                    expression=(path,),
+                )
+            )
     return issues
 
 
 def id_issues(resource: dict, resource_type: str) -> list[Issue]:
     if "id" in resource and not is_valid_id(resource["id"]):
-        return [Issue("Invalid id: expected 1-64 characters of A-Z, a-z, 0-9, '-' and '.'", "value",
-                      expression=(f"{resource_type}.id",))]
+        return [
+            Issue(
+                "Invalid id: expected 1-64 characters of A-Z, a-z, 0-9, '-' and '.'",
+                "value",
+                expression=(f"{resource_type}.id",),
+            )
+        ]
     return []

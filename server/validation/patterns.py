@@ -1,5 +1,6 @@
 """fixed[x] and pattern[x] (R4 elementdefinition-definitions.html#ElementDefinition.pattern_x_): a pattern
 matches when every property it has is in the value, and every item of a pattern array matches some item."""
+
 from __future__ import annotations
 
 

@@ -1,6 +1,7 @@
 """Which definitions a resource is checked against, and the check: the base R4 definition of its type
 always, the profiles it claims in meta.profile (R4 resource.html#Meta.profile) and those the server
 requires for its type (FHIR_REQUIRED_PROFILES)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,11 +35,15 @@ class Profiles:
 
     def profiles_of(self, resource_type: str) -> list[Definition]:
         """The profiles (constraints on the type, not the base) shipped for a resource type."""
-        return [d for d in self.definitions.values()
-                if d.type == resource_type and d.kind == "resource" and d.url != R4 + resource_type]
+        return [
+            d
+            for d in self.definitions.values()
+            if d.type == resource_type and d.kind == "resource" and d.url != R4 + resource_type
+        ]
 
-    def check(self, resource_type: str, resource: dict, required: tuple[str, ...] = (),
-              strict: bool = False) -> list[Issue]:
+    def check(
+        self, resource_type: str, resource: dict, required: tuple[str, ...] = (), strict: bool = False
+    ) -> list[Issue]:
         walk = Walk(resource, self.base, self.definitions, self.terminology, self.target_types, self.base_bindings)
         base = self.base.get(resource_type)
         if base is not None:
@@ -47,26 +52,43 @@ class Profiles:
             walk.node(resource, definition.root, resource_type, resource_type, True, definition)
         return walk.issues
 
-    def _applicable(self, walk: Walk, resource_type: str, resource: dict, required: tuple[str, ...],
-                    strict: bool) -> list[Definition]:
+    def _applicable(
+        self, walk: Walk, resource_type: str, resource: dict, required: tuple[str, ...], strict: bool
+    ) -> list[Definition]:
         claimed = (resource.get("meta") or {}).get("profile") or []
         chosen: dict[str, Definition] = {}
         for index, url in enumerate(claimed):
             definition = self.resolve(url) if isinstance(url, str) and "/" in url else None
             where = f"{resource_type}.meta.profile[{index}]"
             if definition is None:
-                walk.issues.append(Issue(f"Profile {url} is not known to this server; it was not checked",
-                                         "not-supported", "error" if strict else "warning", (where,)))
+                walk.issues.append(
+                    Issue(
+                        f"Profile {url} is not known to this server; it was not checked",
+                        "not-supported",
+                        "error" if strict else "warning",
+                        (where,),
+                    )
+                )
             elif definition.type != resource_type:
-                walk.issues.append(Issue(f"Profile {url} constrains {definition.type}, not {resource_type}",
-                                         "invalid", expression=(where,)))
+                walk.issues.append(
+                    Issue(
+                        f"Profile {url} constrains {definition.type}, not {resource_type}",
+                        "invalid",
+                        expression=(where,),
+                    )
+                )
             elif definition.url != R4 + resource_type:
                 chosen[definition.url] = definition
         for name in required:
             definition = self.resolve(name)
             if definition is not None and definition.type != resource_type:
-                walk.issues.append(Issue(f"Profile {name} constrains {definition.type}, not {resource_type}", "invalid",
-                                         expression=(resource_type,)))
+                walk.issues.append(
+                    Issue(
+                        f"Profile {name} constrains {definition.type}, not {resource_type}",
+                        "invalid",
+                        expression=(resource_type,),
+                    )
+                )
             elif definition is not None and definition.url != R4 + resource_type:
                 chosen[definition.url] = definition
         return list(chosen.values())

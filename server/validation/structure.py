@@ -1,4 +1,5 @@
 """Structure errors from the R4B models, as issues with FHIRPath expressions."""
+
 from __future__ import annotations
 
 from ..fhir.models import structure_errors
@@ -27,5 +28,7 @@ def _message(error) -> str:
 
 
 def structure_issues(resource_type: str, resource: dict) -> list[Issue]:
-    return [Issue(_message(error), _CODES.get(error.kind, "value"), expression=(expression(resource_type, error.location),))
-            for error in structure_errors(resource_type, resource)]
+    return [
+        Issue(_message(error), _CODES.get(error.kind, "value"), expression=(expression(resource_type, error.location),))
+        for error in structure_errors(resource_type, resource)
+    ]

@@ -1,5 +1,6 @@
 """The shipped value sets (expanded at build time by scripts/build_profiles.py) and code systems:
 membership for bindings, and the data of $expand, $validate-code and $lookup (R4 terminology-service.html)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,13 +50,18 @@ class Terminology:
         for path in sorted((profiles_dir / "ValueSet").glob("*.json")):
             raw = orjson.loads(path.read_bytes())
             contains = tuple(raw.get("expansion", {}).get("contains", []))
-            self.value_sets[raw["url"]] = ValueSet(raw["url"], raw, contains,
-                                                   frozenset((c["system"], c["code"]) for c in contains),
-                                                   frozenset(c["code"] for c in contains))
+            self.value_sets[raw["url"]] = ValueSet(
+                raw["url"],
+                raw,
+                contains,
+                frozenset((c["system"], c["code"]) for c in contains),
+                frozenset(c["code"] for c in contains),
+            )
         for path in sorted((profiles_dir / "CodeSystem").glob("*.json")):
             raw = orjson.loads(path.read_bytes())
-            self.code_systems[raw["url"]] = CodeSystem(raw["url"], raw,
-                                                       {c["code"]: c for c in _concepts(raw.get("concept", []))})
+            self.code_systems[raw["url"]] = CodeSystem(
+                raw["url"], raw, {c["code"]: c for c in _concepts(raw.get("concept", []))}
+            )
 
     def value_set(self, url: str) -> ValueSet | None:
         return self.value_sets.get(url.split("|")[0])

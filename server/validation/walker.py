@@ -5,6 +5,7 @@ ele-1; cardinality, types and required bindings of the base are the models' and 
 Profile mode (a profile the resource claims or the server requires): cardinality (also of slices),
 choice types, reference targets, fixed and pattern values, bindings, slicing and the profile's own
 invariants; an invariant is evaluated once per element even when several definitions state it."""
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,11 @@ class Walk:
             self._values(value, rule, expr, type_code)
         elif not element_has_content(value) and (expr, "ele-1") not in self.done:
             self.done.add((expr, "ele-1"))
-            self.issues.append(Issue("All FHIR elements must have a @value or children", "invariant",
-                                     expression=(expr,), details="ele-1"))
+            self.issues.append(
+                Issue(
+                    "All FHIR elements must have a @value or children", "invariant", expression=(expr,), details="ele-1"
+                )
+            )
         if not isinstance(value, dict):
             return
         children = rule.children
@@ -75,24 +79,38 @@ class Walk:
             try:
                 holds = invariant.holds(value, self.resource, type_path)
             except InvariantError as error:
-                self.issues.append(Issue(f"Constraint {invariant.key} could not be evaluated ({error})", "processing",
-                                         "warning", (expr,), details=invariant.key))
+                self.issues.append(
+                    Issue(
+                        f"Constraint {invariant.key} could not be evaluated ({error})",
+                        "processing",
+                        "warning",
+                        (expr,),
+                        details=invariant.key,
+                    )
+                )
                 continue
             if not holds:
-                self.issues.append(Issue(f"Constraint failed: {invariant.key}: {invariant.human}", "invariant",
-                                         invariant.severity if invariant.severity in ("error", "information")
-                                         else "warning", (expr,),
-                                         details=invariant.key))
+                self.issues.append(
+                    Issue(
+                        f"Constraint failed: {invariant.key}: {invariant.human}",
+                        "invariant",
+                        invariant.severity if invariant.severity in ("error", "information") else "warning",
+                        (expr,),
+                        details=invariant.key,
+                    )
+                )
 
     # ------------------------------------------------------------------ profile checks of a value
 
     def _values(self, value, rule: Rule, expr: str, type_code: str) -> None:
         if rule.fixed is not None and value != rule.fixed:
-            self.issues.append(Issue(f"Value must be exactly {_short(rule.fixed)} ({rule.id})", "value",
-                                     expression=(expr,)))
+            self.issues.append(
+                Issue(f"Value must be exactly {_short(rule.fixed)} ({rule.id})", "value", expression=(expr,))
+            )
         if rule.pattern is not None and not matches_pattern(rule.pattern, value):
-            self.issues.append(Issue(f"Value must match the pattern {_short(rule.pattern)} ({rule.id})", "value",
-                                     expression=(expr,)))
+            self.issues.append(
+                Issue(f"Value must match the pattern {_short(rule.pattern)} ({rule.id})", "value", expression=(expr,))
+            )
         if rule.binding and type_code in CODED:
             self._binding(value, rule, expr)
         if type_code == "Reference" and isinstance(value, dict):
@@ -110,11 +128,20 @@ class Walk:
         if value_set is None or value_set.has_code(value):
             return  # a value set that could not be expanded from the packages is not enforced
         if strength == "required":
-            self.issues.append(Issue(f"The code is not in the required value set {url} ({rule.id})", "code-invalid",
-                                     expression=(expr,)))
+            self.issues.append(
+                Issue(
+                    f"The code is not in the required value set {url} ({rule.id})", "code-invalid", expression=(expr,)
+                )
+            )
         elif not (isinstance(value, dict) and value.get("text")):
-            self.issues.append(Issue(f"The code is not in the extensible value set {url} and there is no text"
-                                     f" ({rule.id})", "code-invalid", "warning", (expr,)))
+            self.issues.append(
+                Issue(
+                    f"The code is not in the extensible value set {url} and there is no text ({rule.id})",
+                    "code-invalid",
+                    "warning",
+                    (expr,),
+                )
+            )
 
     def _reference_target(self, value: dict, rule: Rule, expr: str) -> None:
         targets = [t for ref in rule.types if ref.code == "Reference" for t in ref.targets]
@@ -124,8 +151,14 @@ class Walk:
         match = _REFERENCE_TYPE.search(reference)
         allowed = {self.target_types.get(t) or t.rsplit("/", 1)[-1] for t in targets}
         if match and match.group(1) not in allowed and "Resource" not in allowed:
-            self.issues.append(Issue(f"A reference to {match.group(1)} is not allowed here; expected"
-                                     f" {' | '.join(sorted(allowed))} ({rule.id})", "structure", expression=(expr,)))
+            self.issues.append(
+                Issue(
+                    f"A reference to {match.group(1)} is not allowed here; expected"
+                    f" {' | '.join(sorted(allowed))} ({rule.id})",
+                    "structure",
+                    expression=(expr,),
+                )
+            )
 
     # ------------------------------------------------------------------ children, cardinality, slices
 
@@ -151,17 +184,24 @@ class Walk:
     def _cardinality(self, value: dict, child: Rule, items: list, expr: str) -> None:
         where = f"{expr}.{child.name}"
         if len(items) < child.min:
-            self.issues.append(Issue(f"{child.id}: at least {child.min} required, found {len(items)}", "required",
-                                     expression=(where,)))
+            self.issues.append(
+                Issue(f"{child.id}: at least {child.min} required, found {len(items)}", "required", expression=(where,))
+            )
         if child.max is not None and len(items) > child.max:
-            self.issues.append(Issue(f"{child.id}: at most {child.max} allowed, found {len(items)}", "structure",
-                                     expression=(where,)))
+            self.issues.append(
+                Issue(f"{child.id}: at most {child.max} allowed, found {len(items)}", "structure", expression=(where,))
+            )
         if child.choice:
             for key in value:
-                if key.startswith(child.name) and key[len(child.name):][:1].isupper() and key not in child.keys:
-                    self.issues.append(Issue(f"{child.id}: type {key[len(child.name):]} is not allowed here; allowed:"
-                                             f" {', '.join(t.code for t in child.types)}", "structure",
-                                             expression=(f"{expr}.{key}",)))
+                if key.startswith(child.name) and key[len(child.name) :][:1].isupper() and key not in child.keys:
+                    self.issues.append(
+                        Issue(
+                            f"{child.id}: type {key[len(child.name) :]} is not allowed here; allowed:"
+                            f" {', '.join(t.code for t in child.types)}",
+                            "structure",
+                            expression=(f"{expr}.{key}",),
+                        )
+                    )
 
     def _slices(self, child: Rule, items: list, where: str, owner: Definition) -> None:
         counts = {id(s): 0 for s in child.slices}
@@ -169,19 +209,34 @@ class Walk:
             matched = next((s for s in child.slices if self._in_slice(child, s, item, type_code)), None)
             if matched is None:
                 if (child.slicing or {}).get("rules") == "closed":
-                    self.issues.append(Issue(f"{child.id}: the value matches no slice and the slicing is closed",
-                                             "structure", expression=(item_expr,)))
+                    self.issues.append(
+                        Issue(
+                            f"{child.id}: the value matches no slice and the slicing is closed",
+                            "structure",
+                            expression=(item_expr,),
+                        )
+                    )
                 continue
             counts[id(matched)] += 1
             self.node(item, matched, item_expr, type_code, True, owner)
         for s in child.slices:
             found = counts[id(s)]
             if found < s.min:
-                self.issues.append(Issue(f"Slice {s.slice_name!r} of {child.id}: at least {s.min} required, found"
-                                         f" {found}", "required", expression=(where,)))
+                self.issues.append(
+                    Issue(
+                        f"Slice {s.slice_name!r} of {child.id}: at least {s.min} required, found {found}",
+                        "required",
+                        expression=(where,),
+                    )
+                )
             if s.max is not None and found > s.max:
-                self.issues.append(Issue(f"Slice {s.slice_name!r} of {child.id}: at most {s.max} allowed, found"
-                                         f" {found}", "structure", expression=(where,)))
+                self.issues.append(
+                    Issue(
+                        f"Slice {s.slice_name!r} of {child.id}: at most {s.max} allowed, found {found}",
+                        "structure",
+                        expression=(where,),
+                    )
+                )
 
     def _in_slice(self, child: Rule, s: Rule, item, type_code: str) -> bool:
         for discriminator in (child.slicing or {}).get("discriminator", []):

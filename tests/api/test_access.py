@@ -1,4 +1,5 @@
 """Bearer tokens on every FHIR request: signature, issuer, audience, expiry and SMART scopes."""
+
 from __future__ import annotations
 
 import time
@@ -19,8 +20,13 @@ def test_request_without_token_returns_401_with_bearer_challenge(live_server):
 
 def test_token_signed_by_another_key_returns_401(live_server):
     other_key = RSAKey.generate_key(2048, auto_kid=True)
-    claims = {"iss": live_server.base_url, "aud": live_server.base_url, "exp": int(time.time()) + 60,
-              "scope": "system/*.cruds", "sub": "x"}
+    claims = {
+        "iss": live_server.base_url,
+        "aud": live_server.base_url,
+        "exp": int(time.time()) + 60,
+        "scope": "system/*.cruds",
+        "sub": "x",
+    }
     forged = jwt.encode({"alg": "RS256", "kid": live_server.tokens.signing_key.kid}, claims, other_key)
     response = requests.get(f"{live_server.base_url}/Patient", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
@@ -28,30 +34,44 @@ def test_token_signed_by_another_key_returns_401(live_server):
 
 
 def _token_with(live_server, **overrides) -> str:
-    claims = {"iss": live_server.base_url, "aud": live_server.base_url, "exp": int(time.time()) + 60,
-              "scope": "system/*.cruds", "sub": "x", **overrides}
+    claims = {
+        "iss": live_server.base_url,
+        "aud": live_server.base_url,
+        "exp": int(time.time()) + 60,
+        "scope": "system/*.cruds",
+        "sub": "x",
+        **overrides,
+    }
     key = live_server.tokens.signing_key
     return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
 
 
 def test_token_for_another_audience_returns_401(live_server):
     token = _token_with(live_server, aud="https://other.example/fhir")
-    assert requests.get(f"{live_server.base_url}/Patient", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        requests.get(f"{live_server.base_url}/Patient", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )
 
 
 def test_token_from_another_issuer_returns_401(live_server):
     token = _token_with(live_server, iss="https://evil.example")
-    assert requests.get(f"{live_server.base_url}/Patient", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        requests.get(f"{live_server.base_url}/Patient", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )
 
 
 def test_expired_token_returns_401(live_server):
     token = _token_with(live_server, exp=int(time.time()) - 31)
-    assert requests.get(f"{live_server.base_url}/Patient", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        requests.get(f"{live_server.base_url}/Patient", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )
 
 
 def test_token_within_clock_skew_is_accepted(live_server):
     token = _token_with(live_server, exp=int(time.time()) - 5)
-    assert requests.get(f"{live_server.base_url}/Patient", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        requests.get(f"{live_server.base_url}/Patient", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
 
 
 def test_unsigned_token_returns_401(live_server):
@@ -120,6 +140,7 @@ def test_jwks_is_public_and_verifies_issued_tokens(live_server):
     keys = requests.get(f"{live_server.root_url}/auth/jwks.json").json()["keys"]
     assert keys and all("d" not in key for key in keys)
     from joserfc.jwk import KeySet
+
     token = live_server.token("system/*.rs")
     decoded = jwt.decode(token, KeySet.import_key_set({"keys": keys}), algorithms=["RS256"])
     assert decoded.claims["scope"] == "system/*.rs"

@@ -1,4 +1,5 @@
 """batch (R4 http.html#transaction): entries independent, each with its own status or outcome."""
+
 from __future__ import annotations
 
 from tests.factories import MRN, patient
@@ -14,11 +15,13 @@ def _post(resource: dict) -> dict:
 
 def test_batch_entries_succeed_or_fail_independently(client, unique):
     existing = client.create(patient(unique + "e"))
-    bundle = _batch(_post(patient(unique + "a")),
-                    _post({**patient(unique + "b"), "gender": "martian"}),
-                    {"request": {"method": "GET", "url": f"Patient/{existing['id']}"}},
-                    {"request": {"method": "GET", "url": "Patient/never-existed"}},
-                    {"request": {"method": "DELETE", "url": f"Patient/{existing['id']}"}})
+    bundle = _batch(
+        _post(patient(unique + "a")),
+        _post({**patient(unique + "b"), "gender": "martian"}),
+        {"request": {"method": "GET", "url": f"Patient/{existing['id']}"}},
+        {"request": {"method": "GET", "url": "Patient/never-existed"}},
+        {"request": {"method": "DELETE", "url": f"Patient/{existing['id']}"}},
+    )
     response = client.post(client.base_url, json=bundle)
     assert response.status_code == 200
     result = response.json()
@@ -35,8 +38,10 @@ def test_batch_entries_succeed_or_fail_independently(client, unique):
 
 def test_batch_runs_deletes_before_reads(client, unique):
     existing = client.create(patient(unique))
-    bundle = _batch({"request": {"method": "GET", "url": f"Patient/{existing['id']}"}},
-                    {"request": {"method": "DELETE", "url": f"Patient/{existing['id']}"}})
+    bundle = _batch(
+        {"request": {"method": "GET", "url": f"Patient/{existing['id']}"}},
+        {"request": {"method": "DELETE", "url": f"Patient/{existing['id']}"}},
+    )
     statuses = [e["response"]["status"] for e in client.post(client.base_url, json=bundle).json()["entry"]]
     assert statuses == ["410 Gone", "204 No Content"]
 
@@ -52,9 +57,13 @@ def test_batch_search_entry_returns_a_searchset(client, unique):
 
 def test_batch_conditional_create_and_if_none_match(client, unique):
     existing = client.create(patient(unique))
-    bundle = _batch({**_post(patient(unique)), "request": {"method": "POST", "url": "Patient",
-                                                           "ifNoneExist": f"identifier={MRN}|{unique}"}},
-                    {"request": {"method": "GET", "url": f"Patient/{existing['id']}", "ifNoneMatch": 'W/"1"'}})
+    bundle = _batch(
+        {
+            **_post(patient(unique)),
+            "request": {"method": "POST", "url": "Patient", "ifNoneExist": f"identifier={MRN}|{unique}"},
+        },
+        {"request": {"method": "GET", "url": f"Patient/{existing['id']}", "ifNoneMatch": 'W/"1"'}},
+    )
     entries = client.post(client.base_url, json=bundle).json()["entry"]
     assert entries[0]["response"]["status"] == "200 OK"
     assert entries[0]["resource"]["id"] == existing["id"]
@@ -78,8 +87,11 @@ def test_batch_entry_with_an_unsupported_request_gets_400(client):
 def test_batch_entries_may_not_refer_to_each_other_by_urn_uuid(client, unique):
     patient_url = "urn:uuid:6d0b4c2e-7a53-4b39-9a7f-0c6ad8a2b1f1"
     from tests.factories import medication_request
-    bundle = _batch({"fullUrl": patient_url, **_post(patient(unique))},
-                    _post(medication_request("x", subject={"reference": patient_url})))
+
+    bundle = _batch(
+        {"fullUrl": patient_url, **_post(patient(unique))},
+        _post(medication_request("x", subject={"reference": patient_url})),
+    )
     entries = client.post(client.base_url, json=bundle).json()["entry"]
     assert entries[0]["response"]["status"] == "201 Created"
     assert entries[1]["response"]["status"].startswith("422")
@@ -87,12 +99,14 @@ def test_batch_entries_may_not_refer_to_each_other_by_urn_uuid(client, unique):
 
 def test_batch_entries_honour_granular_scopes(client, client_with, unique):
     from tests.factories import condition
+
     category = "http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item"
     subject = client.create(patient(unique))
     uncategorized = client.create(condition(subject["id"]))
     granular = client_with(f"system/Condition.crs?category={category}")
-    bundle = _batch({"request": {"method": "GET", "url": f"Condition/{uncategorized['id']}"}},
-                    _post(condition(subject["id"])))
+    bundle = _batch(
+        {"request": {"method": "GET", "url": f"Condition/{uncategorized['id']}"}}, _post(condition(subject["id"]))
+    )
     statuses = [e["response"]["status"] for e in granular.post(granular.base_url, json=bundle).json()["entry"]]
     assert statuses[0].startswith("403")
     assert statuses[1].startswith("403")

@@ -1,7 +1,8 @@
 """The CapabilityStatement says what the server does (R4 capabilitystatement.html), checked against behaviour."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -71,8 +72,8 @@ def test_conditional_read_is_declared_and_both_headers_work(client, live_server,
     url = f"Patient/{created['id']}"
     assert client.get(url, headers={"If-None-Match": 'W/"1"'}).status_code == 304
     assert client.get(url, headers={"If-None-Match": 'W/"0"'}).status_code == 200
-    later = format_datetime(datetime.now(timezone.utc) + timedelta(minutes=1), usegmt=True)
-    earlier = format_datetime(datetime.now(timezone.utc) - timedelta(hours=1), usegmt=True)
+    later = format_datetime(datetime.now(UTC) + timedelta(minutes=1), usegmt=True)
+    earlier = format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)
     assert client.get(url, headers={"If-Modified-Since": later}).status_code == 304
     assert client.get(url, headers={"If-Modified-Since": earlier}).status_code == 200
     # RFC 9110 13.1.3: If-None-Match decides when both are sent
@@ -84,8 +85,13 @@ def test_system_search_parameters_are_declared_and_accepted(client, statement):
     assert "search-system" in {i["code"] for i in rest["interaction"]}
     declared = {p["name"]: p["type"] for p in rest["searchParam"]}
     assert {"_id": "token", "_lastUpdated": "date"}.items() <= declared.items()
-    samples = {"token": "x", "date": "ge2000-01-01", "uri": "http://example.org/p", "string": "x",
-               "reference": "Patient/x"}
+    samples = {
+        "token": "x",
+        "date": "ge2000-01-01",
+        "uri": "http://example.org/p",
+        "string": "x",
+        "reference": "Patient/x",
+    }
     for name, kind in declared.items():
         response = client.get("", params={name: samples[kind]}, headers={"Prefer": "handling=strict"})
         assert response.status_code == 200, (name, response.text)

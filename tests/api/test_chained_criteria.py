@@ -1,6 +1,7 @@
 """Chained and _has criteria (R4 search.html#chaining, #has) work wherever search criteria are taken,
 not only in a search: If-None-Exist (http.html#ccreate), conditional references in a transaction
 (http.html#trules), conditional update, and SMART v2 granular scopes."""
+
 from __future__ import annotations
 
 from tests.factories import MRN, condition, medication_request, patient
@@ -24,8 +25,11 @@ def test_if_none_exist_with_a_chained_parameter_finds_the_match(client, unique):
 def test_if_none_exist_with_a_has_parameter_finds_the_match(client, unique):
     subject = client.create(patient(unique))
     client.create(condition(subject["id"], code={"coding": [{"system": SNOMED, "code": unique}]}))
-    response = client.post("Patient", json=patient(unique, family="Other"),
-                           headers={"If-None-Exist": f"_has:Condition:subject:code={SNOMED}|{unique}"})
+    response = client.post(
+        "Patient",
+        json=patient(unique, family="Other"),
+        headers={"If-None-Exist": f"_has:Condition:subject:code={SNOMED}|{unique}"},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["id"] == subject["id"]
 
@@ -33,8 +37,9 @@ def test_if_none_exist_with_a_has_parameter_finds_the_match(client, unique):
 def test_conditional_update_with_a_chained_parameter_updates_the_match(client, unique):
     subject = client.create(patient(unique))["id"]
     existing = client.create(condition(subject))
-    response = client.put("Condition", params={"subject.identifier": _mrn(unique)},
-                          json=condition(subject, recordedDate="2026-01-02"))
+    response = client.put(
+        "Condition", params={"subject.identifier": _mrn(unique)}, json=condition(subject, recordedDate="2026-01-02")
+    )
     assert response.status_code == 200, response.text
     assert response.json()["id"] == existing["id"]
     assert response.json()["meta"]["versionId"] == "2"
@@ -44,9 +49,16 @@ def test_transaction_resolves_a_conditional_reference_with_has(client, unique):
     target = client.create(patient(unique))
     client.create(condition(target["id"], code={"coding": [{"system": SNOMED, "code": unique}]}))
     reference = f"Patient?_has:Condition:subject:code={SNOMED}|{unique}"
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": medication_request("x", subject={"reference": reference}),
-         "request": {"method": "POST", "url": "MedicationRequest"}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": medication_request("x", subject={"reference": reference}),
+                "request": {"method": "POST", "url": "MedicationRequest"},
+            }
+        ],
+    }
     response = client.post(client.base_url, json=bundle)
     assert response.status_code == 200, response.text
     request_id = response.json()["entry"][0]["response"]["location"].split("/")[1]

@@ -1,4 +1,5 @@
 """Writers of one resource are serialized: every version number is used exactly once."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -56,15 +57,28 @@ def _assert_all_applied(client, responses, patients) -> None:
 
 def test_transactions_updating_the_same_resources_in_opposite_orders_all_succeed(client, live_server, unique):
     """Resources named by id are locked up front in one order: no deadlock to begin with."""
-    responses, patients = _opposite_transactions(client, live_server, unique, lambda r: {
-        "resource": r, "request": {"method": "PUT", "url": f"Patient/{r['id']}"}})
+    responses, patients = _opposite_transactions(
+        client,
+        live_server,
+        unique,
+        lambda r: {"resource": r, "request": {"method": "PUT", "url": f"Patient/{r['id']}"}},
+    )
     _assert_all_applied(client, responses, patients)
 
 
 def test_conditional_updates_in_opposite_orders_are_retried_after_a_deadlock(client, live_server, unique):
     """Conditional entries find their resources only as they run, so two transactions can deadlock;
     PostgreSQL aborts one, which wrote nothing, and the server runs it again."""
-    responses, patients = _opposite_transactions(client, live_server, unique, lambda r: {
-        "resource": {k: v for k, v in r.items() if k not in ("id", "meta")},
-        "request": {"method": "PUT", "url": f"Patient?identifier={r['identifier'][0]['system']}|{r['identifier'][0]['value']}"}})
+    responses, patients = _opposite_transactions(
+        client,
+        live_server,
+        unique,
+        lambda r: {
+            "resource": {k: v for k, v in r.items() if k not in ("id", "meta")},
+            "request": {
+                "method": "PUT",
+                "url": f"Patient?identifier={r['identifier'][0]['system']}|{r['identifier'][0]['value']}",
+            },
+        },
+    )
     _assert_all_applied(client, responses, patients)

@@ -1,4 +1,5 @@
 """Conditional create, update, delete and patch (R4 http.html#ccreate, #cond-update, #cdelete)."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +24,9 @@ def test_conditional_create_without_match_returns_201(client, unique):
 
 def test_conditional_create_with_one_match_returns_200_and_the_existing_resource(client, unique):
     existing = client.create(patient(unique))
-    response = client.post("Patient", json=patient(unique, family="Other"),
-                           headers={"If-None-Exist": _identifier(unique)})
+    response = client.post(
+        "Patient", json=patient(unique, family="Other"), headers={"If-None-Exist": _identifier(unique)}
+    )
     assert response.status_code == 200
     assert response.json()["id"] == existing["id"]
     assert response.json()["name"][0]["family"] == "Doe"
@@ -119,15 +121,21 @@ def test_conditional_delete_without_criteria_returns_400(client):
 
 def test_conditional_patch_patches_the_one_match(client, unique):
     existing = client.create(patient(unique))
-    response = client.patch(f"Patient?{_identifier(unique)}", json=[{"op": "replace", "path": "/gender", "value": "male"}],
-                            headers={"Content-Type": "application/json-patch+json"})
+    response = client.patch(
+        f"Patient?{_identifier(unique)}",
+        json=[{"op": "replace", "path": "/gender", "value": "male"}],
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     assert response.status_code == 200
     assert client.get(f"Patient/{existing['id']}").json()["gender"] == "male"
 
 
 def test_conditional_patch_without_match_returns_404(client, unique):
-    response = client.patch(f"Patient?{_identifier(unique)}", json=[{"op": "replace", "path": "/gender", "value": "male"}],
-                            headers={"Content-Type": "application/json-patch+json"})
+    response = client.patch(
+        f"Patient?{_identifier(unique)}",
+        json=[{"op": "replace", "path": "/gender", "value": "male"}],
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     assert response.status_code == 404
 
 
@@ -136,6 +144,9 @@ def test_conditional_create_is_confined_to_the_patient_compartment(client, clien
     other = client.create(patient(unique + "x"))
     client.create(medication_request(other["id"], identifier=[{"system": MRN, "value": unique}]))
     writer = client_with("patient/MedicationRequest.cru", patient=mine["id"])
-    response = writer.post("MedicationRequest", json=medication_request(mine["id"], identifier=[{"system": MRN, "value": unique}]),
-                           headers={"If-None-Exist": _identifier(unique)})
+    response = writer.post(
+        "MedicationRequest",
+        json=medication_request(mine["id"], identifier=[{"system": MRN, "value": unique}]),
+        headers={"If-None-Exist": _identifier(unique)},
+    )
     assert response.status_code == 201  # the other patient's match is not visible to this token

@@ -1,5 +1,6 @@
 """The shipped conformance resources, read-only (StructureDefinition, ValueSet, CodeSystem), the
 terminology operations on them, and what /metadata says about profiles and operations."""
+
 from __future__ import annotations
 
 US_CORE_PATIENT = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"
@@ -20,7 +21,9 @@ def test_read_a_shipped_structure_definition(client):
 
 def test_search_structure_definitions_by_url_version_name_and_type(client):
     assert _ids(client.get("StructureDefinition", params={"url": US_CORE_PATIENT}).json()) == ["us-core-patient"]
-    assert _ids(client.get("StructureDefinition", params={"url": f"{US_CORE_PATIENT}|6.1.0"}).json()) == ["us-core-patient"]
+    assert _ids(client.get("StructureDefinition", params={"url": f"{US_CORE_PATIENT}|6.1.0"}).json()) == [
+        "us-core-patient"
+    ]
     assert client.get("StructureDefinition", params={"url": f"{US_CORE_PATIENT}|5.0.1"}).json()["total"] == 0
     by_type = _ids(client.get("StructureDefinition", params={"type": "MedicationStatement"}).json())
     assert by_type == ["MedicationStatement", "psychiatric-medicationstatement"]
@@ -47,8 +50,13 @@ def test_expand_with_filter_count_and_offset(client):
     assert full["total"] == 6 and len(full["contains"]) == 6
     page = client.get("ValueSet/condition-clinical/$expand", params={"count": 2, "offset": 1}).json()["expansion"]
     assert [c["code"] for c in page["contains"]] == [c["code"] for c in full["contains"][1:3]]
-    filtered = client.post("ValueSet/$expand", json={"resourceType": "Parameters", "parameter": [
-        {"name": "url", "valueUri": url}, {"name": "filter", "valueString": "remis"}]}).json()["expansion"]
+    filtered = client.post(
+        "ValueSet/$expand",
+        json={
+            "resourceType": "Parameters",
+            "parameter": [{"name": "url", "valueUri": url}, {"name": "filter", "valueString": "remis"}],
+        },
+    ).json()["expansion"]
     assert [c["code"] for c in filtered["contains"]] == ["remission"]
     assert client.get("ValueSet/$expand", params={"url": "http://example.org/vs"}).status_code == 404
     assert client.get("ValueSet/$expand", params={"url": url, "count": "-1"}).status_code == 400
@@ -60,9 +68,12 @@ def _result(parameters: dict) -> bool:
 
 def test_validate_code_in_a_shipped_value_set(client):
     url = "http://hl7.org/fhir/ValueSet/condition-clinical"
-    assert _result(client.get("ValueSet/$validate-code", params={"url": url, "system": CLINICAL, "code": "active"}).json())
-    assert not _result(client.get("ValueSet/$validate-code", params={"url": url, "system": CLINICAL,
-                                                                     "code": "smouldering"}).json())
+    assert _result(
+        client.get("ValueSet/$validate-code", params={"url": url, "system": CLINICAL, "code": "active"}).json()
+    )
+    assert not _result(
+        client.get("ValueSet/$validate-code", params={"url": url, "system": CLINICAL, "code": "smouldering"}).json()
+    )
     concept = {"coding": [{"system": "http://snomed.info/sct", "code": "1"}, {"system": CLINICAL, "code": "resolved"}]}
     body = {"resourceType": "Parameters", "parameter": [{"name": "codeableConcept", "valueCodeableConcept": concept}]}
     assert _result(client.post("ValueSet/condition-clinical/$validate-code", json=body).json())
@@ -78,9 +89,12 @@ def test_lookup_a_code(client):
 
 def test_conformance_reads_need_a_token_with_the_scope(client_with):
     assert client_with(None).get("StructureDefinition/us-core-patient").status_code == 401
-    assert client_with("system/Patient.rs").get("ValueSet/$expand",
-                                                params={"url": "http://hl7.org/fhir/ValueSet/condition-clinical"}
-                                                ).status_code == 403
+    assert (
+        client_with("system/Patient.rs")
+        .get("ValueSet/$expand", params={"url": "http://hl7.org/fhir/ValueSet/condition-clinical"})
+        .status_code
+        == 403
+    )
     assert client_with("system/StructureDefinition.rs").get("StructureDefinition/us-core-patient").status_code == 200
 
 
@@ -89,7 +103,8 @@ def test_metadata_lists_supported_profiles_and_operations(client):
     resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
     assert US_CORE_PATIENT in resources["Patient"]["supportedProfile"]
     assert resources["MedicationStatement"]["supportedProfile"] == [OURS + "psychiatric-medicationstatement"]
-    assert {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"} in \
-        resources["Condition"]["operation"]
+    assert {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"} in resources[
+        "Condition"
+    ]["operation"]
     assert {o["name"] for o in resources["ValueSet"]["operation"]} == {"expand", "validate-code"}
     assert [i["code"] for i in resources["CodeSystem"]["interaction"]] == ["read", "search-type"]

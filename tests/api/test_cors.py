@@ -1,6 +1,7 @@
 """CORS for browser SMART apps (app-launch.html: servers supporting browser apps enable CORS): preflights
 answered without a token on the FHIR API, the token endpoint, the .well-known documents and the JWKS;
 the FHIR headers allowed and exposed; origins configurable (FHIR_CORS_ORIGINS, default any)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,8 +14,11 @@ from tests.conftest import LiveServer
 from tests.factories import patient
 
 APP = "https://app.example:8443"
-PREFLIGHT = {"Origin": APP, "Access-Control-Request-Method": "POST",
-             "Access-Control-Request-Headers": "authorization, content-type, prefer, if-match, if-none-exist"}
+PREFLIGHT = {
+    "Origin": APP,
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization, content-type, prefer, if-match, if-none-exist",
+}
 
 
 def _allowed_headers(response) -> set[str]:
@@ -25,15 +29,27 @@ def _exposed(response) -> set[str]:
     return {h.strip().lower() for h in response.headers.get("Access-Control-Expose-Headers", "").split(",")}
 
 
-@pytest.mark.parametrize("path", ["/fhir/Patient", "/fhir", "/fhir/", "/fhir/Patient/x/_history/1", "/auth/token",
-                                  "/fhir/.well-known/smart-configuration", "/auth/jwks.json", "/fhir/metadata"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/fhir/Patient",
+        "/fhir",
+        "/fhir/",
+        "/fhir/Patient/x/_history/1",
+        "/auth/token",
+        "/fhir/.well-known/smart-configuration",
+        "/auth/jwks.json",
+        "/fhir/metadata",
+    ],
+)
 def test_preflight_is_answered_without_a_token(live_server, path):
     response = requests.options(live_server.root_url + path, headers=PREFLIGHT)
     assert response.status_code == 204, response.text
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert {"authorization", "content-type", "prefer", "if-match", "if-none-exist"} <= _allowed_headers(response)
-    assert {"GET", "POST", "PUT", "DELETE"} <= {m.strip() for m in
-                                                response.headers["Access-Control-Allow-Methods"].split(",")}
+    assert {"GET", "POST", "PUT", "DELETE"} <= {
+        m.strip() for m in response.headers["Access-Control-Allow-Methods"].split(",")
+    }
     assert "Access-Control-Allow-Credentials" not in response.headers  # tokens, not cookies
 
 
@@ -51,8 +67,16 @@ def test_refused_request_still_carries_cors_headers_so_the_app_can_read_the_401(
     assert "www-authenticate" in _exposed(response)
 
 
-@pytest.mark.parametrize("path", ["/auth/token", "/auth/jwks.json", "/fhir/.well-known/smart-configuration",
-                                  "/fhir/.well-known/openid-configuration", "/fhir/metadata"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/auth/token",
+        "/auth/jwks.json",
+        "/fhir/.well-known/smart-configuration",
+        "/fhir/.well-known/openid-configuration",
+        "/fhir/metadata",
+    ],
+)
 def test_auth_and_discovery_responses_allow_any_origin(live_server, path):
     method = requests.post if path == "/auth/token" else requests.get
     response = method(live_server.root_url + path, headers={"Origin": APP})
@@ -87,7 +111,9 @@ def test_configured_origins_are_echoed_and_others_refused(listed_origins_server)
 def test_cors_origins_setting_parses_lists_any_and_none():
     assert Settings.from_env(env={}).cors_origins == ("*",)
     assert Settings.from_env(env={"FHIR_CORS_ORIGINS": f"{APP}/, http://localhost:3000"}).cors_origins == (
-        APP, "http://localhost:3000")
+        APP,
+        "http://localhost:3000",
+    )
     assert Settings.from_env(env={"FHIR_CORS_ORIGINS": "none"}).cors_origins == ()
     with pytest.raises(ValueError, match="FHIR_CORS_ORIGINS"):
         Settings.from_env(env={"FHIR_CORS_ORIGINS": "https://app.example/path"})

@@ -1,4 +1,5 @@
 """create, read, vread, update, delete over HTTP (R4 http.html)."""
+
 from __future__ import annotations
 
 from tests.factories import MRN, medication_request, patient
@@ -151,9 +152,14 @@ def test_prefer_return_operation_outcome(client, unique):
 
 def test_all_five_types_round_trip(client, unique):
     from tests.factories import appointment, condition, medication_statement
+
     patient_id = client.create(patient(unique))["id"]
-    for resource in (condition(patient_id), medication_request(patient_id),
-                     medication_statement(patient_id), appointment(patient_id)):
+    for resource in (
+        condition(patient_id),
+        medication_request(patient_id),
+        medication_statement(patient_id),
+        appointment(patient_id),
+    ):
         created = client.create(resource)
         read_back = client.get(f"{resource['resourceType']}/{created['id']}").json()
         assert read_back["resourceType"] == resource["resourceType"]
@@ -162,8 +168,13 @@ def test_all_five_types_round_trip(client, unique):
 
 def test_a_malformed_id_in_the_url_returns_400_and_an_unknown_one_404(client):
     """R4 datatypes.html#id: no resource can have id 'a$b', so asking for it is the client's error."""
-    for method, path in (("GET", "Patient/a$b"), ("GET", "Patient/a$b/_history/1"), ("DELETE", "Patient/a$b"),
-                         ("GET", "Patient/a$b/_history"), ("GET", "Patient/a$b/$everything")):
+    for method, path in (
+        ("GET", "Patient/a$b"),
+        ("GET", "Patient/a$b/_history/1"),
+        ("DELETE", "Patient/a$b"),
+        ("GET", "Patient/a$b/_history"),
+        ("GET", "Patient/a$b/$everything"),
+    ):
         response = client.request(method, path)
         assert response.status_code == 400, (method, path, response.text)
         assert response.json()["resourceType"] == "OperationOutcome"

@@ -1,8 +1,9 @@
 """Patient/{id}/$everything (R4 patient-operation-everything.html): the compartment, paged."""
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.factories import appointment, condition, medication_request, medication_statement, patient
 
@@ -10,8 +11,13 @@ from tests.factories import appointment, condition, medication_request, medicati
 def _chart(client, unique) -> tuple[dict, set[str]]:
     subject = client.create(patient(unique))
     ids = {f"Patient/{subject['id']}"}
-    for resource in (medication_request(subject["id"]), medication_request(subject["id"]), condition(subject["id"]),
-                     medication_statement(subject["id"]), appointment(subject["id"])):
+    for resource in (
+        medication_request(subject["id"]),
+        medication_request(subject["id"]),
+        condition(subject["id"]),
+        medication_statement(subject["id"]),
+        appointment(subject["id"]),
+    ):
         created = client.create(resource)
         ids.add(f"{created['resourceType']}/{created['id']}")
     return subject, ids
@@ -55,7 +61,7 @@ def test_everything_filters_by_type(client, unique):
 def test_everything_filters_by_since(client, unique):
     subject, _ = _chart(client, unique)
     time.sleep(0.01)
-    since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     later = client.create(medication_request(subject["id"]))
     bundle = client.get(f"Patient/{subject['id']}/$everything", params={"_since": since}).json()
     assert _ids(bundle) == {f"MedicationRequest/{later['id']}"}

@@ -1,4 +1,5 @@
 """Group as a stored type (R4 group.html): a payer's member roster, validated and searchable."""
+
 from __future__ import annotations
 
 from tests.factories import group, patient
@@ -34,11 +35,13 @@ def test_group_search_by_member_characteristic_identifier_type_and_actual(client
     other = {k: v for k, v in group([], identifier=unique + "-x").items() if k not in ("member", "characteristic")}
     other = client.create({**other, "type": "device", "actual": False})
     assert _ids(client.get("Group", params={"member": f"Patient/{member['id']}"}).json()) == {roster["id"]}
-    assert _ids(client.get("Group", params={"identifier": f"http://payer.example/roster|{unique}"}).json()) \
-        == {roster["id"]}
+    assert _ids(client.get("Group", params={"identifier": f"http://payer.example/roster|{unique}"}).json()) == {
+        roster["id"]
+    }
     both = {"identifier": f"{unique},{unique}-x"}
-    assert _ids(client.get("Group", params={**both, "characteristic": "http://payer.example/plan|gold"}).json()) \
-        == {roster["id"]}
+    assert _ids(client.get("Group", params={**both, "characteristic": "http://payer.example/plan|gold"}).json()) == {
+        roster["id"]
+    }
     assert _ids(client.get("Group", params={**both, "type": "device"}).json()) == {other["id"]}
     assert _ids(client.get("Group", params={**both, "actual": "true"}).json()) == {roster["id"]}
     assert _ids(client.get("Group", params={**both, "actual": "false"}).json()) == {other["id"]}

@@ -1,15 +1,29 @@
 """The guard, cell by cell: every route of the access table (guard_table.py) x every token kind, over HTTP
 against the live server, is allowed, filtered, denied (403) or hidden (404) as the table says; a denied
 write changes nothing. And the table covers every route of the app, so a new route cannot skip the guard."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from tests.api.guard_table import (ALLOWED, DENIED, FILTERED, GRANULAR, HIDDEN, KINDS, NOT_DATA, PUBLIC, REJECTED,
-                                   ROUTES, TOKENS, Case, World)
+from tests.api.guard_table import (
+    ALLOWED,
+    DENIED,
+    FILTERED,
+    GRANULAR,
+    HIDDEN,
+    KINDS,
+    NOT_DATA,
+    PUBLIC,
+    REJECTED,
+    ROUTES,
+    TOKENS,
+    Case,
+    World,
+)
 from tests.conftest import FhirClient
 from tests.factories import medication_request, patient
 
@@ -24,7 +38,7 @@ def _rule(text: str) -> str:
 
 @pytest.fixture
 def world(client, unique) -> World:
-    since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     mine = client.create(patient(f"g-{unique}-a"))["id"]
     other = client.create(patient(f"g-{unique}-b"))["id"]
     my_mr = client.create(medication_request(mine))["id"]
@@ -38,10 +52,14 @@ def _send(live_server, case: Case, kind: str, world: World):
     path = case.path(world)
     url = f"{live_server.root_url}{path}" if path.startswith("/") else f"{live_server.base_url}/{path}".rstrip("/")
     with FhirClient(live_server.base_url, bearer) as session:
-        return session.request(case.method, url, params=case.params(world) if case.params else None,
-                               json=case.json(world) if case.json else None,
-                               data=case.data(world) if case.data else None,
-                               headers=case.headers(world) if case.headers else None)
+        return session.request(
+            case.method,
+            url,
+            params=case.params(world) if case.params else None,
+            json=case.json(world) if case.json else None,
+            data=case.data(world) if case.data else None,
+            headers=case.headers(world) if case.headers else None,
+        )
 
 
 def _other_unchanged(client, world: World) -> bool:
@@ -71,8 +89,9 @@ def test_each_interaction_and_token_kind_gets_the_tables_outcome(live_server, cl
         if case.sees_other is not None and expected != PUBLIC:
             assert case.sees_other(body, world) == (expected == ALLOWED), response.text[:1000]
     else:
-        assert status == {DENIED: case.denied, HIDDEN: case.hidden, REJECTED: 400}[expected], \
+        assert status == {DENIED: case.denied, HIDDEN: case.hidden, REJECTED: 400}[expected], (
             f"{status}: {response.text[:500]}"
+        )
     if expected != ALLOWED and case.method != "GET":
         assert _other_unchanged(client, world), f"{case.name} with a {kind} token changed other's data"
 

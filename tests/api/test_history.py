@@ -1,4 +1,5 @@
 """history-instance, history-type and history-system (R4 http.html#history)."""
+
 from __future__ import annotations
 
 import time
@@ -24,8 +25,9 @@ def test_history_since_keeps_only_later_versions(client, unique):
     time.sleep(0.05)
     updated = client.put(f"Patient/{created['id']}", json=created).json()
     since = datetime.fromisoformat(updated["meta"]["lastUpdated"].replace("Z", "+00:00")) - timedelta(milliseconds=10)
-    bundle = client.get(f"Patient/{created['id']}/_history",
-                        params={"_since": since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}).json()
+    bundle = client.get(
+        f"Patient/{created['id']}/_history", params={"_since": since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+    ).json()
     assert [e["resource"]["meta"]["versionId"] for e in bundle["entry"]] == ["2"]
 
 
@@ -52,8 +54,11 @@ def test_system_history_has_the_latest_change_first(client, unique):
     request = client.create(medication_request(subject["id"]))
     updated = client.put(f"Patient/{subject['id']}", json={**subject, "gender": "male"}).json()
     bundle = client.get("_history", params={"_since": subject["meta"]["lastUpdated"], "_count": 1000}).json()
-    ours = [(e["resource"]["resourceType"], e["resource"]["meta"]["versionId"]) for e in bundle["entry"]
-            if e.get("resource", {}).get("id") in (subject["id"], request["id"])]
+    ours = [
+        (e["resource"]["resourceType"], e["resource"]["meta"]["versionId"])
+        for e in bundle["entry"]
+        if e.get("resource", {}).get("id") in (subject["id"], request["id"])
+    ]
     assert ours == [("Patient", "2"), ("MedicationRequest", "1"), ("Patient", "1")]
     assert bundle["entry"][0]["resource"]["meta"]["lastUpdated"] >= updated["meta"]["lastUpdated"]
 
@@ -96,7 +101,11 @@ def test_history_tells_a_create_by_put_from_an_update(client, unique):
     assert again.status_code == 201
     entries = client.get(f"Patient/{id}/_history").json()["entry"]
     assert [(e["request"]["method"], e["response"]["status"]) for e in entries] == [
-        ("PUT", "201 Created"), ("DELETE", "204 No Content"), ("PUT", "200 OK"), ("PUT", "201 Created")]
+        ("PUT", "201 Created"),
+        ("DELETE", "204 No Content"),
+        ("PUT", "200 OK"),
+        ("PUT", "201 Created"),
+    ]
 
 
 def test_invalid_since_returns_400(client):

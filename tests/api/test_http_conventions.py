@@ -1,4 +1,5 @@
 """HTTP conventions (R4 http.html): media types, errors as OperationOutcome, metadata, health."""
+
 from __future__ import annotations
 
 import requests
@@ -37,16 +38,23 @@ def test_json_format_variants_are_accepted(client, unique):
         response = client.get(f"Patient/{created['id']}", headers={"Accept": accept})
         assert response.status_code == 200, accept
     assert client.get(f"Patient/{created['id']}", params={"_format": "json"}).status_code == 200
-    assert client.get(f"Patient/{created['id']}", headers={"Accept": "application/json"}).headers[
-        "Content-Type"].startswith("application/json")
+    assert (
+        client.get(f"Patient/{created['id']}", headers={"Accept": "application/json"})
+        .headers["Content-Type"]
+        .startswith("application/json")
+    )
 
 
 def test_accept_with_charset_or_r4_fhir_version_is_served(client, unique):
     """R4 http.html#mime-type allows charset; #version-parameter: fhirVersion=4.0 is R4."""
     created = client.create(patient(unique))
-    for accept in ("application/fhir+json; charset=utf-8", "application/fhir+json;charset=UTF-8",
-                   "application/json; charset=utf-8", "application/fhir+json; fhirVersion=4.0",
-                   "application/fhir+json; fhirVersion=4.0; q=0.8, application/xml; q=0.9"):
+    for accept in (
+        "application/fhir+json; charset=utf-8",
+        "application/fhir+json;charset=UTF-8",
+        "application/json; charset=utf-8",
+        "application/fhir+json; fhirVersion=4.0",
+        "application/fhir+json; fhirVersion=4.0; q=0.8, application/xml; q=0.9",
+    ):
         response = client.get(f"Patient/{created['id']}", headers={"Accept": accept})
         assert response.status_code == 200, (accept, response.text)
 
@@ -61,8 +69,12 @@ def test_fhir_version_asked_for_is_sent_back_in_content_type(client, unique):
 
 def test_accept_for_another_fhir_version_or_charset_returns_406(client, unique):
     created = client.create(patient(unique))
-    for accept in ("application/fhir+json; fhirVersion=3.0", "application/fhir+json; fhirVersion=5.0",
-                   "application/fhir+json; charset=iso-8859-1", "application/fhir+json; q=0"):
+    for accept in (
+        "application/fhir+json; fhirVersion=3.0",
+        "application/fhir+json; fhirVersion=5.0",
+        "application/fhir+json; charset=iso-8859-1",
+        "application/fhir+json; q=0",
+    ):
         response = client.get(f"Patient/{created['id']}", headers={"Accept": accept})
         assert response.status_code == 406, accept
         assert response.json()["resourceType"] == "OperationOutcome"
@@ -70,11 +82,13 @@ def test_accept_for_another_fhir_version_or_charset_returns_406(client, unique):
 
 def test_accept_quality_picks_the_json_variant(client, unique):
     created = client.create(patient(unique))
-    response = client.get(f"Patient/{created['id']}",
-                          headers={"Accept": "application/json;q=0.5, application/fhir+json;q=0.9"})
+    response = client.get(
+        f"Patient/{created['id']}", headers={"Accept": "application/json;q=0.5, application/fhir+json;q=0.9"}
+    )
     assert response.headers["Content-Type"].startswith("application/fhir+json")
-    response = client.get(f"Patient/{created['id']}",
-                          headers={"Accept": "application/json;q=0.9, application/fhir+json;q=0.5"})
+    response = client.get(
+        f"Patient/{created['id']}", headers={"Accept": "application/json;q=0.9, application/fhir+json;q=0.5"}
+    )
     assert response.headers["Content-Type"].startswith("application/json;")
 
 
@@ -93,8 +107,9 @@ def test_xml_only_accept_returns_406(client, unique):
 
 
 def test_xml_body_returns_415(client):
-    response = client.post("Patient", data="<Patient xmlns='http://hl7.org/fhir'/>",
-                           headers={"Content-Type": "application/fhir+xml"})
+    response = client.post(
+        "Patient", data="<Patient xmlns='http://hl7.org/fhir'/>", headers={"Content-Type": "application/fhir+xml"}
+    )
     assert response.status_code == 415
     assert response.json()["resourceType"] == "OperationOutcome"
 

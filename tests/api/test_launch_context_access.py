@@ -2,6 +2,7 @@
 signed-in user (scopes-and-launch-context.html: user/ scopes and launch context are limited by what the
 user may see): with FHIR_PRACTITIONER_ACCESS=assigned the picker neither lists nor accepts a patient
 outside the Practitioner's care, and an EHR launch for one is refused."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,14 +31,23 @@ def care(assigned_server, unique):
     with FhirClient(assigned_server.base_url, assigned_server.token("system/*.cruds")) as admin:
         for doctor in (practitioner, "someone-else"):  # generalPractitioner targets must exist
             assert admin.put(f"Practitioner/{doctor}", json={"resourceType": "Practitioner", "id": doctor}).ok
-        mine = admin.create(patient(mrn=f"a-{unique}", family=f"Mine{unique[:6]}",
-                                    generalPractitioner=[{"reference": f"Practitioner/{practitioner}"}]))
-        other = admin.create(patient(mrn=f"b-{unique}", family=f"Other{unique[:6]}",
-                                     generalPractitioner=[{"reference": "Practitioner/someone-else"}]))
+        mine = admin.create(
+            patient(
+                mrn=f"a-{unique}",
+                family=f"Mine{unique[:6]}",
+                generalPractitioner=[{"reference": f"Practitioner/{practitioner}"}],
+            )
+        )
+        other = admin.create(
+            patient(
+                mrn=f"b-{unique}",
+                family=f"Other{unique[:6]}",
+                generalPractitioner=[{"reference": "Practitioner/someone-else"}],
+            )
+        )
     username, password = new_user(assigned_server, f"Practitioner/{practitioner}")
     app = new_app(assigned_server, "patient/*.rs user/*.rs")
-    return {"app": app, "username": username, "password": password, "mine": mine, "other": other,
-            "unique": unique}
+    return {"app": app, "username": username, "password": password, "mine": mine, "other": other, "unique": unique}
 
 
 def _picker(care) -> requests.Response:
@@ -110,5 +120,7 @@ def test_a_token_from_the_picker_reads_only_the_chosen_assigned_patient(assigned
     assert token["patient"] == care["mine"]["id"]
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     assert requests.get(f"{assigned_server.base_url}/Patient/{care['mine']['id']}", headers=headers).status_code == 200
-    assert requests.get(f"{assigned_server.base_url}/Patient/{care['other']['id']}",
-                        headers=headers).status_code in (403, 404)
+    assert requests.get(f"{assigned_server.base_url}/Patient/{care['other']['id']}", headers=headers).status_code in (
+        403,
+        404,
+    )

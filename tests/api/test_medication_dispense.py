@@ -1,4 +1,5 @@
 """MedicationDispense: a stored, validated, searchable type (pharmacy fills for adherence)."""
+
 from __future__ import annotations
 
 from tests.factories import RXNORM, medication_dispense, medication_request, patient
@@ -7,9 +8,14 @@ from tests.factories import RXNORM, medication_dispense, medication_request, pat
 def test_dispense_is_stored_and_found_by_patient_status_code_date_and_prescription(client, unique):
     pid = client.create(patient(unique))["id"]
     order = client.create(medication_request(pid))
-    dispense = client.create(medication_dispense(
-        pid, when="2026-03-04T10:00:00Z", authorizingPrescription=[{"reference": f"MedicationRequest/{order['id']}"}],
-        performer=[{"actor": {"display": "Main St Pharmacy"}}]))
+    dispense = client.create(
+        medication_dispense(
+            pid,
+            when="2026-03-04T10:00:00Z",
+            authorizingPrescription=[{"reference": f"MedicationRequest/{order['id']}"}],
+            performer=[{"actor": {"display": "Main St Pharmacy"}}],
+        )
+    )
     client.create(medication_dispense(pid, code="200371", when="2026-05-01", status="cancelled"))
     assert client.get(f"MedicationDispense/{dispense['id']}").json()["whenHandedOver"] == "2026-03-04T10:00:00Z"
 

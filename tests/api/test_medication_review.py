@@ -1,4 +1,5 @@
 """Patient/{id}/$medication-review: diagnoses, reconciled list, alerts, adherence, follow-up; scopes apply."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -26,12 +27,21 @@ def _record(client, unique):
     today = date.today()
     pid = client.create(patient(unique))["id"]
     client.create(condition(pid))
-    client.create(medication_request(pid, medicationCodeableConcept=_rx("312347"), authoredOn=(today - timedelta(days=45)).isoformat()))
-    client.create(medication_request(pid, status="stopped", medicationCodeableConcept=_rx("197527"),
-                                     authoredOn="2025-01-01"))
+    client.create(
+        medication_request(
+            pid, medicationCodeableConcept=_rx("312347"), authoredOn=(today - timedelta(days=45)).isoformat()
+        )
+    )
+    client.create(
+        medication_request(pid, status="stopped", medicationCodeableConcept=_rx("197527"), authoredOn="2025-01-01")
+    )
     for days_ago in (60, 30, 5):
         client.create(medication_dispense(pid, code="312941", when=(today - timedelta(days=days_ago)).isoformat()))
-    client.create(medication_request(pid, medicationCodeableConcept=_rx("312938"), authoredOn=(today - timedelta(days=60)).isoformat()))
+    client.create(
+        medication_request(
+            pid, medicationCodeableConcept=_rx("312938"), authoredOn=(today - timedelta(days=60)).isoformat()
+        )
+    )
     return pid
 
 
@@ -46,11 +56,15 @@ def test_review_reconciles_alerts_and_computes_adherence(client, unique):
     sertraline = meds[("sertraline",)]
     assert sertraline["status"] == ["current"] and len(sertraline["source"]) == 4  # 3 dispenses + 1 request
     assert meds[("clonazepam",)]["status"] == ["stopped"]
-    assert set(meds[("phenelzine",)]["class"]) == {"maoi", "antidepressant"} and meds[("phenelzine",)]["status"] == ["current"]
+    assert set(meds[("phenelzine",)]["class"]) == {"maoi", "antidepressant"} and meds[("phenelzine",)]["status"] == [
+        "current"
+    ]
     alerts = {_parts(a)["rule"][0] for a in _named(review, "alert")}
     assert "maoi-ssri" in alerts and "duplicate-ssri" not in alerts  # one entry per ingredient
-    adherence = {(_parts(a)["level"][0], _parts(a)[_parts(a)["level"][0]][0]["code"]): _parts(a)
-                 for a in _named(review, "adherence")}
+    adherence = {
+        (_parts(a)["level"][0], _parts(a)[_parts(a)["level"][0]][0]["code"]): _parts(a)
+        for a in _named(review, "adherence")
+    }
     drug = adherence[("drug", "36437")]
     assert drug["source"] == ["MedicationDispense"] and drug["fills"] == [3] and drug["eligible"] == [True]
     assert drug["daysCovered"] == [61] and drug["daysInPeriod"] == [61] and drug["adherent"] == [True]

@@ -1,5 +1,6 @@
 """GET /metrics on the real server (2 granian workers): Prometheus text, every worker's requests counted (the
 multiprocess mode adds them up), route templates as labels, operators only."""
+
 from __future__ import annotations
 
 import uuid
@@ -25,8 +26,11 @@ def server(database_url):
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def scrape(server) -> requests.Response:
@@ -37,15 +41,18 @@ def test_metrics_count_every_workers_requests_by_interaction_type_and_status(ser
     token = token_for(server)
     auth = {"Authorization": f"Bearer {token}"}
     mrn, family = uuid.uuid4().hex, "Metricsfamily" + uuid.uuid4().hex[:6]
-    created = requests.post(f"{server.base_url}/Patient", json=factories.patient(mrn=mrn, family=family),
-                            headers=auth, timeout=15)
+    created = requests.post(
+        f"{server.base_url}/Patient", json=factories.patient(mrn=mrn, family=family), headers=auth, timeout=15
+    )
     assert created.status_code == 201
     id = created.json()["id"]
     reads = 12
     for _ in range(reads):  # a new connection each: granian spreads them over both workers
         assert requests.get(f"{server.base_url}/Patient/{id}", headers=auth, timeout=15).status_code == 200
-    assert requests.get(f"{server.base_url}/Patient", params={"family": family}, headers=auth,
-                        timeout=15).status_code == 200
+    assert (
+        requests.get(f"{server.base_url}/Patient", params={"family": family}, headers=auth, timeout=15).status_code
+        == 200
+    )
     assert requests.get(f"{server.base_url}/Patient/{uuid.uuid4().hex}", headers=auth, timeout=15).status_code == 404
 
     response = scrape(server)

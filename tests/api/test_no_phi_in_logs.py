@@ -1,5 +1,6 @@
 """No PHI in logs: the real server's whole output, after creating, searching, updating, failing to validate and
 deleting Patients with distinctive names, MRNs and birth dates, holds none of them."""
+
 from __future__ import annotations
 
 import uuid
@@ -25,19 +26,37 @@ def test_the_servers_logs_hold_no_names_mrns_or_birth_dates(database_url):
             created = requests.post(f"{base}/Patient", json=patient, headers=auth, timeout=15)
             assert created.status_code == 201, created.text
             id = created.json()["id"]
-            for params in ({"family": family}, {"identifier": f"{factories.MRN}|{mrn}"}, {"birthdate": birth},
-                           {"name": given, "_format": "json"}, {"family": family, "unknown-param": mrn}):
+            for params in (
+                {"family": family},
+                {"identifier": f"{factories.MRN}|{mrn}"},
+                {"birthdate": birth},
+                {"name": given, "_format": "json"},
+                {"family": family, "unknown-param": mrn},
+            ):
                 assert requests.get(f"{base}/Patient", params=params, headers=auth, timeout=15).status_code == 200
-            conditional = requests.post(f"{base}/Patient", json=patient, timeout=15,
-                                        headers={**auth, "If-None-Exist": f"identifier={factories.MRN}|{mrn}"})
+            conditional = requests.post(
+                f"{base}/Patient",
+                json=patient,
+                timeout=15,
+                headers={**auth, "If-None-Exist": f"identifier={factories.MRN}|{mrn}"},
+            )
             assert conditional.status_code == 200
             invalid = {**patient, "id": id, "birthDate": f"{birth}T99", "gender": family}
             rejected = requests.put(f"{base}/Patient/{id}", json=invalid, headers=auth, timeout=15)
             assert rejected.status_code in (400, 422)
-            assert requests.put(f"{base}/Patient", params={"identifier": f"{factories.MRN}|{mrn}"}, json=patient,
-                                headers=auth, timeout=15).status_code in (400, 200)
-            assert requests.get(f"{base}/Patient", params={"birthdate": f"not-a-date-{mrn}"}, headers=auth,
-                                timeout=15).status_code == 400
+            assert requests.put(
+                f"{base}/Patient",
+                params={"identifier": f"{factories.MRN}|{mrn}"},
+                json=patient,
+                headers=auth,
+                timeout=15,
+            ).status_code in (400, 200)
+            assert (
+                requests.get(
+                    f"{base}/Patient", params={"birthdate": f"not-a-date-{mrn}"}, headers=auth, timeout=15
+                ).status_code
+                == 400
+            )
             assert requests.delete(f"{base}/Patient/{id}", headers=auth, timeout=15).status_code in (200, 204)
     finally:
         server.terminate()

@@ -1,4 +1,5 @@
 """patch (R4 http.html#patch): JSON Patch and FHIRPath Patch, If-Match, validation of the result."""
+
 from __future__ import annotations
 
 from tests.factories import patient
@@ -24,8 +25,9 @@ def _fhirpath_patch(*operations) -> dict:
 
 def test_json_patch_replaces_a_value_and_makes_a_new_version(client, unique):
     created = client.create(patient(unique))
-    response = client.patch(f"Patient/{created['id']}", json=[{"op": "replace", "path": "/gender", "value": "male"}],
-                            headers=JSON_PATCH)
+    response = client.patch(
+        f"Patient/{created['id']}", json=[{"op": "replace", "path": "/gender", "value": "male"}], headers=JSON_PATCH
+    )
     assert response.status_code == 200
     assert response.json()["gender"] == "male"
     assert response.json()["meta"]["versionId"] == "2"
@@ -35,9 +37,11 @@ def test_json_patch_replaces_a_value_and_makes_a_new_version(client, unique):
 
 def test_json_patch_add_remove_and_test_operations(client, unique):
     created = client.create(patient(unique))
-    operations = [{"op": "test", "path": "/gender", "value": "female"},
-                  {"op": "add", "path": "/name/0/given/-", "value": "Marie"},
-                  {"op": "remove", "path": "/birthDate"}]
+    operations = [
+        {"op": "test", "path": "/gender", "value": "female"},
+        {"op": "add", "path": "/name/0/given/-", "value": "Marie"},
+        {"op": "remove", "path": "/birthDate"},
+    ]
     body = client.patch(f"Patient/{created['id']}", json=operations, headers=JSON_PATCH).json()
     assert body["name"][0]["given"] == ["Jane", "Marie"]
     assert "birthDate" not in body
@@ -45,9 +49,14 @@ def test_json_patch_add_remove_and_test_operations(client, unique):
 
 def test_json_patch_with_failing_test_operation_returns_422_and_changes_nothing(client, unique):
     created = client.create(patient(unique))
-    response = client.patch(f"Patient/{created['id']}", headers=JSON_PATCH,
-                            json=[{"op": "test", "path": "/gender", "value": "male"},
-                                  {"op": "replace", "path": "/gender", "value": "other"}])
+    response = client.patch(
+        f"Patient/{created['id']}",
+        headers=JSON_PATCH,
+        json=[
+            {"op": "test", "path": "/gender", "value": "male"},
+            {"op": "replace", "path": "/gender", "value": "other"},
+        ],
+    )
     assert response.status_code == 422
     assert client.get(f"Patient/{created['id']}").json()["meta"]["versionId"] == "1"
 
@@ -60,8 +69,9 @@ def test_malformed_json_patch_returns_400(client, unique):
 
 def test_patch_that_makes_the_resource_invalid_returns_422_and_changes_nothing(client, unique):
     created = client.create(patient(unique))
-    response = client.patch(f"Patient/{created['id']}", json=[{"op": "replace", "path": "/gender", "value": "martian"}],
-                            headers=JSON_PATCH)
+    response = client.patch(
+        f"Patient/{created['id']}", json=[{"op": "replace", "path": "/gender", "value": "martian"}], headers=JSON_PATCH
+    )
     assert response.status_code == 422
     assert "Patient.gender" in response.json()["issue"][0]["expression"]
     current = client.get(f"Patient/{created['id']}").json()
@@ -71,23 +81,30 @@ def test_patch_that_makes_the_resource_invalid_returns_422_and_changes_nothing(c
 
 def test_patch_that_changes_the_id_returns_422(client, unique):
     created = client.create(patient(unique))
-    response = client.patch(f"Patient/{created['id']}", json=[{"op": "replace", "path": "/id", "value": "other"}],
-                            headers=JSON_PATCH)
+    response = client.patch(
+        f"Patient/{created['id']}", json=[{"op": "replace", "path": "/id", "value": "other"}], headers=JSON_PATCH
+    )
     assert response.status_code == 422
 
 
 def test_patch_with_matching_if_match_succeeds(client, unique):
     created = client.create(patient(unique))
-    response = client.patch(f"Patient/{created['id']}", json=[{"op": "replace", "path": "/gender", "value": "male"}],
-                            headers={**JSON_PATCH, "If-Match": 'W/"1"'})
+    response = client.patch(
+        f"Patient/{created['id']}",
+        json=[{"op": "replace", "path": "/gender", "value": "male"}],
+        headers={**JSON_PATCH, "If-Match": 'W/"1"'},
+    )
     assert response.status_code == 200
 
 
 def test_patch_with_stale_if_match_returns_412(client, unique):
     created = client.create(patient(unique))
     client.put(f"Patient/{created['id']}", json=created)
-    response = client.patch(f"Patient/{created['id']}", json=[{"op": "replace", "path": "/gender", "value": "male"}],
-                            headers={**JSON_PATCH, "If-Match": 'W/"1"'})
+    response = client.patch(
+        f"Patient/{created['id']}",
+        json=[{"op": "replace", "path": "/gender", "value": "male"}],
+        headers={**JSON_PATCH, "If-Match": 'W/"1"'},
+    )
     assert response.status_code == 412
     assert client.get(f"Patient/{created['id']}").json()["gender"] == "female"
 
@@ -106,8 +123,9 @@ def test_patch_of_deleted_resource_returns_410(client, unique):
 
 def test_patch_in_another_media_type_returns_415(client, unique):
     created = client.create(patient(unique))
-    response = client.patch(f"Patient/{created['id']}", data="gender=male",
-                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = client.patch(
+        f"Patient/{created['id']}", data="gender=male", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert response.status_code == 415
 
 
@@ -128,8 +146,10 @@ def test_fhirpath_patch_replace(client, unique):
 
 def test_fhirpath_patch_add_a_single_and_a_repeating_element(client, unique):
     created = client.create(patient(unique))
-    body = _fhirpath_patch(_operation("add", "Patient", name="active", valueBoolean=True),
-                           _operation("add", "Patient", name="telecom", valueContactPoint={"system": "phone", "value": "555"}))
+    body = _fhirpath_patch(
+        _operation("add", "Patient", name="active", valueBoolean=True),
+        _operation("add", "Patient", name="telecom", valueContactPoint={"system": "phone", "value": "555"}),
+    )
     result = client.patch(f"Patient/{created['id']}", json=body).json()
     assert result["active"] is True
     assert result["telecom"] == [{"system": "phone", "value": "555"}]
@@ -137,10 +157,12 @@ def test_fhirpath_patch_add_a_single_and_a_repeating_element(client, unique):
 
 def test_fhirpath_patch_insert_delete_and_move(client, unique):
     created = client.create(patient(unique, name=[{"family": "A"}, {"family": "B"}, {"family": "C"}]))
-    body = _fhirpath_patch(_operation("insert", "Patient.name", index=1, valueHumanName={"family": "X"}),
-                           _operation("delete", "Patient.name.where(family='B')"),
-                           _operation("move", "Patient.name", source=0, destination=2),
-                           _operation("delete", "Patient.birthDate"))
+    body = _fhirpath_patch(
+        _operation("insert", "Patient.name", index=1, valueHumanName={"family": "X"}),
+        _operation("delete", "Patient.name.where(family='B')"),
+        _operation("move", "Patient.name", source=0, destination=2),
+        _operation("delete", "Patient.birthDate"),
+    )
     result = client.patch(f"Patient/{created['id']}", json=body).json()
     assert [n["family"] for n in result["name"]] == ["X", "C", "A"]
     assert "birthDate" not in result
@@ -167,7 +189,10 @@ def test_fhirpath_patch_that_makes_the_resource_invalid_returns_422_and_changes_
 
 def test_fhirpath_patch_malformed_parameters_returns_400(client, unique):
     created = client.create(patient(unique))
-    body = {"resourceType": "Parameters", "parameter": [{"name": "operation", "part": [{"name": "type", "valueCode": "add"}]}]}
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "operation", "part": [{"name": "type", "valueCode": "add"}]}],
+    }
     assert client.patch(f"Patient/{created['id']}", json=body).status_code == 400
 
 
@@ -180,7 +205,9 @@ def test_fhirpath_patch_with_stale_if_match_returns_412(client, unique):
 
 def test_patch_is_recorded_in_history(client, unique):
     created = client.create(patient(unique))
-    client.patch(f"Patient/{created['id']}", json=[{"op": "replace", "path": "/gender", "value": "male"}], headers=JSON_PATCH)
+    client.patch(
+        f"Patient/{created['id']}", json=[{"op": "replace", "path": "/gender", "value": "male"}], headers=JSON_PATCH
+    )
     history = client.get(f"Patient/{created['id']}/_history").json()
     assert history["total"] == 2
     assert history["entry"][0]["resource"]["gender"] == "male"

@@ -1,4 +1,5 @@
 """Group/{id}/$pdc and Patient/$follow-up-gaps: computed in SQL, checked against PQA's rules and the Python PDC."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -8,8 +9,11 @@ from tests.factories import RXNORM, appointment, group, medication_dispense, med
 
 
 def _summary(parameters):
-    return {p["name"]: next(v for k, v in p.items() if k.startswith("value"))
-            for p in parameters["parameter"] if p["name"] != "member"}
+    return {
+        p["name"]: next(v for k, v in p.items() if k.startswith("value"))
+        for p in parameters["parameter"]
+        if p["name"] != "member"
+    }
 
 
 def _members(parameters):
@@ -34,8 +38,10 @@ def test_group_pdc_matches_pqa_shifting_two_drugs_and_the_threshold(client, uniq
     client.create(medication_dispense(c, code="314154", when="2025-06-01", days=30))
     client.create(medication_dispense(d, code="312941", when="2025-06-01", days=30))
     roster = client.create(group([a, b, c, d], identifier=unique))
-    response = client.get(f"Group/{roster['id']}/$pdc",
-                          params={"class": "antipsychotic", "period-start": "2025-01-01", "period-end": "2025-12-31"})
+    response = client.get(
+        f"Group/{roster['id']}/$pdc",
+        params={"class": "antipsychotic", "period-start": "2025-01-01", "period-end": "2025-12-31"},
+    )
     assert response.status_code == 200, response.text
     members = _members(response.json())
     assert members[a]["daysCovered"] == 180 and members[a]["daysInPeriod"] == 365
@@ -49,13 +55,20 @@ def test_group_pdc_matches_pqa_shifting_two_drugs_and_the_threshold(client, uniq
 
 def test_group_pdc_agrees_with_the_python_pdc_on_gaps_and_overlaps(client, unique):
     pid = client.create(patient(unique))["id"]
-    fills = [("2025-01-05", 30), ("2025-01-20", 30), ("2025-04-01", 60), ("2025-05-15", 30), ("2025-09-01", 90),
-             ("2025-12-15", 90)]
+    fills = [
+        ("2025-01-05", 30),
+        ("2025-01-20", 30),
+        ("2025-04-01", 60),
+        ("2025-05-15", 30),
+        ("2025-09-01", 90),
+        ("2025-12-15", 90),
+    ]
     for when, days in fills:
         client.create(medication_dispense(pid, code="349332", when=when, days=days))  # escitalopram 10 MG
     roster = client.create(group([pid], identifier=unique))
-    response = client.get(f"Group/{roster['id']}/$pdc",
-                          params={"class": "ssri", "period-start": "2025-01-01", "period-end": "2025-12-31"})
+    response = client.get(
+        f"Group/{roster['id']}/$pdc", params={"class": "ssri", "period-start": "2025-01-01", "period-end": "2025-12-31"}
+    )
     member = _members(response.json())[pid]
     expected = pdc([Fill("321988", date.fromisoformat(w), n) for w, n in fills], date(2025, 1, 1), date(2025, 12, 31))
     assert (member["daysCovered"], member["daysInPeriod"]) == (expected.days_covered, expected.days_in_period)
@@ -77,8 +90,13 @@ def test_group_pdc_errors_and_access(client, client_with, unique):
 def _started(client, unique, days_ago, visit_after=None, status="booked", code="312941"):
     pid = client.create(patient(unique))["id"]
     started = date.today() - timedelta(days=days_ago)
-    client.create(medication_request(pid, authoredOn=started.isoformat(),
-                                     medicationCodeableConcept={"coding": [{"system": RXNORM, "code": code}]}))
+    client.create(
+        medication_request(
+            pid,
+            authoredOn=started.isoformat(),
+            medicationCodeableConcept={"coding": [{"system": RXNORM, "code": code}]},
+        )
+    )
     if visit_after is not None:
         day = (started + timedelta(days=visit_after)).isoformat()
         client.create(appointment(pid, status=status, start=f"{day}T10:00:00Z", end=f"{day}T10:30:00Z"))
@@ -89,12 +107,14 @@ def test_follow_up_gaps_on_a_generated_population(client, unique):
     gap = [_started(client, f"{unique}-g{i}", 10 + i) for i in range(5)]  # started, no visit
     late = _started(client, f"{unique}-late", 20, visit_after=45)  # the visit is outside the window
     cancelled = _started(client, f"{unique}-cx", 20, visit_after=7, status="cancelled")
-    seen = [_started(client, f"{unique}-s{i}", 15, visit_after=7, status=s)
-            for i, s in enumerate(("booked", "fulfilled"))]
+    seen = [
+        _started(client, f"{unique}-s{i}", 15, visit_after=7, status=s) for i, s in enumerate(("booked", "fulfilled"))
+    ]
     old = _started(client, f"{unique}-old", 90)  # started before the window
     not_psych = _started(client, f"{unique}-np", 10, code="314076")  # lisinopril
-    response = client.get("Patient/$follow-up-gaps", params={"started-within": 30, "follow-up-within": 30,
-                                                             "_count": 1000})
+    response = client.get(
+        "Patient/$follow-up-gaps", params={"started-within": 30, "follow-up-within": 30, "_count": 1000}
+    )
     assert response.status_code == 200, response.text
     bundle = response.json()
     ids = {e["resource"]["id"] for e in bundle.get("entry", [])}

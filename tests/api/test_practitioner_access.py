@@ -1,5 +1,6 @@
 """FHIR_PRACTITIONER_ACCESS=assigned: a Practitioner's user/ scopes reach only the patients whose
 generalPractitioner they are (SMART app-launch.html#scopes: user/ scopes are limited by the user's access)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,13 +27,23 @@ def world(assigned_server, unique):
     with FhirClient(assigned_server.base_url, assigned_server.token("system/*.cruds")) as admin:
         for doctor in (practitioner, "someone-else"):  # generalPractitioner targets must exist
             assert admin.put(f"Practitioner/{doctor}", json={"resourceType": "Practitioner", "id": doctor}).ok
-        mine = admin.create(patient(mrn=f"a-{unique}", generalPractitioner=[{"reference": f"Practitioner/{practitioner}"}]))
-        other = admin.create(patient(mrn=f"b-{unique}", generalPractitioner=[{"reference": "Practitioner/someone-else"}]))
+        mine = admin.create(
+            patient(mrn=f"a-{unique}", generalPractitioner=[{"reference": f"Practitioner/{practitioner}"}])
+        )
+        other = admin.create(
+            patient(mrn=f"b-{unique}", generalPractitioner=[{"reference": "Practitioner/someone-else"}])
+        )
         identifier = [{"system": TAG, "value": unique}]
         my_request = admin.create(medication_request(mine["id"], identifier=identifier))
         other_request = admin.create(medication_request(other["id"], identifier=identifier))
-    return {"practitioner": practitioner, "mine": mine["id"], "other": other["id"], "unique": unique,
-            "my_request": my_request["id"], "other_request": other_request["id"]}
+    return {
+        "practitioner": practitioner,
+        "mine": mine["id"],
+        "other": other["id"],
+        "unique": unique,
+        "my_request": my_request["id"],
+        "other_request": other_request["id"],
+    }
 
 
 @pytest.fixture
@@ -64,11 +75,14 @@ def test_search_returns_only_assigned_patients_medication_requests(practitioner_
 
 
 def test_search_includes_only_assigned_patients(practitioner_client, world):
-    response = practitioner_client.get("Patient", params={
-        "identifier": f"a-{world['unique']},b-{world['unique']}", "_revinclude": "MedicationRequest:subject"})
+    response = practitioner_client.get(
+        "Patient",
+        params={"identifier": f"a-{world['unique']},b-{world['unique']}", "_revinclude": "MedicationRequest:subject"},
+    )
     assert _ids(response.json(), "MedicationRequest") == {world["my_request"]}
-    included = practitioner_client.get("MedicationRequest", params={
-        "identifier": f"{TAG}|{world['unique']}", "_include": "MedicationRequest:subject"}).json()
+    included = practitioner_client.get(
+        "MedicationRequest", params={"identifier": f"{TAG}|{world['unique']}", "_include": "MedicationRequest:subject"}
+    ).json()
     assert _ids(included, "Patient") == {world["mine"]}
 
 

@@ -1,6 +1,7 @@
 """Profiles checked on every way in (create, update, patch, transaction entry, import line): a write that
 fails validation stores nothing; unknown profiles warn, or fail under Prefer: handling=strict;
 FHIR_REQUIRED_PROFILES applies a profile to every write of a type; $validate with a profile."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,7 +31,9 @@ def _total(client, mrn: str) -> int:
 
 
 def _expressions(response) -> list[str]:
-    return [e for issue in response.json()["issue"] if issue["severity"] == "error" for e in issue.get("expression", [])]
+    return [
+        e for issue in response.json()["issue"] if issue["severity"] == "error" for e in issue.get("expression", [])
+    ]
 
 
 def test_create_failing_the_claimed_profile_is_422_and_stores_nothing(client, unique):
@@ -50,19 +53,33 @@ def test_update_failing_the_profile_keeps_the_stored_version(client, unique):
 
 def test_patch_failing_the_profile_keeps_the_stored_version(client, unique):
     stored = client.create(us_core_patient(unique))
-    response = client.patch(f"Patient/{stored['id']}", data=json.dumps([{"op": "remove", "path": "/gender"}]),
-                            headers={"Content-Type": "application/json-patch+json"})
+    response = client.patch(
+        f"Patient/{stored['id']}",
+        data=json.dumps([{"op": "remove", "path": "/gender"}]),
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     assert response.status_code == 422
     current = client.get(f"Patient/{stored['id']}").json()
     assert current["meta"]["versionId"] == "1" and current["gender"] == "female"
 
 
 def test_transaction_entry_failing_the_profile_stores_nothing(client, unique):
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"fullUrl": "urn:uuid:8b0d1c4e-0000-4000-8000-000000000001", "resource": us_core_patient(f"{unique}-ok"),
-         "request": {"method": "POST", "url": "Patient"}},
-        {"fullUrl": "urn:uuid:8b0d1c4e-0000-4000-8000-000000000002", "resource": failing(unique),
-         "request": {"method": "POST", "url": "Patient"}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:8b0d1c4e-0000-4000-8000-000000000001",
+                "resource": us_core_patient(f"{unique}-ok"),
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "fullUrl": "urn:uuid:8b0d1c4e-0000-4000-8000-000000000002",
+                "resource": failing(unique),
+                "request": {"method": "POST", "url": "Patient"},
+            },
+        ],
+    }
     response = client.post(client.base_url, json=bundle)
     assert response.status_code == 422, response.text
     assert _total(client, unique) == 0 and _total(client, f"{unique}-ok") == 0
@@ -71,8 +88,7 @@ def test_transaction_entry_failing_the_profile_stores_nothing(client, unique):
 def test_import_line_failing_the_profile_is_not_stored(tmp_path, database_url, client, unique):
     path = tmp_path / "patients.ndjson"
     path.write_bytes(orjson.dumps(us_core_patient(f"{unique}-ok")) + b"\n" + orjson.dumps(failing(unique)) + b"\n")
-    result = run_cli("import", str(path), env={"DATABASE_URL": database_url, "FHIR_LOG_LEVEL": "WARNING"},
-                     timeout=120)
+    result = run_cli("import", str(path), env={"DATABASE_URL": database_url, "FHIR_LOG_LEVEL": "WARNING"}, timeout=120)
     summary = json.loads(result.stdout)
     assert result.returncode == 1 and summary["stored"] == 1
     assert [f["line"] for f in summary["failures"]] == [2]
@@ -91,19 +107,29 @@ def test_invariant_failure_names_the_constraint_key(client, unique):
     response = client.post("Patient", json=patient(unique, contact=[{"gender": "female"}]))
     assert response.status_code == 422
     issue = response.json()["issue"][0]
-    assert (issue["code"], issue["expression"], issue["details"]["text"]) == ("invariant", ["Patient.contact[0]"],
-                                                                               "pat-1")
+    assert (issue["code"], issue["expression"], issue["details"]["text"]) == (
+        "invariant",
+        ["Patient.contact[0]"],
+        "pat-1",
+    )
 
 
 def test_validate_with_a_profile_parameter_lists_every_issue(client, unique):
-    body = {"resourceType": "Parameters", "parameter": [
-        {"name": "resource", "resource": patient(unique, identifier=None, gender=None, name=[{"text": "x"}])},
-        {"name": "profile", "valueCanonical": US_CORE_PATIENT}]}
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "resource", "resource": patient(unique, identifier=None, gender=None, name=[{"text": "x"}])},
+            {"name": "profile", "valueCanonical": US_CORE_PATIENT},
+        ],
+    }
     body["parameter"][0]["resource"] = {k: v for k, v in body["parameter"][0]["resource"].items() if v is not None}
     response = client.post("Patient/$validate", json=body)
     assert response.status_code == 200
-    found = {(i["expression"][0], i.get("details", {}).get("text")) for i in response.json()["issue"]
-             if i["severity"] == "error"}
+    found = {
+        (i["expression"][0], i.get("details", {}).get("text"))
+        for i in response.json()["issue"]
+        if i["severity"] == "error"
+    }
     assert found == {("Patient.identifier", None), ("Patient.gender", None), ("Patient.name[0]", "us-core-6")}
 
 

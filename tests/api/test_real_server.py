@@ -2,6 +2,7 @@
 by `fhir-server token`, driven by a real FHIR client library (fhirpy) through create, read, update, search and
 delete of a Patient and a psychiatric MedicationRequest.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,11 @@ def fhir(server, token) -> SyncFHIRClient:
 
 
 def raw_get(server: ServerProcess, token: str, path: str) -> requests.Response:
-    return requests.get(f"{server.base_url}/{path}", timeout=15,
-                        headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"})
+    return requests.get(
+        f"{server.base_url}/{path}",
+        timeout=15,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"},
+    )
 
 
 def assert_deleted(fhir: SyncFHIRClient, server: ServerProcess, token: str, resource_type: str, id: str) -> None:

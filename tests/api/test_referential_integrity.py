@@ -1,5 +1,6 @@
 """Referential integrity (R4 references.html): local references must resolve; a referenced resource
 is not deleted unless cascading, which the server allows only when configured to."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,8 +14,11 @@ from tests.factories import condition, medication_request, patient
 @pytest.fixture(scope="module")
 def permissive_server(settings):
     """A second server with dangling references, cascading and multiple deletes allowed."""
-    server = LiveServer(dataclasses.replace(settings, allow_dangling_references=True, allow_cascade_delete=True,
-                                            allow_multiple_delete=True))
+    server = LiveServer(
+        dataclasses.replace(
+            settings, allow_dangling_references=True, allow_cascade_delete=True, allow_multiple_delete=True
+        )
+    )
     yield server
     server.stop()
 
@@ -97,6 +101,7 @@ def test_dangling_references_are_stored_when_configured(permissive):
 
 def test_conditional_delete_of_several_matches_when_configured(permissive, unique):
     from tests.factories import MRN
+
     permissive.create(patient(unique))
     permissive.create(patient(unique))
     assert permissive.delete(f"Patient?identifier={MRN}|{unique}").status_code == 200
@@ -110,6 +115,7 @@ def test_metadata_declares_the_configured_delete_policy(client, permissive):
 
 def test_conditional_reference_in_a_plain_create_is_resolved(client, unique):
     from tests.factories import MRN
+
     subject = client.create(patient(unique))
     created = client.create(medication_request("x", subject={"reference": f"Patient?identifier={MRN}|{unique}"}))
     assert created["subject"]["reference"] == f"Patient/{subject['id']}"

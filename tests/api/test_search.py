@@ -1,4 +1,5 @@
 """Search, first part (R4 search.html): _id, _lastUpdated, identifier, patient/subject, _count paging."""
+
 from __future__ import annotations
 
 import dataclasses

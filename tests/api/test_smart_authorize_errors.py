@@ -1,6 +1,7 @@
 """The authorization request's checks (app-launch.html#obtain-authorization-code): unknown client
 or unregistered redirect -> an error page, never a redirect; wrong aud, missing or plain PKCE, an
 unknown launch -> back to the app with an error and the state."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse

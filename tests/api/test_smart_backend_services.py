@@ -1,5 +1,6 @@
 """SMART Backend Services (backend-services.html): client_credentials with a signed client assertion
 (RS384 or ES384), keys from the registered JWKS (inline or URL), single-use jti, system/ scopes only."""
+
 from __future__ import annotations
 
 import http.server
@@ -88,22 +89,37 @@ def test_rs256_assertion_is_refused(live_server):
     app = new_app(live_server, "system/*.rs", public=False, key="RS384", redirect=False)
     key = RSAKey.import_key({k: v for k, v in app.private_key.as_dict(private=True).items() if k != "alg"})
     now = int(time.time())
-    token = jwt.encode({"alg": "RS256", "kid": app.private_key.kid},
-                       {"iss": app.client_id, "sub": app.client_id, "aud": app.token_url, "exp": now + 60, "jti": "a"},
-                       key, algorithms=["RS256"])
-    response = requests.post(app.token_url, data={**GRANT, "client_assertion": token,
-                                                  "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+    token = jwt.encode(
+        {"alg": "RS256", "kid": app.private_key.kid},
+        {"iss": app.client_id, "sub": app.client_id, "aud": app.token_url, "exp": now + 60, "jti": "a"},
+        key,
+        algorithms=["RS256"],
+    )
+    response = requests.post(
+        app.token_url,
+        data={
+            **GRANT,
+            "client_assertion": token,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        },
+    )
     assert response.json()["error"] == "invalid_client"
 
 
 def test_unregistered_system_scopes_are_not_granted(live_server):
     app = new_app(live_server, "system/Patient.rs", public=False, key="RS384", redirect=False)
-    response = requests.post(app.token_url, data={"grant_type": "client_credentials",
-                                                  "scope": "system/Patient.rs system/Condition.cruds",
-                                                  **app.assertion()})
+    response = requests.post(
+        app.token_url,
+        data={
+            "grant_type": "client_credentials",
+            "scope": "system/Patient.rs system/Condition.cruds",
+            **app.assertion(),
+        },
+    )
     assert response.json()["scope"] == "system/Patient.rs"
-    widened = requests.post(app.token_url, data={"grant_type": "client_credentials", "scope": "system/*.cruds",
-                                                 **app.assertion()})
+    widened = requests.post(
+        app.token_url, data={"grant_type": "client_credentials", "scope": "system/*.cruds", **app.assertion()}
+    )
     assert widened.json()["error"] == "invalid_scope"
 
 
@@ -130,8 +146,14 @@ def test_keys_are_fetched_from_a_registered_jwks_url(live_server):
     httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        app = new_app(live_server, "system/*.rs", public=False, key="ES384", redirect=False,
-                      jwks_url=f"http://127.0.0.1:{httpd.server_port}/jwks.json")
+        app = new_app(
+            live_server,
+            "system/*.rs",
+            public=False,
+            key="ES384",
+            redirect=False,
+            jwks_url=f"http://127.0.0.1:{httpd.server_port}/jwks.json",
+        )
         holder["jwks"] = KeySet([app.private_key]).as_dict(private=False)
         assert _post(app).status_code == 200
     finally:

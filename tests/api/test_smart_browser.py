@@ -2,6 +2,7 @@
 plain HTML forms that work without JavaScript, over http on 127.0.0.1 (CONTRACT.md), screenshot at desktop
 and phone widths and checked with axe-core; and a browser SMART app (the SMART JS client's browser bundle)
 on another origin reading a patient's MedicationRequests after consent, which needs CORS."""
+
 from __future__ import annotations
 
 import functools
@@ -22,8 +23,9 @@ from tests.factories import medication_request, patient
 from tests.js_support import JS_DIR, node_modules
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason="no browser installed (CI installs the Debian chromium and chromium-driver)")
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason="no browser installed (CI installs the Debian chromium and chromium-driver)"
+)
 
 
 def _chromium(javascript: bool):
@@ -33,9 +35,18 @@ def _chromium(javascript: bool):
     profile = tempfile.mkdtemp(prefix="chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--hide-scrollbars", f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
     if not javascript:
         options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
@@ -50,6 +61,7 @@ def _and_remove(quit, profile: str):
             quit()
         finally:
             shutil.rmtree(profile, ignore_errors=True)
+
     return quit_and_remove
 
 
@@ -80,7 +92,8 @@ def test_login_and_consent_pages_work_in_a_browser_without_javascript(live_serve
     login.click()
     WebDriverWait(browser, 10).until(expected_conditions.staleness_of(login))  # the consent page replaced it
     allow = WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if "Allow" in b.text), None))
+        lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if "Allow" in b.text), None)
+    )
     assert any("Deny" in b.text for b in browser.find_elements(By.TAG_NAME, "button"))
     allow.click()
     WebDriverWait(browser, 10).until(lambda d: d.current_url.startswith(app.redirect_uri))
@@ -134,26 +147,39 @@ def _sign_in_and_allow(driver, username: str, password: str) -> None:
     driver.find_element(By.NAME, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     allow = WebDriverWait(driver, 20).until(
-        lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if "Allow" in b.text), None))
+        lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if "Allow" in b.text), None)
+    )
     allow.click()
 
 
-def test_browser_smart_app_reads_medications_cross_origin_after_consent(live_server, client, unique, js_browser,
-                                                                       app_origin):
+def test_browser_smart_app_reads_medications_cross_origin_after_consent(
+    live_server, client, unique, js_browser, app_origin
+):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     me = client.create(patient(unique))
     prescriptions = {client.create(medication_request(me["id"]))["id"] for _ in range(2)}
     username, password = new_user(live_server, f"Patient/{me['id']}")
-    registered = register_client(live_server.app.extensions["fhir.services"].database, name="Browser medication app",
-                                 redirect_uris=[f"{app_origin}/index.html"], scope="patient/*.rs", public=True)
-    query = urlencode({"client_id": registered["client_id"], "scope": "launch/patient openid fhirUser patient/*.rs",
-                       "iss": live_server.base_url})
+    registered = register_client(
+        live_server.app.extensions["fhir.services"].database,
+        name="Browser medication app",
+        redirect_uris=[f"{app_origin}/index.html"],
+        scope="patient/*.rs",
+        public=True,
+    )
+    query = urlencode(
+        {
+            "client_id": registered["client_id"],
+            "scope": "launch/patient openid fhirUser patient/*.rs",
+            "iss": live_server.base_url,
+        }
+    )
     js_browser.get(f"{app_origin}/launch.html?{query}")
     _sign_in_and_allow(js_browser, username, password)
     WebDriverWait(js_browser, 30).until(
-        lambda d: d.current_url.startswith(app_origin) and d.find_element(By.ID, "result").text != "waiting")
+        lambda d: d.current_url.startswith(app_origin) and d.find_element(By.ID, "result").text != "waiting"
+    )
     text = js_browser.find_element(By.ID, "result").text
     assert not text.startswith("ERROR"), text
     result = json.loads(text)
@@ -175,7 +201,9 @@ def _check_page(driver, name: str) -> list:
             "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})"
             ".then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
             " nodes: v.nodes.map(n => n.target.join(' '))}))))"
-            ".catch(e => done([{id: 'axe-error', help: String(e)}]));", AXE_TAGS)
+            ".catch(e => done([{id: 'axe-error', help: String(e)}]));",
+            AXE_TAGS,
+        )
         violations += [{"page": name, "width": width_name, **v} for v in found]
     return violations
 
@@ -187,8 +215,9 @@ def test_auth_pages_pass_axe_at_desktop_and_phone_widths(live_server, client, un
     record = client.create(patient(mrn=f"ax-{unique}", family=f"Axe{unique[:6]}", birthDate="1962-07-14"))
     app = new_app(live_server, "patient/*.rs")
     username, password = new_user(live_server, "Practitioner/ax-" + unique[:8])
-    params, _ = app.authorize_params("launch/patient patient/MedicationRequest.rs patient/Condition.rs "
-                                     "offline_access openid fhirUser")
+    params, _ = app.authorize_params(
+        "launch/patient patient/MedicationRequest.rs patient/Condition.rs offline_access openid fhirUser"
+    )
     violations = []
     js_browser.get(f"{live_server.root_url}/auth/authorize?{urlencode(params)}")
     violations += _check_page(js_browser, "login")
@@ -205,7 +234,7 @@ def test_auth_pages_pass_axe_at_desktop_and_phone_widths(live_server, client, un
     js_browser.find_element(By.XPATH, "//button[normalize-space()='Search']").click()
     WebDriverWait(js_browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"input[value='{record['id']}']"))
     violations += _check_page(js_browser, "picker")
-    js_browser.find_element(By.CSS_SELECTOR, f"label[for=patient-1]").click()  # the label selects the patient
+    js_browser.find_element(By.CSS_SELECTOR, "label[for=patient-1]").click()  # the label selects the patient
     js_browser.find_element(By.XPATH, "//button[normalize-space()='Continue']").click()
     WebDriverWait(js_browser, 10).until(lambda d: d.find_elements(By.NAME, "scope"))
     assert f"Axe{unique[:6]}, Jane" in js_browser.page_source and "14 July 1962" in js_browser.page_source

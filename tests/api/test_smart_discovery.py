@@ -1,5 +1,6 @@
 """SMART discovery (conformance.html): .well-known/smart-configuration, OpenID configuration, JWKS,
 and the CapabilityStatement's oauth-uris extension; public, JSON, with CORS."""
+
 from __future__ import annotations
 
 import requests
@@ -13,15 +14,35 @@ def test_smart_configuration_is_public_json_with_required_fields(live_server):
     assert response.headers["Content-Type"].startswith("application/json")
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     config = response.json()
-    for name in ("authorization_endpoint", "token_endpoint", "introspection_endpoint", "revocation_endpoint",
-                 "jwks_uri"):
+    for name in (
+        "authorization_endpoint",
+        "token_endpoint",
+        "introspection_endpoint",
+        "revocation_endpoint",
+        "jwks_uri",
+    ):
         assert config[name].startswith("http://127.0.0.1:"), name
     assert config["code_challenge_methods_supported"] == ["S256"]
-    assert {"launch-ehr", "launch-standalone", "authorize-post", "client-public", "client-confidential-symmetric",
-            "client-confidential-asymmetric", "sso-openid-connect", "context-banner", "context-style",
-            "context-ehr-patient", "context-ehr-encounter", "context-standalone-patient", "permission-offline",
-            "permission-online", "permission-patient", "permission-user", "permission-v1",
-            "permission-v2"} <= set(config["capabilities"])
+    assert {
+        "launch-ehr",
+        "launch-standalone",
+        "authorize-post",
+        "client-public",
+        "client-confidential-symmetric",
+        "client-confidential-asymmetric",
+        "sso-openid-connect",
+        "context-banner",
+        "context-style",
+        "context-ehr-patient",
+        "context-ehr-encounter",
+        "context-standalone-patient",
+        "permission-offline",
+        "permission-online",
+        "permission-patient",
+        "permission-user",
+        "permission-v1",
+        "permission-v2",
+    } <= set(config["capabilities"])
     assert {"private_key_jwt", "client_secret_basic", "none"} <= set(config["token_endpoint_auth_methods_supported"])
     assert {"RS384", "ES384"} <= set(config["token_endpoint_auth_signing_alg_values_supported"])
     assert {"authorization_code", "client_credentials", "refresh_token"} <= set(config["grant_types_supported"])

@@ -1,5 +1,6 @@
 """EHR launch (app-launch.html#launch-app-ehr-launch): the EHR creates a single-use launch with its
 context; the app's authorize request carries it and the token response returns the context."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
@@ -12,8 +13,11 @@ from tests.factories import patient
 
 def test_full_ehr_launch_returns_the_launch_context(live_server, client, unique):
     record = client.create(patient(unique))
-    ehr = requests.post(f"{live_server.root_url}/auth/launch", json={"patient": record["id"], "encounter": "enc-1"},
-                        headers={"Authorization": f"Bearer {live_server.token('system/*.cruds')}"})
+    ehr = requests.post(
+        f"{live_server.root_url}/auth/launch",
+        json={"patient": record["id"], "encounter": "enc-1"},
+        headers={"Authorization": f"Bearer {live_server.token('system/*.cruds')}"},
+    )
     assert ehr.status_code == 201
     launch = ehr.json()["launch"]
     app = new_app(live_server, "patient/*.rs user/*.rs")
@@ -25,16 +29,22 @@ def test_full_ehr_launch_returns_the_launch_context(live_server, client, unique)
     assert token["encounter"] == "enc-1"
     assert token["need_patient_banner"] is False
     assert token["smart_style_url"]
-    assert verify_with_jwks(live_server, token["id_token"], audience=app.client_id)["fhirUser"].startswith("Practitioner/")
-    reader = requests.get(f"{live_server.base_url}/Patient/{record['id']}",
-                          headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert verify_with_jwks(live_server, token["id_token"], audience=app.client_id)["fhirUser"].startswith(
+        "Practitioner/"
+    )
+    reader = requests.get(
+        f"{live_server.base_url}/Patient/{record['id']}", headers={"Authorization": f"Bearer {token['access_token']}"}
+    )
     assert reader.status_code == 200
 
 
 def test_launch_id_is_single_use(live_server, client, unique):
     record = client.create(patient(unique))
-    ehr = requests.post(f"{live_server.root_url}/auth/launch", data={"patient": record["id"]},
-                        headers={"Authorization": f"Bearer {live_server.token('system/*.rs')}"})
+    ehr = requests.post(
+        f"{live_server.root_url}/auth/launch",
+        data={"patient": record["id"]},
+        headers={"Authorization": f"Bearer {live_server.token('system/*.rs')}"},
+    )
     launch = ehr.json()["launch"]
     app = new_app(live_server, "patient/*.rs")
     first, _, _ = app.start("launch patient/*.rs", launch=launch)
@@ -49,14 +59,21 @@ def test_creating_a_launch_needs_a_system_token(live_server, client, unique):
     url = f"{live_server.root_url}/auth/launch"
     assert requests.post(url, json={"patient": record["id"]}).status_code == 401
     patient_token = live_server.token("patient/*.rs", patient=record["id"])
-    assert requests.post(url, json={"patient": record["id"]},
-                         headers={"Authorization": f"Bearer {patient_token}"}).status_code == 403
+    assert (
+        requests.post(
+            url, json={"patient": record["id"]}, headers={"Authorization": f"Bearer {patient_token}"}
+        ).status_code
+        == 403
+    )
 
 
 def test_launch_for_another_user_is_refused_at_login(live_server, client, unique):
     record = client.create(patient(unique))
-    ehr = requests.post(f"{live_server.root_url}/auth/launch", json={"patient": record["id"], "user": "Practitioner/a"},
-                        headers={"Authorization": f"Bearer {live_server.token('system/*.rs')}"})
+    ehr = requests.post(
+        f"{live_server.root_url}/auth/launch",
+        json={"patient": record["id"], "user": "Practitioner/a"},
+        headers={"Authorization": f"Bearer {live_server.token('system/*.rs')}"},
+    )
     app = new_app(live_server, "patient/*.rs")
     username, password = new_user(live_server, "Practitioner/b" + unique[:6])
     page, _, _ = app.start("launch patient/*.rs", launch=ehr.json()["launch"])

@@ -1,6 +1,7 @@
 """The official SMART Python client (fhirclient) completes a standalone launch against this server:
 it discovers the endpoints from the CapabilityStatement's oauth-uris extension, sends PKCE S256,
 exchanges the code and reads with the token."""
+
 from __future__ import annotations
 
 import requests
@@ -27,9 +28,14 @@ def test_fhirclient_completes_a_standalone_launch(live_server, client, unique):
     me = client.create(patient(unique))
     app = new_app(live_server, "patient/*.rs")
     username, password = new_user(live_server, f"Patient/{me['id']}")
-    smart = smart_client.FHIRClient(settings={
-        "app_id": app.client_id, "api_base": live_server.base_url, "redirect_uri": app.redirect_uri,
-        "scope": "launch/patient openid fhirUser patient/*.rs"})
+    smart = smart_client.FHIRClient(
+        settings={
+            "app_id": app.client_id,
+            "api_base": live_server.base_url,
+            "redirect_uri": app.redirect_uri,
+            "scope": "launch/patient openid fhirUser patient/*.rs",
+        }
+    )
     callback = _follow_pages(smart.authorize_url, username, password)
     smart.handle_callback(callback)
     assert smart.ready

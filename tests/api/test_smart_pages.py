@@ -1,6 +1,7 @@
 """Pages a clinician can trust (issue 11): the app named by its registered name (never its client_id),
 the picker showing name, birth date, sex and MRN and searching by them, the consent page naming the user
 and the patient and saying in plain words what the app asks and for how long; error pages with a next step."""
+
 from __future__ import annotations
 
 import html

@@ -2,6 +2,7 @@
 a public app refreshes with only grant_type, refresh_token and scope; its refresh token is rotated on every
 use and the reuse of a rotated one revokes the whole grant. A confidential app authenticates and keeps its
 refresh token."""
+
 from __future__ import annotations
 
 import threading
@@ -29,14 +30,18 @@ def _refresh_as_smart_js(live_server, refresh_token: str, scope: str | None = No
 
 
 def _read(live_server, access_token) -> int:
-    return requests.get(f"{live_server.base_url}/Patient",
-                        headers={"Authorization": f"Bearer {access_token}"}).status_code
+    return requests.get(
+        f"{live_server.base_url}/Patient", headers={"Authorization": f"Bearer {access_token}"}
+    ).status_code
 
 
 def _introspect(live_server, token: str) -> dict:
     resource_server = new_app(live_server, "system/*.rs", public=False, redirect=False)
-    return requests.post(f"{live_server.root_url}/auth/introspect", data={"token": token},
-                         auth=(resource_server.client_id, resource_server.client_secret)).json()
+    return requests.post(
+        f"{live_server.root_url}/auth/introspect",
+        data={"token": token},
+        auth=(resource_server.client_id, resource_server.client_secret),
+    ).json()
 
 
 def test_public_app_refreshes_without_client_id_and_gets_a_rotated_token(live_server, client, unique):

@@ -1,6 +1,7 @@
 """Scopes enforced on every path (scopes-and-launch-context.html): patient/ scopes never reach another
 patient's data on read, vread, history, search (with or without a patient parameter) and compartment
 search; v2 granular scopes limit reads and searches; user/ scopes of a Patient user stay in their record."""
+
 from __future__ import annotations
 
 import pytest
@@ -62,8 +63,13 @@ def test_patient_scope_cannot_write_for_another_patient(client_with, two_patient
     writer = client_with("patient/*.cruds", patient=mine["id"])
     assert writer.post("MedicationRequest", json=medication_request(other["id"])).status_code == 403
     assert writer.post("MedicationRequest", json=medication_request(mine["id"])).status_code == 201
-    assert writer.put(f"MedicationRequest/{other_request['id']}",
-                      json={**medication_request(mine["id"]), "id": other_request["id"]}).status_code == 403
+    assert (
+        writer.put(
+            f"MedicationRequest/{other_request['id']}",
+            json={**medication_request(mine["id"]), "id": other_request["id"]},
+        ).status_code
+        == 403
+    )
 
 
 def test_patient_scope_cannot_recreate_another_patients_deleted_resource(client, client_with, two_patients):
@@ -72,8 +78,9 @@ def test_patient_scope_cannot_recreate_another_patients_deleted_resource(client,
     mine, _, _, other_request = two_patients
     assert client.delete(f"MedicationRequest/{other_request['id']}").status_code == 200
     writer = client_with("patient/*.cruds", patient=mine["id"])
-    response = writer.put(f"MedicationRequest/{other_request['id']}",
-                          json={**medication_request(mine["id"]), "id": other_request["id"]})
+    response = writer.put(
+        f"MedicationRequest/{other_request['id']}", json={**medication_request(mine["id"]), "id": other_request["id"]}
+    )
     assert response.status_code == 403
     assert client.get(f"MedicationRequest/{other_request['id']}").status_code == 410
 
@@ -92,9 +99,13 @@ def test_validate_create_for_another_patient_is_refused_as_the_create_would_be(c
     patient's compartment it would not, so 403 as for the create itself, and 200 for the token's own patient."""
     mine, other, _, _ = two_patients
     writer = client_with("patient/*.cruds", patient=mine["id"])
-    refused = writer.post("MedicationRequest/$validate", params={"mode": "create"}, json=medication_request(other["id"]))
+    refused = writer.post(
+        "MedicationRequest/$validate", params={"mode": "create"}, json=medication_request(other["id"])
+    )
     assert refused.status_code == 403
-    accepted = writer.post("MedicationRequest/$validate", params={"mode": "create"}, json=medication_request(mine["id"]))
+    accepted = writer.post(
+        "MedicationRequest/$validate", params={"mode": "create"}, json=medication_request(mine["id"])
+    )
     assert accepted.status_code == 200, accepted.text
 
 
@@ -102,8 +113,9 @@ def test_delete_conflict_names_only_referrers_the_token_may_read(client, client_
     """A 409 names the resources still referring to the target (references.html); another patient's
     referrer is counted, not identified, for a patient/ token."""
     mine, _, my_request, _ = two_patients
-    linked = client.create(patient(unique + "c", link=[{"other": {"reference": f"Patient/{mine['id']}"},
-                                                        "type": "seealso"}]))
+    linked = client.create(
+        patient(unique + "c", link=[{"other": {"reference": f"Patient/{mine['id']}"}, "type": "seealso"}])
+    )
     writer = client_with("patient/*.cruds", patient=mine["id"])
     response = writer.delete(f"Patient/{mine['id']}")
     assert response.status_code == 409
@@ -138,9 +150,12 @@ def test_user_scope_of_a_practitioner_reaches_every_patient(client_with, two_pat
 @pytest.fixture
 def categorized(client, unique):
     mine = client.create(patient(unique))
-    problem = client.create(condition(mine["id"], category=[{"coding": [{"system": CATEGORY, "code": "problem-list-item"}]}]))
-    diagnosis = client.create(condition(mine["id"], category=[{"coding": [{"system": CATEGORY,
-                                                                            "code": "encounter-diagnosis"}]}]))
+    problem = client.create(
+        condition(mine["id"], category=[{"coding": [{"system": CATEGORY, "code": "problem-list-item"}]}])
+    )
+    diagnosis = client.create(
+        condition(mine["id"], category=[{"coding": [{"system": CATEGORY, "code": "encounter-diagnosis"}]}])
+    )
     return mine, problem, diagnosis
 
 
@@ -163,15 +178,19 @@ def test_granular_scope_limits_read(client_with, categorized):
 
 def test_two_granular_scopes_on_one_parameter_grant_both(client_with, categorized):
     mine, problem, diagnosis = categorized
-    reader = client_with(f"patient/Condition.rs?category={CATEGORY}|problem-list-item "
-                         f"patient/Condition.rs?category={CATEGORY}|encounter-diagnosis", patient=mine["id"])
+    reader = client_with(
+        f"patient/Condition.rs?category={CATEGORY}|problem-list-item "
+        f"patient/Condition.rs?category={CATEGORY}|encounter-diagnosis",
+        patient=mine["id"],
+    )
     assert reader.get("Condition").json()["total"] == 2
 
 
 def test_granular_scope_plus_unrestricted_scope_grants_everything(client_with, categorized):
     mine, problem, diagnosis = categorized
-    reader = client_with(f"patient/Condition.rs?category={CATEGORY}|problem-list-item patient/Condition.rs",
-                         patient=mine["id"])
+    reader = client_with(
+        f"patient/Condition.rs?category={CATEGORY}|problem-list-item patient/Condition.rs", patient=mine["id"]
+    )
     assert reader.get(f"Condition/{diagnosis['id']}").status_code == 200
 
 

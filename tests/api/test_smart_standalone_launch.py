@@ -1,5 +1,6 @@
 """Standalone launch (app-launch.html): a patient or a practitioner signs in, consents, and the app
 gets a code it exchanges with its PKCE verifier; the tokens verify against the published JWKS."""
+
 from __future__ import annotations
 
 from tests.auth.smart_app import new_app, new_user, verify_with_jwks
@@ -50,12 +51,17 @@ def test_user_narrows_scopes_at_consent(live_server, client, unique):
     me = client.create(patient(unique))
     app = new_app(live_server, "patient/*.rs")
     username, password = new_user(live_server, f"Patient/{me['id']}")
-    authorization = app.authorize("launch/patient patient/Condition.rs patient/Patient.rs", username, password,
-                                  keep=["launch/patient", "patient/Patient.rs"])
+    authorization = app.authorize(
+        "launch/patient patient/Condition.rs patient/Patient.rs",
+        username,
+        password,
+        keep=["launch/patient", "patient/Patient.rs"],
+    )
     token = app.exchange(authorization).json()
     assert token["scope"] == "launch/patient patient/Patient.rs"
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     import requests
+
     assert requests.get(f"{live_server.base_url}/Condition", headers=headers).status_code == 403
 
 

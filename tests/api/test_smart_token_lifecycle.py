@@ -1,6 +1,7 @@
 """The token endpoint and the token lifecycle (app-launch.html#obtain-access-token, RFC 7636,
 RFC 7662, RFC 7009): single-use codes, PKCE verifiers, refresh that never widens, introspection,
 revocation of a refresh token together with the access tokens issued from it."""
+
 from __future__ import annotations
 
 import threading
@@ -82,8 +83,10 @@ def test_parallel_exchanges_of_one_code_give_exactly_one_token(live_server, clie
 def test_expired_code_is_refused(live_server, client, unique, database_url):
     app, authorization, _ = _authorized(live_server, client, unique)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("UPDATE auth_codes SET expires_at = now() - interval '1 second' WHERE code_hash = %s",
-                     (secret_hash(authorization.code),))
+        conn.execute(
+            "UPDATE auth_codes SET expires_at = now() - interval '1 second' WHERE code_hash = %s",
+            (secret_hash(authorization.code),),
+        )
     assert app.exchange(authorization).json()["error"] == "invalid_grant"
 
 
@@ -108,7 +111,9 @@ def test_refresh_keeps_context_and_may_narrow(live_server, client, unique):
 
 
 def test_refresh_narrowing_v1_scope_to_v2_subset_is_accepted(live_server, client, unique):
-    app, authorization, _ = _authorized(live_server, client, unique, scope="launch/patient offline_access patient/*.read")
+    app, authorization, _ = _authorized(
+        live_server, client, unique, scope="launch/patient offline_access patient/*.read"
+    )
     token = app.exchange(authorization).json()
     assert app.refresh(token["refresh_token"], scope="patient/Patient.r").status_code == 200
 
@@ -116,8 +121,13 @@ def test_refresh_narrowing_v1_scope_to_v2_subset_is_accepted(live_server, client
 def test_refresh_that_widens_scope_is_refused(live_server, client, unique):
     app, authorization, _ = _authorized(live_server, client, unique)
     token = app.exchange(authorization).json()
-    for wider in ("patient/*.cruds", "patient/*.rs user/*.rs", "patient/*.rs openid", "system/*.rs",
-                  "patient/*.rs?category=x patient/Condition.rsd"):
+    for wider in (
+        "patient/*.cruds",
+        "patient/*.rs user/*.rs",
+        "patient/*.rs openid",
+        "system/*.rs",
+        "patient/*.rs?category=x patient/Condition.rsd",
+    ):
         response = app.refresh(token["refresh_token"], scope=wider)
         assert response.status_code == 400, wider
         assert response.json()["error"] == "invalid_scope", wider
@@ -142,8 +152,9 @@ def test_revoking_refresh_token_revokes_it_and_its_access_tokens(live_server, cl
     token = app.exchange(authorization).json()
     refreshed = app.refresh(token["refresh_token"]).json()
     assert _fhir(live_server, refreshed["access_token"]).status_code == 200
-    response = requests.post(f"{live_server.root_url}/auth/revoke",
-                             data={"token": token["refresh_token"], "client_id": app.client_id})
+    response = requests.post(
+        f"{live_server.root_url}/auth/revoke", data={"token": token["refresh_token"], "client_id": app.client_id}
+    )
     assert response.status_code == 200
     assert app.refresh(token["refresh_token"]).json()["error"] == "invalid_grant"
     assert _fhir(live_server, token["access_token"]).status_code == 401
@@ -154,16 +165,18 @@ def test_another_client_cannot_revoke_a_token(live_server, client, unique):
     app, authorization, _ = _authorized(live_server, client, unique)
     token = app.exchange(authorization).json()
     other = new_app(live_server, "patient/*.rs")
-    requests.post(f"{live_server.root_url}/auth/revoke", data={"token": token["refresh_token"],
-                                                               "client_id": other.client_id})
+    requests.post(
+        f"{live_server.root_url}/auth/revoke", data={"token": token["refresh_token"], "client_id": other.client_id}
+    )
     assert app.refresh(token["refresh_token"]).status_code == 200
 
 
 def test_revoking_an_access_token_ends_it(live_server, client, unique):
     app, authorization, _ = _authorized(live_server, client, unique)
     token = app.exchange(authorization).json()
-    requests.post(f"{live_server.root_url}/auth/revoke", data={"token": token["access_token"],
-                                                               "client_id": app.client_id})
+    requests.post(
+        f"{live_server.root_url}/auth/revoke", data={"token": token["access_token"], "client_id": app.client_id}
+    )
     assert _fhir(live_server, token["access_token"]).status_code == 401
 
 
@@ -181,8 +194,9 @@ def test_introspection_reports_active_tokens_and_inactive_anything_else(live_ser
     refresh = requests.post(url, data={"token": token["refresh_token"]}, auth=auth).json()
     assert refresh["active"] is True and refresh["patient"] == me["id"]
     assert requests.post(url, data={"token": "nonsense"}, auth=auth).json() == {"active": False}
-    requests.post(f"{live_server.root_url}/auth/revoke", data={"token": token["refresh_token"],
-                                                               "client_id": app.client_id})
+    requests.post(
+        f"{live_server.root_url}/auth/revoke", data={"token": token["refresh_token"], "client_id": app.client_id}
+    )
     assert requests.post(url, data={"token": token["refresh_token"]}, auth=auth).json() == {"active": False}
     assert requests.post(url, data={"token": token["access_token"]}, auth=auth).json() == {"active": False}
 

@@ -1,5 +1,6 @@
 """transaction (R4 http.html#transaction, bundle.html#transaction): all or nothing, in one database
 transaction, with urn:uuid and conditional references resolved."""
+
 from __future__ import annotations
 
 import uuid
@@ -28,9 +29,11 @@ def _mrn_total(client, value: str) -> int:
 
 def test_transaction_creates_resources_linked_by_urn_uuid(client, unique):
     patient_url = _urn()
-    bundle = _transaction(_post(medication_request("x", subject={"reference": patient_url}), _urn()),
-                          _post(patient(unique), patient_url),
-                          _post(condition("x", subject={"reference": patient_url}), _urn()))
+    bundle = _transaction(
+        _post(medication_request("x", subject={"reference": patient_url}), _urn()),
+        _post(patient(unique), patient_url),
+        _post(condition("x", subject={"reference": patient_url}), _urn()),
+    )
     response = client.post(client.base_url, json=bundle)
     assert response.status_code == 200, response.text
     result = response.json()
@@ -64,9 +67,13 @@ def test_transaction_with_invalid_50th_of_60_entries_leaves_nothing(client, uniq
 
 def test_transaction_failing_in_the_database_phase_leaves_nothing(client, unique):
     existing = client.create(patient(unique))
-    bundle = _transaction(_post(patient(unique + "new"), _urn()),
-                          {"resource": {**existing, "gender": "male"},
-                           "request": {"method": "PUT", "url": f"Patient/{existing['id']}", "ifMatch": 'W/"9"'}})
+    bundle = _transaction(
+        _post(patient(unique + "new"), _urn()),
+        {
+            "resource": {**existing, "gender": "male"},
+            "request": {"method": "PUT", "url": f"Patient/{existing['id']}", "ifMatch": 'W/"9"'},
+        },
+    )
     response = client.post(client.base_url, json=bundle)
     assert response.status_code == 412
     assert "entry 1" in response.json()["issue"][0]["diagnostics"]
@@ -85,7 +92,9 @@ def test_transaction_resolves_conditional_references(client, unique):
 
 def test_transaction_resolves_conditional_reference_to_a_patient_created_earlier_in_it(client, unique):
     reference = f"Patient?identifier={MRN}|{unique}"
-    bundle = _transaction(_post(patient(unique), _urn()), _post(medication_request("x", subject={"reference": reference})))
+    bundle = _transaction(
+        _post(patient(unique), _urn()), _post(medication_request("x", subject={"reference": reference}))
+    )
     result = client.post(client.base_url, json=bundle)
     assert result.status_code == 200, result.text
     patient_id = result.json()["entry"][0]["response"]["location"].split("/")[1]
@@ -94,8 +103,10 @@ def test_transaction_resolves_conditional_reference_to_a_patient_created_earlier
 
 
 def test_transaction_with_unresolvable_conditional_reference_fails(client, unique):
-    bundle = _transaction(_post(patient(unique + "p"), _urn()),
-                          _post(medication_request("x", subject={"reference": f"Patient?identifier={MRN}|{unique}"})))
+    bundle = _transaction(
+        _post(patient(unique + "p"), _urn()),
+        _post(medication_request("x", subject={"reference": f"Patient?identifier={MRN}|{unique}"})),
+    )
     response = client.post(client.base_url, json=bundle)
     assert response.status_code == 422
     assert "entry 1" in response.json()["issue"][0]["diagnostics"]
@@ -112,8 +123,10 @@ def test_transaction_with_ambiguous_conditional_reference_fails(client, unique):
 def test_transaction_if_none_exist_reuses_the_match_and_rewrites_references_to_it(client, unique):
     existing = client.create(patient(unique))
     patient_url = _urn()
-    bundle = _transaction(_post(patient(unique), patient_url, ifNoneExist=f"identifier={MRN}|{unique}"),
-                          _post(medication_request("x", subject={"reference": patient_url})))
+    bundle = _transaction(
+        _post(patient(unique), patient_url, ifNoneExist=f"identifier={MRN}|{unique}"),
+        _post(medication_request("x", subject={"reference": patient_url})),
+    )
     result = client.post(client.base_url, json=bundle).json()
     assert result["entry"][0]["response"]["status"] == "200 OK"
     assert result["entry"][0]["response"]["location"].startswith(f"Patient/{existing['id']}/")
@@ -129,7 +142,8 @@ def test_transaction_processes_delete_post_put_get_and_answers_in_request_order(
         {"request": {"method": "GET", "url": f"Patient/{kept['id']}"}},
         {"resource": {**kept, "gender": "male"}, "request": {"method": "PUT", "url": f"Patient/{kept['id']}"}},
         _post(patient(unique + "n"), _urn()),
-        {"request": {"method": "DELETE", "url": f"Patient/{doomed['id']}"}})
+        {"request": {"method": "DELETE", "url": f"Patient/{doomed['id']}"}},
+    )
     result = client.post(client.base_url, json=bundle).json()
     assert [e["response"]["status"] for e in result["entry"]] == ["200 OK", "200 OK", "201 Created", "204 No Content"]
     assert result["entry"][0]["resource"]["gender"] == "male"  # the read ran after the update
@@ -138,8 +152,8 @@ def test_transaction_processes_delete_post_put_get_and_answers_in_request_order(
 
 def test_transaction_search_entry_sees_the_transactions_own_writes(client, unique):
     bundle = _transaction(
-        {"request": {"method": "GET", "url": f"Patient?identifier={MRN}|{unique}"}},
-        _post(patient(unique), _urn()))
+        {"request": {"method": "GET", "url": f"Patient?identifier={MRN}|{unique}"}}, _post(patient(unique), _urn())
+    )
     result = client.post(client.base_url, json=bundle).json()
     assert [e["response"]["status"] for e in result["entry"]] == ["200 OK", "201 Created"]
     searchset = result["entry"][0]["resource"]
@@ -151,8 +165,12 @@ def test_transaction_search_entry_sees_the_transactions_own_writes(client, uniqu
 def test_transaction_conditional_update_and_put_with_client_id(client, unique):
     existing = client.create(patient(unique))
     bundle = _transaction(
-        {"resource": patient(unique, gender="male"), "request": {"method": "PUT", "url": f"Patient?identifier={MRN}|{unique}"}},
-        {"resource": {**patient(unique + "c"), "id": unique}, "request": {"method": "PUT", "url": f"Patient/{unique}"}})
+        {
+            "resource": patient(unique, gender="male"),
+            "request": {"method": "PUT", "url": f"Patient?identifier={MRN}|{unique}"},
+        },
+        {"resource": {**patient(unique + "c"), "id": unique}, "request": {"method": "PUT", "url": f"Patient/{unique}"}},
+    )
     result = client.post(client.base_url, json=bundle).json()
     assert [e["response"]["status"] for e in result["entry"]] == ["200 OK", "201 Created"]
     assert client.get(f"Patient/{existing['id']}").json()["gender"] == "male"
@@ -161,9 +179,19 @@ def test_transaction_conditional_update_and_put_with_client_id(client, unique):
 
 def test_transaction_patch_entry_with_fhirpath_patch(client, unique):
     existing = client.create(patient(unique))
-    parameters = {"resourceType": "Parameters", "parameter": [{"name": "operation", "part": [
-        {"name": "type", "valueCode": "replace"}, {"name": "path", "valueString": "Patient.gender"},
-        {"name": "value", "valueCode": "other"}]}]}
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {
+                "name": "operation",
+                "part": [
+                    {"name": "type", "valueCode": "replace"},
+                    {"name": "path", "valueString": "Patient.gender"},
+                    {"name": "value", "valueCode": "other"},
+                ],
+            }
+        ],
+    }
     bundle = _transaction({"resource": parameters, "request": {"method": "PATCH", "url": f"Patient/{existing['id']}"}})
     result = client.post(client.base_url, json=bundle).json()
     assert result["entry"][0]["response"]["status"] == "200 OK"
@@ -191,7 +219,9 @@ def test_transaction_entry_denied_by_scope_fails_the_whole_transaction(client, c
 
 
 def test_transaction_with_prefer_minimal_returns_no_resources(client, unique):
-    response = client.post(client.base_url, json=_transaction(_post(patient(unique), _urn())), headers={"Prefer": "return=minimal"})
+    response = client.post(
+        client.base_url, json=_transaction(_post(patient(unique), _urn())), headers={"Prefer": "return=minimal"}
+    )
     assert "resource" not in response.json()["entry"][0]
     assert response.json()["entry"][0]["response"]["status"] == "201 Created"
 
@@ -215,8 +245,10 @@ def test_transaction_of_100_entries_commits_together(client, unique):
 
 def test_transaction_delete_with_stale_if_match_fails_and_deletes_nothing(client, unique):
     kept = client.create(patient(unique))
-    bundle = _transaction(_post(patient(unique + "n"), _urn()),
-                          {"request": {"method": "DELETE", "url": f"Patient/{kept['id']}", "ifMatch": 'W/"5"'}})
+    bundle = _transaction(
+        _post(patient(unique + "n"), _urn()),
+        {"request": {"method": "DELETE", "url": f"Patient/{kept['id']}", "ifMatch": 'W/"5"'}},
+    )
     assert client.post(client.base_url, json=bundle).status_code == 412
     assert client.get(f"Patient/{kept['id']}").status_code == 200
     assert _mrn_total(client, unique + "n") == 0

@@ -1,5 +1,6 @@
 """$validate (R4 resource-operation-validate.html): an OperationOutcome, 200 whether valid or not,
 and nothing stored."""
+
 from __future__ import annotations
 
 from tests.factories import MRN, medication_request, patient
@@ -26,8 +27,13 @@ def test_validate_invalid_resource_returns_the_errors_with_200(client, unique):
 
 
 def test_validate_accepts_a_parameters_body_with_mode(client, unique):
-    body = {"resourceType": "Parameters", "parameter": [{"name": "resource", "resource": medication_request("missing")},
-                                                        {"name": "mode", "valueCode": "create"}]}
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "resource", "resource": medication_request("missing")},
+            {"name": "mode", "valueCode": "create"},
+        ],
+    }
     response = client.post("MedicationRequest/$validate", json=body)
     assert response.status_code == 200
     assert "Patient/missing" in response.json()["issue"][0]["diagnostics"]
@@ -45,7 +51,9 @@ def test_validate_mode_update_checks_the_id(client, unique):
     created = client.create(patient(unique))
     ok = client.post(f"Patient/{created['id']}/$validate", params={"mode": "update"}, json=created)
     assert _severities(ok) == {"information"}
-    wrong = client.post(f"Patient/{created['id']}/$validate", params={"mode": "update"}, json={**created, "id": "other"})
+    wrong = client.post(
+        f"Patient/{created['id']}/$validate", params={"mode": "update"}, json={**created, "id": "other"}
+    )
     assert _severities(wrong) == {"error"}
     assert client.get(f"Patient/{created['id']}").json()["meta"]["versionId"] == "1"
 
@@ -73,10 +81,18 @@ def test_validate_of_a_body_of_another_type_reports_it(client, unique):
 
 def test_metadata_declares_validate_and_everything(client):
     resources = {r["type"]: r for r in client.get("metadata").json()["rest"][0]["resource"]}
-    assert {op["name"] for op in resources["Patient"]["operation"]} == {"validate", "everything", "medication-review",
-                                                                        "follow-up-gaps", "export"}
+    assert {op["name"] for op in resources["Patient"]["operation"]} == {
+        "validate",
+        "everything",
+        "medication-review",
+        "follow-up-gaps",
+        "export",
+    }
     assert {op["name"] for op in resources["Condition"]["operation"]} == {"validate"}
-    assert all(op["definition"].startswith("http://hl7.org/fhir/OperationDefinition/")
-               for op in resources["Patient"]["operation"] if op["name"] in ("validate", "everything"))
+    assert all(
+        op["definition"].startswith("http://hl7.org/fhir/OperationDefinition/")
+        for op in resources["Patient"]["operation"]
+        if op["name"] in ("validate", "everything")
+    )
     system = {i["code"] for i in client.get("metadata").json()["rest"][0]["interaction"]}
     assert {"transaction", "batch"} <= system

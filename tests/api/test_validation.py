@@ -1,5 +1,6 @@
 """Every write is validated before anything is stored: 400 for what is not a resource of the type,
 422 for an invalid one, with an OperationOutcome whose issues carry FHIRPath expressions."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,14 +24,20 @@ def test_wrong_type_returns_422(client, unique):
     assert "Patient.active" in _expressions(response)
 
 
-@pytest.mark.parametrize("element, value, expression", [
-    ("active", "true", "Patient.active"),
-    ("multipleBirthInteger", "2", "Patient.multipleBirthInteger"),
-    ("extension", [{"url": "http://example.org/x", "valueBoolean": "false"}], "Patient.extension[0].valueBoolean"),
-    ("_gender", {"extension": [{"url": "http://example.org/x", "valueInteger": "3"}]},
-     "Patient._gender.extension[0].valueInteger"),
-    ("contained", [{"resourceType": "Patient", "id": "c1", "active": "true"}], "Patient.contained[0].active"),
-])
+@pytest.mark.parametrize(
+    "element, value, expression",
+    [
+        ("active", "true", "Patient.active"),
+        ("multipleBirthInteger", "2", "Patient.multipleBirthInteger"),
+        ("extension", [{"url": "http://example.org/x", "valueBoolean": "false"}], "Patient.extension[0].valueBoolean"),
+        (
+            "_gender",
+            {"extension": [{"url": "http://example.org/x", "valueInteger": "3"}]},
+            "Patient._gender.extension[0].valueInteger",
+        ),
+        ("contained", [{"resourceType": "Patient", "id": "c1", "active": "true"}], "Patient.contained[0].active"),
+    ],
+)
 def test_primitive_in_the_wrong_json_type_returns_422_with_its_path(client, unique, element, value, expression):
     """R4 json.html: booleans and numbers are JSON booleans and numbers, although the models accept "true"."""
     response = client.post("Patient", json={**patient(unique), element: value})
@@ -39,10 +46,14 @@ def test_primitive_in_the_wrong_json_type_returns_422_with_its_path(client, uniq
 
 
 def test_numbers_and_booleans_in_their_json_types_are_accepted(client, unique):
-    resource = {**patient(unique), "multipleBirthInteger": 2, "active": False,
-                "extension": [{"url": "http://example.org/x", "valueDecimal": 1.5}],
-                "contained": [{"resourceType": "Patient", "id": "c1", "active": True}],
-                "link": [{"other": {"reference": "#c1"}, "type": "seealso"}]}  # dom-3: a contained one is referenced
+    resource = {
+        **patient(unique),
+        "multipleBirthInteger": 2,
+        "active": False,
+        "extension": [{"url": "http://example.org/x", "valueDecimal": 1.5}],
+        "contained": [{"resourceType": "Patient", "id": "c1", "active": True}],
+        "link": [{"other": {"reference": "#c1"}, "type": "seealso"}],
+    }  # dom-3: a contained one is referenced
     assert client.post("Patient", json=resource).status_code == 201, client.post("Patient", json=resource).text
 
 
@@ -81,7 +92,10 @@ def test_missing_required_element_returns_422(client, unique):
 
 
 def test_both_choice_type_variants_are_rejected(client, unique):
-    resource = {**medication_request(client.create(patient(unique))["id"]), "medicationReference": {"reference": "Medication/1"}}
+    resource = {
+        **medication_request(client.create(patient(unique))["id"]),
+        "medicationReference": {"reference": "Medication/1"},
+    }
     response = client.post("MedicationRequest", json=resource)
     assert response.status_code == 422
 
@@ -109,8 +123,13 @@ def test_nested_datatype_binding_is_checked(client, unique):
 
 def test_codeable_concept_binding_needs_a_coding_from_the_value_set(client, unique):
     from tests.factories import condition
-    resource = condition(client.create(patient(unique))["id"], clinicalStatus={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                                           "code": "dormant"}]})
+
+    resource = condition(
+        client.create(patient(unique))["id"],
+        clinicalStatus={
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "dormant"}]
+        },
+    )
     response = client.post("Condition", json=resource)
     assert response.status_code == 422
     assert _expressions(response) == ["Condition.clinicalStatus"]
@@ -138,7 +157,9 @@ def test_resource_type_different_from_url_returns_400(client, unique):
 
 
 def test_unparseable_json_returns_400(client):
-    response = client.post("Patient", data=b'{"resourceType": "Patient",', headers={"Content-Type": "application/fhir+json"})
+    response = client.post(
+        "Patient", data=b'{"resourceType": "Patient",', headers={"Content-Type": "application/fhir+json"}
+    )
     assert response.status_code == 400
     assert response.json()["resourceType"] == "OperationOutcome"
 
@@ -149,8 +170,10 @@ def test_json_that_is_not_an_object_returns_400(client):
 
 
 def test_string_over_one_megabyte_is_rejected(client, unique):
-    response = client.post("Patient", json={**patient(unique), "text": {"status": "generated",
-                                            "div": "<div>" + "x" * (1024 * 1024) + "</div>"}})
+    response = client.post(
+        "Patient",
+        json={**patient(unique), "text": {"status": "generated", "div": "<div>" + "x" * (1024 * 1024) + "</div>"}},
+    )
     assert response.status_code == 422
     assert "Patient.text.div" in _expressions(response)
 

@@ -1,6 +1,7 @@
 """The AuditEvent trail (IHE BALP shapes): every FHIR access is recorded with who, what, the
 patients concerned, when, the outcome (denials included) and from where; writes in their own
 transaction, reads buffered; AuditEvents are searchable only with a scope naming AuditEvent."""
+
 from __future__ import annotations
 
 import base64
@@ -30,15 +31,24 @@ def _events(auditor, **params) -> list[dict]:
 
 
 def _request_id(event: dict) -> str | None:
-    return next((e["what"]["identifier"]["value"] for e in event.get("entity", [])
-                 if e.get("type", {}).get("code") == "XrequestId"), None)
+    return next(
+        (
+            e["what"]["identifier"]["value"]
+            for e in event.get("entity", [])
+            if e.get("type", {}).get("code") == "XrequestId"
+        ),
+        None,
+    )
 
 
 def _by_request(auditor, flush, request_id: str) -> list[dict]:
     for _ in range(20):
         flush()
-        found = [e for e in _events(auditor, _sort="-date", date=f"ge{time.strftime('%Y-%m-%d')}")
-                 if _request_id(e) == request_id]
+        found = [
+            e
+            for e in _events(auditor, _sort="-date", date=f"ge{time.strftime('%Y-%m-%d')}")
+            if _request_id(e) == request_id
+        ]
         if found:
             return found
         time.sleep(0.1)
@@ -55,7 +65,8 @@ def test_a_read_is_recorded_with_who_what_patient_outcome_and_request_id(client,
     assert event["subtype"][0] == {"system": "http://hl7.org/fhir/restful-interaction", "code": "read"}
     assert event["action"] == "R" and event["outcome"] == "0"
     assert event["meta"]["profile"] == [
-        "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"]
+        "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"
+    ]
     whats = [e["what"].get("reference") for e in event["entity"]]
     assert f"MedicationRequest/{order}" in whats and f"Patient/{subject}" in whats
     client_agent = event["agent"][0]
@@ -64,9 +75,12 @@ def test_a_read_is_recorded_with_who_what_patient_outcome_and_request_id(client,
     user = event["agent"][2]
     assert user["requestor"] is True and user["altId"] == "test"
     # and it is found by patient, entity, subtype and outcome
-    for params in ({"patient": subject}, {"entity": f"MedicationRequest/{order}"},
-                   {"subtype": "read", "patient": subject},
-                   {"outcome": "0", "patient": subject}):
+    for params in (
+        {"patient": subject},
+        {"entity": f"MedicationRequest/{order}"},
+        {"subtype": "read", "patient": subject},
+        {"outcome": "0", "patient": subject},
+    ):
         assert event["id"] in [e["id"] for e in _events(auditor, **params)], params
 
 
@@ -74,8 +88,9 @@ def test_a_search_lists_the_patients_whose_data_it_returned(client, auditor, flu
     first, second = (client.create(patient(f"{unique}-{n}"))["id"] for n in (1, 2))
     for subject in (first, second):
         client.create(medication_request(subject, identifier=[{"system": MRN, "value": unique}]))
-    response = client.get("MedicationRequest", params={"identifier": f"{MRN}|{unique}"},
-                          headers={"X-Request-ID": f"search-{unique}"})
+    response = client.get(
+        "MedicationRequest", params={"identifier": f"{MRN}|{unique}"}, headers={"X-Request-ID": f"search-{unique}"}
+    )
     assert response.json()["total"] == 2
     [event] = _by_request(auditor, flush, f"search-{unique}")
     assert event["subtype"][0]["code"] == "search-type" and event["action"] == "E"
@@ -89,16 +104,22 @@ def test_a_create_is_audited_in_its_own_transaction(client, auditor, unique):
     created = client.post("Patient", json=patient(unique), headers={"X-Request-ID": f"create-{unique}"})
     assert created.status_code == 201
     # no flush: the AuditEvent was stored with the Patient
-    events = [e for e in _events(auditor, entity=f"Patient/{created.json()['id']}")
-              if _request_id(e) == f"create-{unique}"]
+    events = [
+        e for e in _events(auditor, entity=f"Patient/{created.json()['id']}") if _request_id(e) == f"create-{unique}"
+    ]
     assert len(events) == 1
     assert events[0]["subtype"][0]["code"] == "create" and events[0]["action"] == "C"
     assert events[0]["agent"][2]["type"]["coding"][0]["code"] == "AUT"
 
 
 def test_each_transaction_entry_is_audited(client, auditor, unique):
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"request": {"method": "POST", "url": "Patient"}, "resource": patient(f"{unique}-{n}")} for n in range(3)]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"request": {"method": "POST", "url": "Patient"}, "resource": patient(f"{unique}-{n}")} for n in range(3)
+        ],
+    }
     response = client.post(client.base_url, json=bundle, headers={"X-Request-ID": f"tx-{unique}"})
     assert response.status_code == 200, response.text
     ids = [e["response"]["location"].split("/")[1] for e in response.json()["entry"]]
@@ -107,8 +128,9 @@ def test_each_transaction_entry_is_audited(client, auditor, unique):
 
 
 def test_a_refused_write_leaves_a_failure_event_and_no_resource(client, auditor, flush, unique):
-    response = client.post("Patient", json={**patient(unique), "gender": "nope"},
-                           headers={"X-Request-ID": f"bad-{unique}"})
+    response = client.post(
+        "Patient", json={**patient(unique), "gender": "nope"}, headers={"X-Request-ID": f"bad-{unique}"}
+    )
     assert response.status_code in (400, 422)
     [event] = _by_request(auditor, flush, f"bad-{unique}")
     assert event["outcome"] == "4" and event["subtype"][0]["code"] == "create"
@@ -125,8 +147,12 @@ def test_denials_and_authentication_failures_are_recorded(client_with, auditor, 
     [event] = _by_request(auditor, flush, f"deny-{unique}")
     assert event["outcome"] == "4" and event["subtype"][0]["code"] == "search-type"
     import requests
-    bad_token = requests.post(f"{live_server.root_url}/auth/token", data={"grant_type": "client_credentials"},
-                              headers={"X-Request-ID": f"login-{unique}"})
+
+    bad_token = requests.post(
+        f"{live_server.root_url}/auth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"X-Request-ID": f"login-{unique}"},
+    )
     assert bad_token.status_code in (400, 401)
     [event] = _by_request(auditor, flush, f"login-{unique}")
     assert event["type"]["code"] == "110114" and event["outcome"] == "4"
@@ -141,8 +167,13 @@ def test_audit_events_are_searchable_only_with_a_scope_naming_them(client_with, 
 
 def test_audit_events_cannot_be_created_updated_or_deleted(client_with):
     writer = client_with("system/AuditEvent.cruds system/*.cruds")
-    event = {"resourceType": "AuditEvent", "type": {"code": "rest"}, "recorded": "2026-01-01T00:00:00Z",
-             "agent": [{"requestor": True}], "source": {"observer": {"display": "x"}}}
+    event = {
+        "resourceType": "AuditEvent",
+        "type": {"code": "rest"},
+        "recorded": "2026-01-01T00:00:00Z",
+        "agent": [{"requestor": True}],
+        "source": {"observer": {"display": "x"}},
+    }
     assert writer.post("AuditEvent", json=event).status_code == 405
     assert writer.put("AuditEvent/x", json={**event, "id": "x"}).status_code == 405
     assert writer.delete("AuditEvent/x").status_code == 405
@@ -150,8 +181,9 @@ def test_audit_events_cannot_be_created_updated_or_deleted(client_with):
 
 def test_an_audit_event_is_read_but_has_no_history(client, auditor, unique):
     created = client.post("Patient", json=patient(unique), headers={"X-Request-ID": f"hist-{unique}"})
-    [event] = [e for e in _events(auditor, entity=f"Patient/{created.json()['id']}")
-               if _request_id(e) == f"hist-{unique}"]
+    [event] = [
+        e for e in _events(auditor, entity=f"Patient/{created.json()['id']}") if _request_id(e) == f"hist-{unique}"
+    ]
     assert auditor.get(f"AuditEvent/{event['id']}").json()["id"] == event["id"]
     assert auditor.get(f"AuditEvent/{event['id']}/_history/1").status_code == 405
 
@@ -167,6 +199,7 @@ def test_results_sort_newest_first(auditor, client, flush):
 def test_buffered_events_are_stored_at_shutdown(live_server, auditor, unique):
     from server.audit.trail import AuditTrail
     from server.interactions.audit import Access
+
     trail = AuditTrail()
     trail.bind(live_server.app.extensions["fhir.services"])
     trail.append(Access("read", entities=[("Patient", unique)], outcome=200, request_id=f"shutdown-{unique}"))
@@ -177,6 +210,7 @@ def test_buffered_events_are_stored_at_shutdown(live_server, auditor, unique):
 def test_fhir_audit_off_builds_no_trail():
     from server import build_services
     from server.config import Settings
+
     assert Settings.from_env(env={}).audit is True
     settings = Settings.from_env(env={"FHIR_AUDIT": "off"})
     services = build_services(settings, database=None)

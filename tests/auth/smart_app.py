@@ -1,5 +1,6 @@
 """A SMART app as tests drive it: registered with the server, walking the authorize -> login ->
 (picker) -> consent pages by posting their HTML forms, exchanging the code with a PKCE verifier."""
+
 from __future__ import annotations
 
 import base64
@@ -69,6 +70,7 @@ def pkce_pair() -> tuple[str, str]:
 @dataclass
 class Authorization:
     """Where one authorization ended: the redirect's query, and the verifier to exchange its code."""
+
     query: dict
     verifier: str
     state: str
@@ -97,21 +99,32 @@ class SmartApp:
 
     def authorize_params(self, scope: str, **overrides) -> tuple[dict, str]:
         verifier, challenge = pkce_pair()
-        params = {"response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri,
-                  "scope": scope, "state": uuid.uuid4().hex, "aud": self.server.base_url,
-                  "code_challenge": challenge, "code_challenge_method": "S256"}
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": scope,
+            "state": uuid.uuid4().hex,
+            "aud": self.server.base_url,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
         params.update(overrides)
         return {k: v for k, v in params.items() if v is not None}, verifier
 
     def start(self, scope: str, method: str = "GET", **overrides) -> tuple[requests.Response, dict, str]:
         params, verifier = self.authorize_params(scope, **overrides)
         url = f"{self.root}/auth/authorize"
-        response = (self.session.get(url, params=params, allow_redirects=False) if method == "GET"
-                    else self.session.post(url, data=params, allow_redirects=False))
+        response = (
+            self.session.get(url, params=params, allow_redirects=False)
+            if method == "GET"
+            else self.session.post(url, data=params, allow_redirects=False)
+        )
         return response, params, verifier
 
-    def submit(self, page: requests.Response, values: dict, button: str | None = None,
-               containing: str | None = None) -> requests.Response:
+    def submit(
+        self, page: requests.Response, values: dict, button: str | None = None, containing: str | None = None
+    ) -> requests.Response:
         form = Form(page.text, containing)
         data = [(name, value) for name, value in form.fields if name not in values]
         data += list(values.items())
@@ -120,8 +133,16 @@ class SmartApp:
             data.append((name, value))
         return self.session.post(urljoin(page.url, form.action), data=data, allow_redirects=False)
 
-    def authorize(self, scope: str, username: str, password: str, patient: str | None = None,
-                  keep: list[str] | None = None, decision: str = "allow", **overrides) -> Authorization:
+    def authorize(
+        self,
+        scope: str,
+        username: str,
+        password: str,
+        patient: str | None = None,
+        keep: list[str] | None = None,
+        decision: str = "allow",
+        **overrides,
+    ) -> Authorization:
         """Walk the pages as a user would and return where the browser was sent back to."""
         page, params, verifier = self.start(scope, **overrides)
         assert page.status_code == 200, (page.status_code, page.headers.get("Location"), page.text[:300])
@@ -135,8 +156,9 @@ class SmartApp:
         if keep is not None:
             page_fields = [(n, v) for n, v in form.fields if n != "scope"] + [("scope", s) for s in keep]
             name, value = next((n, v) for n, v in form.buttons if v == decision)
-            redirect = self.session.post(urljoin(page.url, form.action), data=page_fields + [(name, value)],
-                                         allow_redirects=False)
+            redirect = self.session.post(
+                urljoin(page.url, form.action), data=page_fields + [(name, value)], allow_redirects=False
+            )
         else:
             redirect = self.submit(page, {}, button=decision)
         assert redirect.status_code == 302, redirect.text[:300]
@@ -145,8 +167,12 @@ class SmartApp:
         return Authorization(parse_qs(urlparse(location).query), verifier, params["state"])
 
     def exchange(self, authorization: Authorization, verifier: str | None = "same", **extra) -> requests.Response:
-        data = {"grant_type": "authorization_code", "code": authorization.code, "redirect_uri": self.redirect_uri,
-                **extra}
+        data = {
+            "grant_type": "authorization_code",
+            "code": authorization.code,
+            "redirect_uri": self.redirect_uri,
+            **extra,
+        }
         verifier = authorization.verifier if verifier == "same" else verifier
         if verifier is not None:
             data["code_verifier"] = verifier
@@ -171,16 +197,31 @@ class SmartApp:
     def assertion(self, jti: str | None = None, lifetime: int = 240, **claims) -> dict:
         alg = "ES384" if isinstance(self.private_key, ECKey) else "RS384"
         now = int(time.time())
-        payload = {"iss": self.client_id, "sub": self.client_id, "aud": self.token_url, "exp": now + lifetime,
-                   "jti": jti or uuid.uuid4().hex, **claims}
-        token = jwt.encode({"alg": alg, "kid": self.private_key.kid, "typ": "JWT"}, payload, self.private_key,
-                           algorithms=[alg])
-        return {"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion": token}
+        payload = {
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": self.token_url,
+            "exp": now + lifetime,
+            "jti": jti or uuid.uuid4().hex,
+            **claims,
+        }
+        token = jwt.encode(
+            {"alg": alg, "kid": self.private_key.kid, "typ": "JWT"}, payload, self.private_key, algorithms=[alg]
+        )
+        return {
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": token,
+        }
 
 
-def new_app(live_server, scope: str, public: bool = True, key: str | None = None, jwks_url: str | None = None,
-            redirect: bool = True) -> SmartApp:
+def new_app(
+    live_server,
+    scope: str,
+    public: bool = True,
+    key: str | None = None,
+    jwks_url: str | None = None,
+    redirect: bool = True,
+) -> SmartApp:
     """Register an app with the server (as `fhir-server client create` does)."""
     database = live_server.app.extensions["fhir.services"].database
     redirect_uri = f"{live_server.root_url}{REDIRECT_PATH}/{uuid.uuid4().hex[:8]}"
@@ -191,9 +232,15 @@ def new_app(live_server, scope: str, public: bool = True, key: str | None = None
         private_key = ECKey.generate_key("P-384", parameters={"alg": "ES384"}, auto_kid=True)
     if private_key is not None and jwks_url is None:
         jwks = KeySet([private_key]).as_dict(private=False)
-    registered = register_client(database, name=f"app {uuid.uuid4().hex[:6]}",
-                                 redirect_uris=[redirect_uri] if redirect else [], scope=scope,
-                                 public=public, jwks=jwks, jwks_url=jwks_url)
+    registered = register_client(
+        database,
+        name=f"app {uuid.uuid4().hex[:6]}",
+        redirect_uris=[redirect_uri] if redirect else [],
+        scope=scope,
+        public=public,
+        jwks=jwks,
+        jwks_url=jwks_url,
+    )
     return SmartApp(live_server, registered["client_id"], registered["client_secret"], private_key, redirect_uri)
 
 
@@ -213,8 +260,10 @@ def verify_with_jwks(live_server, token: str, audience: str | None = None) -> di
     jwks_uri = requests.get(f"{live_server.base_url}/.well-known/smart-configuration").json()["jwks_uri"]
     keys = KeySet.import_key_set(requests.get(jwks_uri).json())
     claims = jwt.decode(token, keys, algorithms=["RS256"]).claims
-    registry = jwt.JWTClaimsRegistry(iss={"essential": True, "value": live_server.base_url},
-                                     aud={"essential": True, "value": audience or live_server.base_url},
-                                     exp={"essential": True})
+    registry = jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": live_server.base_url},
+        aud={"essential": True, "value": audience or live_server.base_url},
+        exp={"essential": True},
+    )
     registry.validate(claims)
     return claims

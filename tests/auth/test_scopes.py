@@ -1,4 +1,5 @@
 """SMART scopes v1 and v2 (scopes-and-launch-context.html) and the access policy built from them."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,22 +9,42 @@ from server.auth.scopes import parse_scope, parse_scopes
 from server.fhir.outcomes import Forbidden
 
 
-@pytest.mark.parametrize("text, permissions", [
-    ("system/Patient.read", "rs"), ("system/*.write", "cud"), ("system/*.*", "cruds"),
-    ("system/*.cruds", "cruds"), ("patient/MedicationRequest.rs", "rs"), ("user/Appointment.cud", "cud"),
-])
+@pytest.mark.parametrize(
+    "text, permissions",
+    [
+        ("system/Patient.read", "rs"),
+        ("system/*.write", "cud"),
+        ("system/*.*", "cruds"),
+        ("system/*.cruds", "cruds"),
+        ("patient/MedicationRequest.rs", "rs"),
+        ("user/Appointment.cud", "cud"),
+    ],
+)
 def test_v1_and_v2_permissions(text, permissions):
     assert parse_scope(text).permissions == frozenset(permissions)
 
 
-@pytest.mark.parametrize("text", ["openid", "fhirUser", "launch/patient", "offline_access", "system/*.x",
-                                  "system/Patient.sr", "system/patient.read", "admin/*.*"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "openid",
+        "fhirUser",
+        "launch/patient",
+        "offline_access",
+        "system/*.x",
+        "system/Patient.sr",
+        "system/patient.read",
+        "admin/*.*",
+    ],
+)
 def test_non_resource_or_malformed_scopes_grant_nothing(text):
     assert parse_scope(text) is None
 
 
 def test_v2_granular_scope_keeps_its_query():
-    scope = parse_scope("patient/Condition.rs?category=http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item")
+    scope = parse_scope(
+        "patient/Condition.rs?category=http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item"
+    )
     assert scope.resource_type == "Condition"
     assert scope.query.startswith("category=")
 

@@ -1,9 +1,10 @@
 """Export servers with their own settings, sharing the session's database and queue."""
+
 from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +14,7 @@ from tests.conftest import FhirClient, LiveServer
 @pytest.fixture
 def since() -> str:
     """An instant just before the test's own writes: a `_since` that leaves out every other test's data."""
-    moment = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    moment = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     time.sleep(0.01)
     return moment
 

@@ -1,4 +1,5 @@
 """A Bulk Data client as a payer writes one: kick off, poll honouring Retry-After, download every file."""
+
 from __future__ import annotations
 
 import time

@@ -1,5 +1,6 @@
 """`fhir-server export` (CONTRACT.md): the same job from the command line, files in --out, progress on
 stderr, the manifest as one JSON object on stdout."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,18 @@ def test_cli_export_of_a_group_writes_the_members_files_and_prints_the_manifest(
     for person in members + [outsider]:
         client.create(medication_request(person["id"]))
     roster = client.create(group([m["id"] for m in members], identifier="cli"))
-    result = run_cli("export", "--type", "Patient,MedicationRequest", "--since", since, "--group", roster["id"],
-                     "--out", str(tmp_path / "out"), env={"DATABASE_URL": database_url})
+    result = run_cli(
+        "export",
+        "--type",
+        "Patient,MedicationRequest",
+        "--since",
+        since,
+        "--group",
+        roster["id"],
+        "--out",
+        str(tmp_path / "out"),
+        env={"DATABASE_URL": database_url},
+    )
     manifest = one_json_object(result)
     assert "export" in result.stderr  # the progress bar
     assert {(o["type"], o["count"]) for o in manifest["output"]} == {("Patient", 2), ("MedicationRequest", 2)}

@@ -1,5 +1,6 @@
 """Status, cancel, expiry, files and who may see them (export.html#bulk-data-status-request,
 #bulk-data-delete-request, #file-request); the export holds only what the token may see."""
+
 from __future__ import annotations
 
 import gzip
@@ -36,8 +37,9 @@ def test_delete_cancels_the_job_and_removes_its_files(client, since, export_dir)
 def test_files_and_manifest_expire(server_with, export_dir):
     server = server_with(export_ttl_seconds=2)
     with session(server, "system/*.rs") as payer:
-        response = kick_off(payer, f"{server.base_url}/$export",
-                            params={"_type": "Group", "_since": "2999-01-01T00:00:00Z"})
+        response = kick_off(
+            payer, f"{server.base_url}/$export", params={"_type": "Group", "_since": "2999-01-01T00:00:00Z"}
+        )
         status_url = response.headers["Content-Location"]
         assert poll(payer, status_url).status_code == 200
         time.sleep(2.2)
@@ -162,15 +164,28 @@ def test_a_payer_backend_service_exports_its_member_roster(live_server):
         for member in members:
             admin.create(medication_request(member["id"]))
         roster = admin.create(group([m["id"] for m in members], identifier="payer-roster"))
-    app = new_app(live_server, "system/Group.rs system/Patient.rs system/MedicationRequest.rs", public=False,
-                  key="RS384", redirect=False)
-    token = requests.post(app.token_url, data={"grant_type": "client_credentials",
-                                               "scope": "system/Group.rs system/Patient.rs system/MedicationRequest.rs",
-                                               **app.assertion()}).json()["access_token"]
+    app = new_app(
+        live_server,
+        "system/Group.rs system/Patient.rs system/MedicationRequest.rs",
+        public=False,
+        key="RS384",
+        redirect=False,
+    )
+    token = requests.post(
+        app.token_url,
+        data={
+            "grant_type": "client_credentials",
+            "scope": "system/Group.rs system/Patient.rs system/MedicationRequest.rs",
+            **app.assertion(),
+        },
+    ).json()["access_token"]
     payer = requests.Session()
     payer.headers["Authorization"] = f"Bearer {token}"
-    kick = payer.get(f"{live_server.base_url}/Group/{roster['id']}/$export",
-                     params={"_type": "Patient,MedicationRequest"}, headers=ASYNC)
+    kick = payer.get(
+        f"{live_server.base_url}/Group/{roster['id']}/$export",
+        params={"_type": "Patient,MedicationRequest"},
+        headers=ASYNC,
+    )
     assert kick.status_code == 202
     status_url, waited = kick.headers["Content-Location"], 0
     while (status := payer.get(status_url)).status_code == 202:

@@ -1,5 +1,6 @@
 """Jobs survive their worker: a worker killed mid-way (SIGKILL, files half written) loses its lease,
 another worker claims the job, restarts it and publishes a manifest of complete files only."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,8 +56,9 @@ def own_queue(server_url, settings):
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = _with_database(server_url, name)
     apply_migrations(url, settings.migrations_dir)
-    yield dataclasses.replace(settings, database_url=url, export_workers=0, export_file_resources=5,
-                              export_lease_seconds=2)
+    yield dataclasses.replace(
+        settings, database_url=url, export_workers=0, export_file_resources=5, export_lease_seconds=2
+    )
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
@@ -69,8 +71,12 @@ def test_a_worker_killed_mid_way_leaves_the_job_to_another_that_finishes_it(own_
             kick = kick_off(payer, f"{server.base_url}/$export", params={"_type": "Patient"})
             status_url = kick.headers["Content-Location"]
             job_id = status_url.rpartition("/")[2]
-            dying = subprocess.Popen([sys.executable, "-c", DYING_WORKER, own_queue.database_url, str(export_dir)],
-                                     stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+            dying = subprocess.Popen(
+                [sys.executable, "-c", DYING_WORKER, own_queue.database_url, str(export_dir)],
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=os.getcwd(),
+            )
             try:
                 assert dying.stdout.readline().strip() == "committed"
                 assert payer.get(status_url).status_code == 202  # running, one file written
@@ -94,7 +100,8 @@ def test_a_worker_killed_mid_way_leaves_the_job_to_another_that_finishes_it(own_
             assert all(f"/bulkfiles/{job_id}/" in o["url"] for o in manifest["output"])
             assert {r["id"] for r in download(payer, manifest)["Patient"]} == ids
             assert not (export_dir / job_id / "1").exists()  # the dead attempt's files are gone
-            assert sorted(p.name for p in (export_dir / job_id / "2").iterdir()) == \
-                [f"Patient-{i}.ndjson" for i in range(1, 6)]
+            assert sorted(p.name for p in (export_dir / job_id / "2").iterdir()) == [
+                f"Patient-{i}.ndjson" for i in range(1, 6)
+            ]
     finally:
         server.stop()

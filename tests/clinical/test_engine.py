@@ -1,4 +1,5 @@
 """The rule engine on real RxNorm codes in IN, PIN, SCD and SBD forms; each clean case gives no alert."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,11 +14,19 @@ KNOWLEDGE = load(Path(__file__).resolve().parents[2] / "resources" / "clinical")
 
 
 def med(code, id=None, system=RXNORM, mg=None, unit="mg", per_day=1, resource_type="MedicationRequest"):
-    resource = {"resourceType": resource_type, "id": id or f"m{code}", "status": "active",
-                "medicationCodeableConcept": {"coding": [{"system": system, "code": code}]}}
+    resource = {
+        "resourceType": resource_type,
+        "id": id or f"m{code}",
+        "status": "active",
+        "medicationCodeableConcept": {"coding": [{"system": system, "code": code}]},
+    }
     if mg is not None:
-        resource["dosageInstruction"] = [{"doseAndRate": [{"doseQuantity": {"value": mg, "unit": unit}}],
-                                          "timing": {"repeat": {"frequency": per_day, "period": 1, "periodUnit": "d"}}}]
+        resource["dosageInstruction"] = [
+            {
+                "doseAndRate": [{"doseQuantity": {"value": mg, "unit": unit}}],
+                "timing": {"repeat": {"frequency": per_day, "period": 1, "periodUnit": "d"}},
+            }
+        ]
     return medication(KNOWLEDGE, resource)
 
 
@@ -25,29 +34,34 @@ def rules(alerts):
     return sorted(a.rule.id for a in alerts)
 
 
-@pytest.mark.parametrize("draft,current,rule", [
-    ("36437", "8123", "maoi-ssri"),        # sertraline IN + phenelzine IN
-    ("312941", "312347", "maoi-ssri"),     # sertraline 50 MG SCD + phenelzine 15 MG SCD
-    ("311347", "310385", "maoi-ssri"),     # linezolid 600 MG SCD + fluoxetine 20 MG SCD
-    ("865206", "884385", "maoi-sympathomimetic"),  # selegiline patch + dextroamphetamine
-    ("313447", "8702", "tranylcypromine-procarbazine"),
-    ("6448", "142442", "lithium-nsaid"),   # lithium IN + naproxen sodium PIN
-    ("6448", "849728", "lithium-nsaid"),   # lithium + Aleve (SBD)
-    ("6448", "310798", "lithium-thiazide"),  # hydrochlorothiazide 25 MG SCD
-    ("197536", "309309", "clozapine-cyp1a2-inhibitor"),  # clozapine 25 MG + ciprofloxacin 500 MG
-    ("1099870", "282401", "valproate-lamotrigine"),  # divalproex DR + lamotrigine 25 MG
-    ("197527", "1049621", "benzodiazepine-opioid"),  # clonazepam 0.5 MG + oxycodone 5 MG
-    ("314286", "9947", "ziprasidone-qt"),  # ziprasidone 20 MG + sotalol
-    ("903891", "596205", "fluvoxamine-ramelteon"),
-    ("312941", "855332", "serotonergic-warfarin"),
-])
+@pytest.mark.parametrize(
+    "draft,current,rule",
+    [
+        ("36437", "8123", "maoi-ssri"),  # sertraline IN + phenelzine IN
+        ("312941", "312347", "maoi-ssri"),  # sertraline 50 MG SCD + phenelzine 15 MG SCD
+        ("311347", "310385", "maoi-ssri"),  # linezolid 600 MG SCD + fluoxetine 20 MG SCD
+        ("865206", "884385", "maoi-sympathomimetic"),  # selegiline patch + dextroamphetamine
+        ("313447", "8702", "tranylcypromine-procarbazine"),
+        ("6448", "142442", "lithium-nsaid"),  # lithium IN + naproxen sodium PIN
+        ("6448", "849728", "lithium-nsaid"),  # lithium + Aleve (SBD)
+        ("6448", "310798", "lithium-thiazide"),  # hydrochlorothiazide 25 MG SCD
+        ("197536", "309309", "clozapine-cyp1a2-inhibitor"),  # clozapine 25 MG + ciprofloxacin 500 MG
+        ("1099870", "282401", "valproate-lamotrigine"),  # divalproex DR + lamotrigine 25 MG
+        ("197527", "1049621", "benzodiazepine-opioid"),  # clonazepam 0.5 MG + oxycodone 5 MG
+        ("314286", "9947", "ziprasidone-qt"),  # ziprasidone 20 MG + sotalol
+        ("903891", "596205", "fluvoxamine-ramelteon"),
+        ("312941", "855332", "serotonergic-warfarin"),
+    ],
+)
 def test_interaction_rules_fire_in_either_order(draft, current, rule):
     assert rule in rules(check(KNOWLEDGE, [med(draft)], [med(current)], [], 40))
     assert rule in rules(check(KNOWLEDGE, [med(current)], [med(draft)], [], 40))
 
 
 def test_clean_pairs_give_no_alert():
-    assert check(KNOWLEDGE, [med("312941")], [med("314111"), med("29046")], [], 40) == []  # sertraline, mirtazapine, lisinopril
+    assert (
+        check(KNOWLEDGE, [med("312941")], [med("314111"), med("29046")], [], 40) == []
+    )  # sertraline, mirtazapine, lisinopril
     assert check(KNOWLEDGE, [med("6448")], [med("197900")], [], 40) == []  # lithium + lorazepam
 
 
@@ -72,7 +86,9 @@ def test_drug_condition_contraindications_by_icd10cm_and_snomed():
     bulimia = [Condition(SNOMED, "78004001")]
     assert rules(check(KNOWLEDGE, [med("993541")], [], seizure, 40)) == ["bupropion-seizure-disorder"]
     assert rules(check(KNOWLEDGE, [med("42347")], [], bulimia, 40)) == ["bupropion-eating-disorder"]
-    assert rules(check(KNOWLEDGE, [med("1099681")], [], [Condition(ICD10CM, "K70.30")], 40)) == ["valproate-hepatic-disease"]
+    assert rules(check(KNOWLEDGE, [med("1099681")], [], [Condition(ICD10CM, "K70.30")], 40)) == [
+        "valproate-hepatic-disease"
+    ]
     assert rules(check(KNOWLEDGE, [med("1099870")], [], [Condition(SNOMED, "77386006")], 40)) == ["valproate-pregnancy"]
     assert check(KNOWLEDGE, [med("993541")], [], [Condition(ICD10CM, "F32.9")], 40) == []  # depression only
     assert check(KNOWLEDGE, [med("312941")], [], seizure, 40) == []  # sertraline with epilepsy
@@ -90,7 +106,8 @@ def test_citalopram_daily_dose_limits_on_signing_only():
     assert check(KNOWLEDGE, [over], [], [], 40, signing=False) == []
     assert check(KNOWLEDGE, [med("309314", mg=40)], [], [], 40, signing=True) == []
     assert rules(check(KNOWLEDGE, [med("200371", mg=1, unit="tablet", per_day=2)], [], [], 70, signing=True)) == [
-        "citalopram-max-daily-dose"]  # 2 x 20 mg above 60
+        "citalopram-max-daily-dose"
+    ]  # 2 x 20 mg above 60
     with_cimetidine = check(KNOWLEDGE, [med("200371", mg=30)], [med("2541")], [], 40, signing=True)
     assert "citalopram-max-daily-dose" in rules(with_cimetidine)
 

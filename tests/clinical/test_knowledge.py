@@ -1,4 +1,5 @@
 """The knowledge files: every rule sourced, every code well formed, every class member a known ingredient."""
+
 from __future__ import annotations
 
 import json
@@ -19,20 +20,31 @@ def _doc(name):
 def test_knowledge_loads_with_at_least_thirty_interaction_rules():
     knowledge = load(DIR)
     assert len(knowledge.family("interaction")) >= 30
-    assert {r.family for r in knowledge.rules.values()} == {"interaction", "duplicate", "contraindication", "age", "dose",
-                                                               "follow-up"}
+    assert {r.family for r in knowledge.rules.values()} == {
+        "interaction",
+        "duplicate",
+        "contraindication",
+        "age",
+        "dose",
+        "follow-up",
+    }
 
 
 def test_every_rule_has_severity_mechanism_effect_management_and_a_source_url():
     rules = _doc("rules.json")
-    items = [r for family in ("interactions", "duplicates", "contraindications", "age_warnings", "dose_limits")
-             for r in rules[family]] + [rules["follow_up"]]
+    items = [
+        r
+        for family in ("interactions", "duplicates", "contraindications", "age_warnings", "dose_limits")
+        for r in rules[family]
+    ] + [rules["follow_up"]]
     assert len({r["id"] for r in items}) == len(items)
     for rule in items:
         assert rule["severity"] in ("contraindicated", "major", "moderate", "monitoring"), rule["id"]
         for key in ("mechanism", "effect", "management"):
             assert len(rule[key]) > 5, (rule["id"], key)
-        assert rule["source"]["label"] and re.match(r"https?://[a-z0-9.-]+\.[a-z]{2,}/", rule["source"]["url"]), rule["id"]
+        assert rule["source"]["label"] and re.match(r"https?://[a-z0-9.-]+\.[a-z]{2,}/", rule["source"]["url"]), rule[
+            "id"
+        ]
 
 
 def test_every_code_is_well_formed():
@@ -69,8 +81,16 @@ def test_the_required_classes_hold_the_drugs_atc_alone_would_miss():
     named = {c: {knowledge.name(i) for i in members} for c, members in knowledge.classes.items()}
     assert {"selegiline", "linezolid", "methylene blue"} <= named["maoi"]
     assert "clonazepam" in named["benzodiazepine"]
-    assert set(knowledge.duplicate_classes) >= {"ssri", "snri", "tca", "maoi", "antipsychotic", "benzodiazepine",
-                                                 "stimulant", "mood_stabilizer"}
+    assert set(knowledge.duplicate_classes) >= {
+        "ssri",
+        "snri",
+        "tca",
+        "maoi",
+        "antipsychotic",
+        "benzodiazepine",
+        "stimulant",
+        "mood_stabilizer",
+    }
 
 
 def test_a_precise_ingredient_and_branded_drug_map_to_their_ingredient():

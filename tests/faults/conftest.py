@@ -1,4 +1,5 @@
 """The real server (`fhir-server serve`, granian) for the HTTP edge's fault tests: small limits so they run fast."""
+
 from __future__ import annotations
 
 import socket
@@ -15,9 +16,16 @@ APP_THREADS = 2
 
 @pytest.fixture(scope="module")
 def edge_server(database_url):
-    server = start_server(database_url, workers=1, threads=APP_THREADS,
-                          env={"FHIR_MAX_BODY_BYTES": str(BODY_LIMIT), "FHIR_BODY_TIMEOUT": str(BODY_TIMEOUT),
-                               "FHIR_HEADER_TIMEOUT": str(BODY_TIMEOUT)})
+    server = start_server(
+        database_url,
+        workers=1,
+        threads=APP_THREADS,
+        env={
+            "FHIR_MAX_BODY_BYTES": str(BODY_LIMIT),
+            "FHIR_BODY_TIMEOUT": str(BODY_TIMEOUT),
+            "FHIR_HEADER_TIMEOUT": str(BODY_TIMEOUT),
+        },
+    )
     try:
         yield server
     finally:
@@ -49,8 +57,9 @@ def read_answer(sock: socket.socket, timeout: float) -> tuple[int, bytes]:
             break
         data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
-        length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                  if line.lower().startswith(b"content-length:")]
+        length = [
+            int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+        ]
         if length and len(body) >= length[0]:
             break
     assert data.startswith(b"HTTP/1."), data[:200]

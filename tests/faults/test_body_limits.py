@@ -1,6 +1,7 @@
 """Bodies over the limit are 413 whatever their framing, and never stored; unknown Content-Encoding is 415,
 gzip is decoded with the limit applied after decoding; an HTTP/1.1 request without Host is 400.
 Against the real server (granian and the RSGI edge), with a 1 MiB limit."""
+
 from __future__ import annotations
 
 import gzip
@@ -19,15 +20,28 @@ pytestmark = pytest.mark.fault
 @pytest.fixture
 def post(edge_server, edge_token):
     def send(body, **headers) -> requests.Response:
-        return requests.post(f"{edge_server.base_url}/Patient", data=body, timeout=30,
-                             headers={"Authorization": f"Bearer {edge_token}", "Content-Type": "application/fhir+json",
-                                      "Accept": "application/fhir+json", **headers})
+        return requests.post(
+            f"{edge_server.base_url}/Patient",
+            data=body,
+            timeout=30,
+            headers={
+                "Authorization": f"Bearer {edge_token}",
+                "Content-Type": "application/fhir+json",
+                "Accept": "application/fhir+json",
+                **headers,
+            },
+        )
+
     return send
 
 
 def stored(edge_server, edge_token, mrn: str) -> int:
-    response = requests.get(f"{edge_server.base_url}/Patient", params={"identifier": f"{factories.MRN}|{mrn}"},
-                            headers={"Authorization": f"Bearer {edge_token}"}, timeout=30)
+    response = requests.get(
+        f"{edge_server.base_url}/Patient",
+        params={"identifier": f"{factories.MRN}|{mrn}"},
+        headers={"Authorization": f"Bearer {edge_token}"},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
     return len(response.json().get("entry", []))
 
@@ -69,9 +83,14 @@ def test_a_chunked_body_within_the_limit_is_stored(post, edge_server, edge_token
 
 
 def test_a_declared_content_length_over_the_limit_is_413_before_the_body_is_read(edge_server, edge_token):
-    status, answer = raw_exchange(edge_server.port, (
-        f"POST /fhir/Patient HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {edge_token}\r\n"
-        f"Content-Type: application/fhir+json\r\nContent-Length: {64 * BODY_LIMIT}\r\n\r\n").encode() + b"{" * 1000)
+    status, answer = raw_exchange(
+        edge_server.port,
+        (
+            f"POST /fhir/Patient HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {edge_token}\r\n"
+            f"Content-Type: application/fhir+json\r\nContent-Length: {64 * BODY_LIMIT}\r\n\r\n"
+        ).encode()
+        + b"{" * 1000,
+    )
     assert status == 413
     assert b'"too-costly"' in answer
 
@@ -107,8 +126,9 @@ def test_an_unsupported_content_encoding_is_415(post, edge_server, edge_token):
 
 
 def test_an_http_1_1_request_without_host_is_400(edge_server):
-    status, answer = raw_exchange(edge_server.port,
-                                  b"GET /fhir/metadata HTTP/1.1\r\nAccept: application/fhir+json\r\n\r\n")
+    status, answer = raw_exchange(
+        edge_server.port, b"GET /fhir/metadata HTTP/1.1\r\nAccept: application/fhir+json\r\n\r\n"
+    )
     assert status == 400
     assert b"Host" in answer and b"OperationOutcome" in answer
 

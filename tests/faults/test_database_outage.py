@@ -4,6 +4,7 @@ is killed), kept down for a few seconds, and started again.
 
 Every answer is 2xx or a 503 with Retry-After and an OperationOutcome, each within 2 s; the API answers again
 within 5 s of PostgreSQL being back, with no error after that; every acknowledged create is stored."""
+
 from __future__ import annotations
 
 import os
@@ -75,8 +76,14 @@ def load(base_url: str, token: str, stop: threading.Event, outcomes: list[Outcom
             else:
                 response = session.post(f"{base_url}/Patient", json=factories.patient(), timeout=10)
             body = response.json() if response.content else {}
-            outcome = Outcome(started, time.monotonic() - started, kind, response.status_code,
-                              response.headers.get("Retry-After"), body.get("resourceType"))
+            outcome = Outcome(
+                started,
+                time.monotonic() - started,
+                kind,
+                response.status_code,
+                response.headers.get("Retry-After"),
+                body.get("resourceType"),
+            )
             if kind == "create" and response.status_code == 201:
                 outcome.created_id = body["id"]
                 created.append(body["id"])
@@ -94,8 +101,10 @@ def test_database_outage_gives_503_with_retry_after_fast_and_recovers_by_itself(
         token = token_for(server)
         outcomes: list[Outcome] = []
         lock, stop = threading.Lock(), threading.Event()
-        clients = [threading.Thread(target=load, args=(server.base_url, token, stop, outcomes, lock))
-                   for _ in range(LOAD_THREADS)]
+        clients = [
+            threading.Thread(target=load, args=(server.base_url, token, stop, outcomes, lock))
+            for _ in range(LOAD_THREADS)
+        ]
         for client in clients:
             client.start()
         time.sleep(1.5)
@@ -108,7 +117,8 @@ def test_database_outage_gives_503_with_retry_after_fast_and_recovers_by_itself(
         postgres.ensure_postgres_running()
         up_at = time.monotonic()
         while time.monotonic() < up_at + RECOVER_WITHIN + 1 and not any(
-                o.status in (200, 201) and o.started > up_at for o in list(outcomes)):
+            o.status in (200, 201) and o.started > up_at for o in list(outcomes)
+        ):
             time.sleep(0.1)
         time.sleep(1.5)  # then the API must keep answering
         stop.set()
@@ -136,12 +146,15 @@ def test_database_outage_gives_503_with_retry_after_fast_and_recovers_by_itself(
         created = [o.created_id for o in outcomes if o.created_id]
         with requests.Session() as session:
             session.headers["Authorization"] = f"Bearer {token}"
-            lost = [id for id in created
-                    if session.get(f"{server.base_url}/Patient/{id}", timeout=10).status_code != 200]
+            lost = [
+                id for id in created if session.get(f"{server.base_url}/Patient/{id}", timeout=10).status_code != 200
+            ]
         assert lost == [], f"{len(lost)} of {len(created)} acknowledged creates are missing"
-        print(f"outage {up_at - down_at:.1f} s; {len(outcomes)} requests, {len(unavailable)} x 503 (slowest "
-              f"{max(o.seconds for o in unavailable):.2f} s); recovered {recovery:.2f} s after PostgreSQL was back; "
-              f"{len(created)} creates acknowledged, none lost")
+        print(
+            f"outage {up_at - down_at:.1f} s; {len(outcomes)} requests, {len(unavailable)} x 503 (slowest "
+            f"{max(o.seconds for o in unavailable):.2f} s); recovered {recovery:.2f} s after PostgreSQL was back; "
+            f"{len(created)} creates acknowledged, none lost"
+        )
     finally:
         server.terminate()
         server.kill_everything()

@@ -1,5 +1,6 @@
 """Graceful shutdown: SIGTERM while requests are in flight (some still sending their bodies): each of them gets
 its answer and is stored, no accepted connection is reset, and the server exits 0 within the contract's 30 s."""
+
 from __future__ import annotations
 
 import http.client
@@ -27,10 +28,14 @@ def slow_create(port: int, token: str, mrn: str, results: dict, sent_head: threa
     body = orjson.dumps(factories.patient(mrn=mrn))
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-            sock.sendall((f"POST /fhir/Patient HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-                          f"Content-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n\r\n").encode())
+            sock.sendall(
+                (
+                    f"POST /fhir/Patient HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                    f"Content-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n\r\n"
+                ).encode()
+            )
             sent_head.set()
-            pieces = [body[i:i + len(body) // 8 + 1] for i in range(0, len(body), len(body) // 8 + 1)]
+            pieces = [body[i : i + len(body) // 8 + 1] for i in range(0, len(body), len(body) // 8 + 1)]
             for piece in pieces:
                 sock.sendall(piece)
                 time.sleep(2 / len(pieces))
@@ -50,8 +55,9 @@ def load(base_url: str, stop: threading.Event, outcomes: list) -> None:
             outcomes.append((sent, response.status_code))
         except requests.ConnectionError as error:
             text = str(error)
-            kind = ("refused" if "Connection refused" in text else
-                    "closed unread" if "RemoteDisconnected" in text else text)  # a clean close, before any byte
+            kind = (
+                "refused" if "Connection refused" in text else "closed unread" if "RemoteDisconnected" in text else text
+            )  # a clean close, before any byte
             outcomes.append((sent, kind))
             if kind == "refused":
                 return
@@ -65,8 +71,10 @@ def test_sigterm_finishes_requests_in_flight_then_exits_0(database_url):
         results: dict = {}
         heads = [threading.Event() for _ in range(SLOW_BODIES)]
         mrns = [uuid.uuid4().hex for _ in range(SLOW_BODIES)]
-        slow = [threading.Thread(target=slow_create, args=(server.port, token, mrn, results, head))
-                for mrn, head in zip(mrns, heads)]
+        slow = [
+            threading.Thread(target=slow_create, args=(server.port, token, mrn, results, head))
+            for mrn, head in zip(mrns, heads, strict=False)
+        ]
         outcomes: list = []
         stop = threading.Event()
         loaders = [threading.Thread(target=load, args=(server.base_url, stop, outcomes)) for _ in range(LOADERS)]
@@ -98,8 +106,9 @@ def test_sigterm_finishes_requests_in_flight_then_exits_0(database_url):
     try:
         auth = {"Authorization": f"Bearer {token_for(later)}"}
         for mrn in mrns:
-            found = requests.get(f"{later.base_url}/Patient", params={"identifier": f"{factories.MRN}|{mrn}"},
-                                 headers=auth, timeout=15).json()
+            found = requests.get(
+                f"{later.base_url}/Patient", params={"identifier": f"{factories.MRN}|{mrn}"}, headers=auth, timeout=15
+            ).json()
             assert len(found.get("entry", [])) == 1, mrn
     finally:
         later.terminate()

@@ -1,6 +1,7 @@
 """Two faults from the go-live tests, kept in the suite: a storm of If-Match read-modify-write PUTs from many
 threads loses no update (every 200 made exactly the next version, the others got 412); and hypothesis-generated
 malformed bodies never get a 5xx and never store anything."""
+
 from __future__ import annotations
 
 import threading
@@ -54,31 +55,50 @@ def test_if_match_read_modify_write_storm_loses_no_update(client, live_server):
     assert int(final) == 1 + len(won)  # every acknowledged update is a version: none lost
 
 
-_scalars = (st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1)
-            | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20))
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
 _json = st.recursive(
     _scalars,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
-    max_leaves=20)
-_patientish = st.fixed_dictionaries({"resourceType": st.sampled_from(["Patient", "patient", "Observation", ""])},
-                                    optional={"identifier": _json, "name": _json, "birthDate": _json,
-                                              "gender": _json, "id": _json, "meta": _json, "active": _json})
+    max_leaves=20,
+)
+_patientish = st.fixed_dictionaries(
+    {"resourceType": st.sampled_from(["Patient", "patient", "Observation", ""])},
+    optional={
+        "identifier": _json,
+        "name": _json,
+        "birthDate": _json,
+        "gender": _json,
+        "id": _json,
+        "meta": _json,
+        "active": _json,
+    },
+)
 _bodies = st.one_of(_patientish.map(orjson.dumps), _json.map(orjson.dumps), st.binary(max_size=200))
 
 
-@settings(max_examples=60, deadline=None, database=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(body=_bodies)
 def test_malformed_bodies_get_a_4xx_outcome_and_store_nothing(live_server, body):
     auth = {"Authorization": f"Bearer {live_server.token('system/*.cruds')}"}
 
     def stored() -> int:
-        return requests.get(f"{live_server.base_url}/Patient", params={"_summary": "count"}, headers=auth,
-                            timeout=30).json()["total"]
+        return requests.get(
+            f"{live_server.base_url}/Patient", params={"_summary": "count"}, headers=auth, timeout=30
+        ).json()["total"]
 
     before = stored()
-    response = requests.post(f"{live_server.base_url}/Patient", data=body, timeout=30,
-                             headers={**auth, "Content-Type": "application/fhir+json"})
+    response = requests.post(
+        f"{live_server.base_url}/Patient",
+        data=body,
+        timeout=30,
+        headers={**auth, "Content-Type": "application/fhir+json"},
+    )
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert response.json()["resourceType"] == "OperationOutcome"

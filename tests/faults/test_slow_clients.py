@@ -1,6 +1,7 @@
 """Slow clients (OWASP API4) must not pin the app's threads: sockets that send a head and then trickle their
 body, to POST /fhir/Patient and, without credentials, to POST /auth/token, while a normal GET /fhir/metadata
 still answers at once; each trickler gets 408 once the body time bound (3 s here) is over."""
+
 from __future__ import annotations
 
 import socket
@@ -43,10 +44,14 @@ def trickle(port: int, path: str, headers: str, results: list, stop: threading.E
 def test_trickling_bodies_do_not_stall_other_requests(edge_server, edge_token):
     results: list = []
     stop = threading.Event()
-    kinds = [("/fhir/Patient", f"Authorization: Bearer {edge_token}\r\nContent-Type: application/fhir+json\r\n"),
-             ("/auth/token", "Content-Type: application/x-www-form-urlencoded\r\n")]
-    clients = [threading.Thread(target=trickle, args=(edge_server.port, *kinds[i % 2], results, stop))
-               for i in range(TRICKLERS)]
+    kinds = [
+        ("/fhir/Patient", f"Authorization: Bearer {edge_token}\r\nContent-Type: application/fhir+json\r\n"),
+        ("/auth/token", "Content-Type: application/x-www-form-urlencoded\r\n"),
+    ]
+    clients = [
+        threading.Thread(target=trickle, args=(edge_server.port, *kinds[i % 2], results, stop))
+        for i in range(TRICKLERS)
+    ]
     try:
         for client in clients:
             client.start()
@@ -54,8 +59,9 @@ def test_trickling_bodies_do_not_stall_other_requests(edge_server, edge_token):
         timings = []
         for _ in range(5):
             started = time.monotonic()
-            response = requests.get(f"{edge_server.base_url}/metadata", timeout=5,
-                                    headers={"Accept": "application/fhir+json"})
+            response = requests.get(
+                f"{edge_server.base_url}/metadata", timeout=5, headers={"Accept": "application/fhir+json"}
+            )
             timings.append(time.monotonic() - started)
             assert response.status_code == 200
             assert response.json()["resourceType"] == "CapabilityStatement"

@@ -1,6 +1,7 @@
 """The one write path: every kind of write reaches the write listeners, inside the transaction
 (before commit) and after it. A write that went around write_path.commit would not be seen here
 (and an import of storage's write modules outside it breaks tests/test_layers.py)."""
+
 from __future__ import annotations
 
 import threading
@@ -23,8 +24,15 @@ class Recording(write_path.WriteListener):
 
     def before_commit(self, ctx, conn, changes):
         with self.lock:
-            self.before += [(c.interaction, c.resource_type, c.id, conn.info.transaction_status
-                             != psycopg.pq.TransactionStatus.IDLE) for c in changes]
+            self.before += [
+                (
+                    c.interaction,
+                    c.resource_type,
+                    c.id,
+                    conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE,
+                )
+                for c in changes
+            ]
         return []
 
     def after_commit(self, ctx, changes):
@@ -32,8 +40,10 @@ class Recording(write_path.WriteListener):
             self.after += [(c.interaction, c.resource_type, c.id) for c in changes]
 
     def saw(self, interaction: str, resource_type: str, id: str) -> bool:
-        return any(b[:3] == (interaction, resource_type, id) for b in self.before) and \
-            (interaction, resource_type, id) in self.after
+        return (
+            any(b[:3] == (interaction, resource_type, id) for b in self.before)
+            and (interaction, resource_type, id) in self.after
+        )
 
 
 @pytest.fixture
@@ -49,30 +59,37 @@ def _bundle(kind: str, *entries) -> dict:
     return {"resourceType": "Bundle", "type": kind, "entry": list(entries)}
 
 
-def test_every_kind_of_write_is_seen_by_a_write_listener_before_and_after_commit(client, recording, unique,
-                                                                                 live_server, tmp_path):
+def test_every_kind_of_write_is_seen_by_a_write_listener_before_and_after_commit(
+    client, recording, unique, live_server, tmp_path
+):
     created = client.create(patient(unique))["id"]
     assert recording.saw("create", "Patient", created)
     referring = client.create(medication_request(created))["id"]  # with a reference: in a transaction
     assert recording.saw("create", "MedicationRequest", referring)
     assert client.put(f"Patient/{created}", json={**patient(unique, family="Roe"), "id": created}).status_code == 200
     assert recording.saw("update", "Patient", created)
-    response = client.patch(f"Patient/{created}", data=orjson.dumps([{"op": "replace", "path": "/gender",
-                                                                      "value": "male"}]),
-                            headers={"Content-Type": "application/json-patch+json"})
+    response = client.patch(
+        f"Patient/{created}",
+        data=orjson.dumps([{"op": "replace", "path": "/gender", "value": "male"}]),
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     assert response.status_code == 200, response.text
     assert recording.saw("patch", "Patient", created)
 
-    conditional = client.post("Patient", json=patient(f"{unique}-c"),
-                              headers={"If-None-Exist": f"identifier={MRN}|{unique}-c"})
+    conditional = client.post(
+        "Patient", json=patient(f"{unique}-c"), headers={"If-None-Exist": f"identifier={MRN}|{unique}-c"}
+    )
     assert conditional.status_code == 201
     assert recording.saw("create", "Patient", conditional.json()["id"])
     updated = client.put("Patient", params={"identifier": f"{MRN}|{unique}-u"}, json=patient(f"{unique}-u"))
     assert updated.status_code == 201
     assert recording.saw("update", "Patient", updated.json()["id"])
-    patched = client.patch("Patient", params={"identifier": f"{MRN}|{unique}-u"},
-                           data=orjson.dumps([{"op": "replace", "path": "/gender", "value": "other"}]),
-                           headers={"Content-Type": "application/json-patch+json"})
+    patched = client.patch(
+        "Patient",
+        params={"identifier": f"{MRN}|{unique}-u"},
+        data=orjson.dumps([{"op": "replace", "path": "/gender", "value": "other"}]),
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     assert patched.status_code == 200, patched.text
     assert recording.saw("patch", "Patient", updated.json()["id"])
     assert client.delete("Patient", params={"identifier": f"{MRN}|{unique}-u"}).status_code in (200, 204)
@@ -81,16 +98,25 @@ def test_every_kind_of_write_is_seen_by_a_write_listener_before_and_after_commit
     assert client.delete(f"MedicationRequest/{referring}").status_code in (200, 204)
     assert recording.saw("delete", "MedicationRequest", referring)
 
-    batch = client.post(client.base_url, json=_bundle("batch", {"request": {"method": "POST", "url": "Patient"},
-                                                   "resource": patient(f"{unique}-b")}))
+    batch = client.post(
+        client.base_url,
+        json=_bundle("batch", {"request": {"method": "POST", "url": "Patient"}, "resource": patient(f"{unique}-b")}),
+    )
     assert batch.status_code == 200, batch.text
     batch_id = batch.json()["entry"][0]["response"]["location"].split("/")[1]
     assert recording.saw("create", "Patient", batch_id)
-    transaction = client.post(client.base_url, json=_bundle(
-        "transaction",
-        {"fullUrl": "urn:uuid:8c5f8e40-5f2a-4c27-9d67-6e1b2f0a1c11", "request": {"method": "POST", "url": "Patient"},
-         "resource": patient(f"{unique}-t")},
-        {"request": {"method": "PUT", "url": f"Patient/{created}"}, "resource": {**patient(unique), "id": created}}))
+    transaction = client.post(
+        client.base_url,
+        json=_bundle(
+            "transaction",
+            {
+                "fullUrl": "urn:uuid:8c5f8e40-5f2a-4c27-9d67-6e1b2f0a1c11",
+                "request": {"method": "POST", "url": "Patient"},
+                "resource": patient(f"{unique}-t"),
+            },
+            {"request": {"method": "PUT", "url": f"Patient/{created}"}, "resource": {**patient(unique), "id": created}},
+        ),
+    )
     assert transaction.status_code == 200, transaction.text
     transaction_id = transaction.json()["entry"][0]["response"]["location"].split("/")[1]
     assert recording.saw("create", "Patient", transaction_id)
@@ -113,9 +139,11 @@ def test_every_kind_of_write_is_seen_by_a_write_listener_before_and_after_commit
 def test_a_write_in_a_transaction_outside_the_write_path_is_refused(live_server, unique):
     services = live_server.app.extensions["fhir.services"]
     from server.interactions.context import operator_context
+
     ctx = operator_context(services, "test")
-    version = write_path.prepare(services, services.registry.get("Patient"), patient(unique), f"wp-{unique}", 1,
-                                 "create", "POST")
+    version = write_path.prepare(
+        services, services.registry.get("Patient"), patient(unique), f"wp-{unique}", 1, "create", "POST"
+    )
     with services.database.transaction() as conn, pytest.raises(RuntimeError, match="write_path.transaction"):
         write_path.commit(ctx, conn, [version])
 

@@ -1,7 +1,8 @@
 """Date search values become ranges from their precision (R4 search.html#date)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -9,16 +10,23 @@ from server.fhir.outcomes import BadRequest
 from server.search.dates import parse_range
 from server.search.types.date import parse_date_value
 
-UTC = timezone.utc
+UTC = UTC
 
 
-@pytest.mark.parametrize("text, low, high", [
-    ("1980", datetime(1980, 1, 1, tzinfo=UTC), datetime(1981, 1, 1, tzinfo=UTC)),
-    ("1980-12", datetime(1980, 12, 1, tzinfo=UTC), datetime(1981, 1, 1, tzinfo=UTC)),
-    ("1980-02-28", datetime(1980, 2, 28, tzinfo=UTC), datetime(1980, 2, 29, tzinfo=UTC)),
-    ("2026-11-27T10:15", datetime(2026, 11, 27, 10, 15, tzinfo=UTC), datetime(2026, 11, 27, 10, 16, tzinfo=UTC)),
-    ("2026-11-27T10:15:30Z", datetime(2026, 11, 27, 10, 15, 30, tzinfo=UTC), datetime(2026, 11, 27, 10, 15, 31, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    "text, low, high",
+    [
+        ("1980", datetime(1980, 1, 1, tzinfo=UTC), datetime(1981, 1, 1, tzinfo=UTC)),
+        ("1980-12", datetime(1980, 12, 1, tzinfo=UTC), datetime(1981, 1, 1, tzinfo=UTC)),
+        ("1980-02-28", datetime(1980, 2, 28, tzinfo=UTC), datetime(1980, 2, 29, tzinfo=UTC)),
+        ("2026-11-27T10:15", datetime(2026, 11, 27, 10, 15, tzinfo=UTC), datetime(2026, 11, 27, 10, 16, tzinfo=UTC)),
+        (
+            "2026-11-27T10:15:30Z",
+            datetime(2026, 11, 27, 10, 15, 30, tzinfo=UTC),
+            datetime(2026, 11, 27, 10, 15, 31, tzinfo=UTC),
+        ),
+    ],
+)
 def test_precision_defines_the_range(text, low, high):
     assert parse_range(text) == (low, high)
 

@@ -10,8 +10,11 @@ RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 PATIENT = {
     "resourceType": "Patient",
     "id": "p1",
-    "meta": {"lastUpdated": "2024-05-01T10:00:00Z", "tag": [{"system": "urn:t", "code": "a"}],
-             "profile": ["http://example.org/p"]},
+    "meta": {
+        "lastUpdated": "2024-05-01T10:00:00Z",
+        "tag": [{"system": "urn:t", "code": "a"}],
+        "profile": ["http://example.org/p"],
+    },
     "identifier": [{"system": "urn:mrn", "value": "123"}],
     "name": [{"family": "Doe", "given": ["Jane", "Q"]}, {"given": ["Janie"]}],
     "telecom": [{"system": "phone", "value": "555"}, {"system": "email", "value": "j@x.org"}],
@@ -44,7 +47,8 @@ def test_resource_root_means_whatever_the_root_is():
     assert evaluate("Resource.id", PATIENT) == ["p1"]
     assert evaluate("Resource.meta.lastUpdated", PATIENT) == ["2024-05-01T10:00:00Z"]
     assert evaluate("Resource.meta.tag", {"resourceType": "Condition", "meta": {"tag": [{"code": "x"}]}}) == [
-        {"code": "x"}]
+        {"code": "x"}
+    ]
     assert evaluate("Resource.meta.profile", PATIENT) == ["http://example.org/p"]
 
 
@@ -69,20 +73,32 @@ def test_where_resolve_is_patient_accepts_absolute_and_versioned_references():
 
 def test_where_resolve_is_patient_drops_non_literal_references():
     expr = "Condition.subject.where(resolve() is Patient)"
-    for subject in ({"reference": "urn:uuid:0b9a1c1e-4c1f-4a0b-9d57-8c7b1b0c9e11"}, {"reference": "#p1"},
-                    {"identifier": {"system": "urn:mrn", "value": "1"}}, {"display": "Jane"},
-                    {"reference": "http://x/fhir/Group/1"}):
+    for subject in (
+        {"reference": "urn:uuid:0b9a1c1e-4c1f-4a0b-9d57-8c7b1b0c9e11"},
+        {"reference": "#p1"},
+        {"identifier": {"system": "urn:mrn", "value": "1"}},
+        {"display": "Jane"},
+        {"reference": "http://x/fhir/Group/1"},
+    ):
         assert evaluate(expr, {"resourceType": "Condition", "subject": subject}) == []
 
 
 def test_where_resolve_is_filters_each_item_of_a_list():
-    appointment = {"resourceType": "Appointment", "participant": [
-        {"actor": {"reference": "Patient/p1"}}, {"actor": {"reference": "Practitioner/d1"}},
-        {"actor": {"reference": "Location/l1"}}, {"type": [{"text": "no actor"}]}]}
+    appointment = {
+        "resourceType": "Appointment",
+        "participant": [
+            {"actor": {"reference": "Patient/p1"}},
+            {"actor": {"reference": "Practitioner/d1"}},
+            {"actor": {"reference": "Location/l1"}},
+            {"type": [{"text": "no actor"}]},
+        ],
+    }
     assert evaluate("Appointment.participant.actor.where(resolve() is Patient)", appointment) == [
-        {"reference": "Patient/p1"}]
+        {"reference": "Patient/p1"}
+    ]
     assert evaluate("Appointment.participant.actor.where(resolve() is Location)", appointment) == [
-        {"reference": "Location/l1"}]
+        {"reference": "Location/l1"}
+    ]
     assert len(evaluate("Appointment.participant.actor", appointment)) == 3
 
 
@@ -96,8 +112,7 @@ def test_as_in_parentheses_selects_the_choice_property():
 
 
 def test_as_function_and_of_type_select_the_choice_property():
-    condition = {"resourceType": "Condition", "onsetAge": {"value": 40, "unit": "a"},
-                 "abatementString": "in remission"}
+    condition = {"resourceType": "Condition", "onsetAge": {"value": 40, "unit": "a"}, "abatementString": "in remission"}
     assert evaluate("Condition.onset.as(Age) | Condition.onset.as(Range)", condition) == [{"value": 40, "unit": "a"}]
     assert evaluate("Condition.onset.as(dateTime) | Condition.onset.as(Period)", condition) == []
     assert evaluate("Condition.abatement.as(string)", condition) == ["in remission"]
@@ -109,8 +124,10 @@ def test_as_function_and_of_type_select_the_choice_property():
 def test_choice_stem_without_as_matches_any_choice_type():
     statement = {"resourceType": "MedicationStatement", "effectivePeriod": {"start": "2021"}}
     assert evaluate("MedicationStatement.effective", statement) == [{"start": "2021"}]
-    timing = {"resourceType": "MedicationRequest",
-              "dosageInstruction": [{"timing": {"repeat": {"durationMax": 3, "durationUnit": "h"}}}]}
+    timing = {
+        "resourceType": "MedicationRequest",
+        "dosageInstruction": [{"timing": {"repeat": {"durationMax": 3, "durationUnit": "h"}}}],
+    }
     assert evaluate("MedicationRequest.dosageInstruction.timing.repeat.duration", timing) == []
 
 
@@ -132,19 +149,35 @@ def test_compiled_expressions_are_cached():
     assert compile_expression("Patient.name") is compile_expression("Patient.name")
 
 
-@pytest.mark.parametrize("expr", [
-    "", "Patient.name.count()", "Patient.name is HumanName", "Patient.name.resolve()", "Patient..name",
-    "Patient.name[0]", "Patient.name as", "Patient.link.where(other = 'x'", "Patient.name |", "and",
-    "Patient.telecom.where(system='email').as(string)", "Patient.name.given + 'x'",
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "",
+        "Patient.name.count()",
+        "Patient.name is HumanName",
+        "Patient.name.resolve()",
+        "Patient..name",
+        "Patient.name[0]",
+        "Patient.name as",
+        "Patient.link.where(other = 'x'",
+        "Patient.name |",
+        "and",
+        "Patient.telecom.where(system='email').as(string)",
+        "Patient.name.given + 'x'",
+    ],
+)
 def test_unsupported_expressions_raise_value_error_at_compile_time(expr):
     with pytest.raises(ValueError):
         compile_expression(expr)
 
 
 def test_evaluation_never_raises_on_odd_json():
-    odd = {"resourceType": "Patient", "name": "not a list", "telecom": [None, 3, {"system": "email"}],
-           "link": [{"other": {"reference": 42}}]}
+    odd = {
+        "resourceType": "Patient",
+        "name": "not a list",
+        "telecom": [None, 3, {"system": "email"}],
+        "link": [{"other": {"reference": 42}}],
+    }
     assert evaluate("Patient.name.given", odd) == []
     assert evaluate("Patient.telecom.where(system='email')", odd) == [{"system": "email"}]
     assert evaluate("Patient.link.other.where(resolve() is Patient)", odd) == []

@@ -1,5 +1,6 @@
 """The in-memory matcher (search/matcher.py): what it answers without the store, and what it leaves
 to a search (chains and _has need other resources)."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,12 @@ from server.storage.search import CompartmentCriterion
 
 BASE = "http://fhir.example/fhir"
 REGISTRY = Registry.load(Settings.from_env(env={}).resources_dir, IMPLEMENTED_INTERACTIONS)
-CONDITION = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
-             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "35489007"}]}}
+CONDITION = {
+    "resourceType": "Condition",
+    "id": "c1",
+    "subject": {"reference": "Patient/p1"},
+    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "35489007"}]},
+}
 
 
 def _criteria(resource_type: str, query: list[tuple[str, str]]) -> list:

@@ -1,5 +1,6 @@
 """Every search is an index lookup: with 100k resources loaded, representative searches of every
 parameter type, chains and _has are planned without a sequential scan of any resource or index table."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,7 +38,9 @@ def big(server_url, settings):
         assert synthetic.load(services, RESOURCES) >= RESOURCES - 20
         with database.connection() as conn:
             conn.execute("ANALYZE")
-            first_patient = conn.execute("SELECT id FROM resources WHERE resource_type = 'Patient' ORDER BY seq LIMIT 1").fetchone()[0]
+            first_patient = conn.execute(
+                "SELECT id FROM resources WHERE resource_type = 'Patient' ORDER BY seq LIMIT 1"
+            ).fetchone()[0]
         yield services, first_patient
     finally:
         database.close()
@@ -66,23 +69,23 @@ def _sequential_scans(services, resource_type: str, query: str) -> list[str]:
 
 
 SEARCHES = [
-    ("Patient", "identifier=http://hospital.example/mrn|MRN00004242"),           # token
-    ("Patient", "_id={patient}"),                                               # _id
-    ("Patient", f"family={UNIQUE_FAMILY[:6]}"),                                 # string, starts-with
-    ("Patient", f"family:exact={UNIQUE_FAMILY}"),                               # string, exact
-    ("Patient", f"name:contains={UNIQUE_FAMILY[2:8].lower()}"),                 # string, contains
-    ("Patient", "birthdate=1961-07-04"),                                        # date
-    ("MedicationRequest", "patient={patient}&status=active"),                   # reference + token
-    ("MedicationRequest", "authoredon=ge2026-06-01&authoredon=lt2026-06-02"),   # date range
+    ("Patient", "identifier=http://hospital.example/mrn|MRN00004242"),  # token
+    ("Patient", "_id={patient}"),  # _id
+    ("Patient", f"family={UNIQUE_FAMILY[:6]}"),  # string, starts-with
+    ("Patient", f"family:exact={UNIQUE_FAMILY}"),  # string, exact
+    ("Patient", f"name:contains={UNIQUE_FAMILY[2:8].lower()}"),  # string, contains
+    ("Patient", "birthdate=1961-07-04"),  # date
+    ("MedicationRequest", "patient={patient}&status=active"),  # reference + token
+    ("MedicationRequest", "authoredon=ge2026-06-01&authoredon=lt2026-06-02"),  # date range
     ("MedicationRequest", "patient=Patient/{patient}&intent=order&status=active,on-hold"),
     ("Condition", "subject=Patient/{patient}&clinical-status=active"),
     ("Condition", "onset-age=79|http://unitsofmeasure.org|a&recorded-date=2022-02-02"),  # quantity
     ("Appointment", "actor=Patient/{patient}&date=ge2021-01-01"),
     ("MedicationStatement", "patient={patient}&effective=2022"),
-    ("Patient", "_source=http://ehr.example/feeds/42"),                         # uri
-    ("Patient", "_lastUpdated=gt2999-01-01"),                                   # _lastUpdated column
+    ("Patient", "_source=http://ehr.example/feeds/42"),  # uri
+    ("Patient", "_lastUpdated=gt2999-01-01"),  # _lastUpdated column
     ("MedicationRequest", "patient.identifier=http://hospital.example/mrn|MRN00004242"),  # chain
-    ("MedicationRequest", f"subject:Patient.family={UNIQUE_FAMILY}"),           # chain to a string
+    ("MedicationRequest", f"subject:Patient.family={UNIQUE_FAMILY}"),  # chain to a string
     ("Patient", "_has:MedicationRequest:patient:authoredon=2023-02-03&birthdate=1961-07-04"),  # _has
 ]
 
@@ -98,11 +101,13 @@ def test_date_equality_scans_only_its_range_of_the_date_index(big):
     scan on (param, low) is bounded on both sides, so its cost does not grow with the table."""
     services, _ = big
     parsed = SearchParser(services.registry.get("Patient"), BASE, 20, 1000, services.registry).parse(
-        [("birthdate", "1961-07-04")], strict=True)
+        [("birthdate", "1961-07-04")], strict=True
+    )
     statement, args = page_query(parsed.plan)
     with services.database.connection() as conn:
-        plan = conn.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {}").format(statement),
-                            args).fetchone()[0][0]["Plan"]
+        plan = conn.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {}").format(statement), args).fetchone()[
+            0
+        ][0]["Plan"]
     date_scans = [node for node in _plan_nodes(plan) if node.get("Relation Name") == "search_date"]
     assert date_scans, plan
     for node in date_scans:

@@ -1,11 +1,12 @@
 """Migrations that change how index rows are laid out keep an existing database's data searchable:
 after them, a database holds the rows that a write with the current code makes (up to what the old
 rows cannot tell)."""
+
 from __future__ import annotations
 
 import re
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import psycopg
@@ -20,11 +21,14 @@ from tests.factories import patient
 SETTINGS = Settings.from_env(env={})
 REGISTRY = Registry.load(SETTINGS.resources_dir, IMPLEMENTED_INTERACTIONS)
 BASE_URL = "http://example.org/fhir"
-PATIENT = {**patient("m-1", name=[{"family": "Rivera", "given": ["Ana", "Rivera"], "prefix": ["Dr."]},
-                                  {"text": "Ana R."}],
-                     address=[{"line": ["1 Main St"], "city": "Salem", "state": "MA", "postalCode": "01970",
-                               "country": "US"}]),
-           "id": "p1"}
+PATIENT = {
+    **patient(
+        "m-1",
+        name=[{"family": "Rivera", "given": ["Ana", "Rivera"], "prefix": ["Dr."]}, {"text": "Ana R."}],
+        address=[{"line": ["1 Main St"], "city": "Salem", "state": "MA", "postalCode": "01970", "country": "US"}],
+    ),
+    "id": "p1",
+}
 
 
 def _string_rows_before_0005(rows: list[tuple]) -> list[tuple]:
@@ -53,23 +57,28 @@ def test_migration_0005_turns_old_string_rows_into_the_rows_the_code_writes_now(
         seq = conn.execute(
             "INSERT INTO resources (resource_type, id, version_id, last_updated, patient_id, content)"
             " VALUES ('Patient', 'p1', 1, %s, 'p1', %s) RETURNING seq",
-            (datetime.now(timezone.utc), orjson.dumps(PATIENT).decode())).fetchone()[0]
+            (datetime.now(UTC), orjson.dumps(PATIENT).decode()),
+        ).fetchone()[0]
         with conn.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO search_string (resource_seq, resource_type, param, normalized, exact, patient_id)"
                 " VALUES (%s, 'Patient', %s, %s, %s, 'p1')",
-                [(seq, *row) for row in _string_rows_before_0005(new_rows)])
+                [(seq, *row) for row in _string_rows_before_0005(new_rows)],
+            )
 
     apply_migrations(fresh_database_url, SETTINGS.migrations_dir)
 
     with psycopg.connect(fresh_database_url) as conn:
-        stored = conn.execute("SELECT param, normalized, exact, part FROM search_string WHERE resource_seq = %s",
-                              (seq,)).fetchall()
+        stored = conn.execute(
+            "SELECT param, normalized, exact, part FROM search_string WHERE resource_seq = %s", (seq,)
+        ).fetchall()
     # parts that no parameter searches by (a name's prefix, an address's line) cannot be told
     # from old rows, and stay NULL; they select nothing
     searched = {(p.stored_as, p.part) for p in REGISTRY.get("Patient").params.values() if p.part}
-    expected = [(param, normalized, exact, part if (param, part) in searched else None)
-                for param, normalized, exact, part in new_rows]
+    expected = [
+        (param, normalized, exact, part if (param, part) in searched else None)
+        for param, normalized, exact, part in new_rows
+    ]
     assert sorted(stored, key=repr) == sorted(dict.fromkeys(expected), key=repr)
 
 
@@ -78,7 +87,10 @@ def test_migration_0005_lists_the_parameters_the_registry_stores_as_parts_of_oth
     listed = set(re.findall(r"\('(\w+)', '([\w-]+)', '(\w+)', (?:'(\w+)'|NULL)\)", text))
     # types added after 0005 (Practitioner) had no rows to rewrite; their rows are written in the new shape
     types_then = {resource_type for resource_type, *_ in listed}
-    derived = {(definition.type, param.name, param.stored_as, param.part or "")
-               for definition in REGISTRY.definitions.values() for param in definition.params.values()
-               if param.stored_as and definition.type in types_then}
+    derived = {
+        (definition.type, param.name, param.stored_as, param.part or "")
+        for definition in REGISTRY.definitions.values()
+        for param in definition.params.values()
+        if param.stored_as and definition.type in types_then
+    }
     assert derived and listed == derived

@@ -1,8 +1,9 @@
 """Date search (R4 search.html#date): a date, dateTime, instant or Period is stored as the range
 [low, high) it covers; a search value of any precision is a range too, and prefixes compare the two."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ...fhir.outcomes import BadRequest
 from ...storage.index.date import DateCriterion, DateValue, approximate
@@ -12,8 +13,8 @@ from .ranges import RANGE_MATCHES
 
 CRITERION = DateCriterion
 MODIFIERS = frozenset({""})
-EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def ranges(value) -> list[tuple[datetime, datetime]]:
@@ -40,8 +41,11 @@ def parse_date_value(param: str, text: str) -> DateValue:
     try:
         low, high = parse_range(value)
     except ValueError:
-        raise BadRequest(f"Invalid date value '{text}' for parameter '{param}': expected"
-                         " [prefix]YYYY[-MM[-DD[Thh:mm[:ss[.fff]][Z|+hh:mm]]]]", expression=param) from None
+        raise BadRequest(
+            f"Invalid date value '{text}' for parameter '{param}': expected"
+            " [prefix]YYYY[-MM[-DD[Thh:mm[:ss[.fff]][Z|+hh:mm]]]]",
+            expression=param,
+        ) from None
     return DateValue(prefix, low, high)
 
 
@@ -57,17 +61,23 @@ def _bounds(value: DateValue) -> tuple[datetime, datetime]:
 
 def matches(criterion: DateCriterion, rows: dict[str, list]) -> bool:
     bounds = [(RANGE_MATCHES[v.prefix], *_bounds(v)) for v in criterion.values]
-    return any(param == criterion.param and any(match(low, high, t_low, t_high) for match, low, high in bounds)
-               for param, t_low, t_high in rows.get("date", ()))
+    return any(
+        param == criterion.param and any(match(low, high, t_low, t_high) for match, low, high in bounds)
+        for param, t_low, t_high in rows.get("date", ())
+    )
 
 
 # A point in time (meta.lastUpdated) compared with a search range [low, high): storage/index/date.py's
 # point_condition, in memory.
 _POINT_MATCHES = {
-    "eq": lambda low, high, t: low <= t < high, "ne": lambda low, high, t: t < low or t >= high,
-    "gt": lambda low, high, t: t >= high, "sa": lambda low, high, t: t >= high,
-    "lt": lambda low, high, t: t < low, "eb": lambda low, high, t: t < low,
-    "ge": lambda low, high, t: t >= low, "le": lambda low, high, t: t < high,
+    "eq": lambda low, high, t: low <= t < high,
+    "ne": lambda low, high, t: t < low or t >= high,
+    "gt": lambda low, high, t: t >= high,
+    "sa": lambda low, high, t: t >= high,
+    "lt": lambda low, high, t: t < low,
+    "eb": lambda low, high, t: t < low,
+    "ge": lambda low, high, t: t >= low,
+    "le": lambda low, high, t: t < high,
 }
 
 

@@ -1,5 +1,6 @@
 """Quantity search (R4 search.html#quantity): a value as the range its precision implies (or a
 Range's low..high), with its unit system and code; `[prefix]number|system|code` matches all three."""
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -73,12 +74,17 @@ def criterion(param, modifier: str, values: list[str], name: str, base_url: str)
 
 def _value_matches(value: QuantityValue, low, high, t_low, t_high, system, code) -> bool:
     """storage/index/quantity.py's condition, in memory."""
-    return RANGE_MATCHES[value.prefix](low, high, t_low, t_high) \
-        and (not value.system or system == value.system) and (not value.code or code == value.code)
+    return (
+        RANGE_MATCHES[value.prefix](low, high, t_low, t_high)
+        and (not value.system or system == value.system)
+        and (not value.code or code == value.code)
+    )
 
 
 def matches(criterion: QuantityCriterion, rows: dict[str, list]) -> bool:
     searched = [(value, *bounds(value)) for value in criterion.values]
-    return any(param == criterion.param and any(_value_matches(v, low, high, t_low, t_high, system, code)
-                                                for v, low, high in searched)
-               for param, t_low, t_high, system, code in rows.get("quantity", ()))
+    return any(
+        param == criterion.param
+        and any(_value_matches(v, low, high, t_low, t_high, system, code) for v, low, high in searched)
+        for param, t_low, t_high, system, code in rows.get("quantity", ())
+    )

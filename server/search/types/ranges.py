@@ -1,5 +1,6 @@
 """Prefix comparisons between a search range [low, high) and a row's range, in memory: the same
 predicates, term for term, as the SQL of storage/index/ranges.py (R4 search.html#prefix)."""
+
 from __future__ import annotations
 
 RANGE_MATCHES = {

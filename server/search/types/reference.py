@@ -1,6 +1,7 @@
 """Reference search (R4 search.html#reference): the type and id (or absolute URL) a Reference points
 at; `:identifier` searches Reference.identifier as token rows under `name:identifier`, and a type
 modifier (`subject:Patient`) narrows the target type."""
+
 from __future__ import annotations
 
 from ...fhir.outcomes import BadRequest
@@ -49,8 +50,7 @@ def reference_value(text: str, type_modifier: str | None, base_url: str) -> Refe
 
 def criterion(param, modifier: str, values: list[str], name: str, base_url: str):
     if modifier and modifier not in MODIFIERS and modifier not in param.targets:
-        raise BadRequest(f"Unsupported modifier ':{modifier}' on reference parameter '{param.name}'",
-                         expression=name)
+        raise BadRequest(f"Unsupported modifier ':{modifier}' on reference parameter '{param.name}'", expression=name)
     if modifier == "identifier":
         return TokenCriterion(f"{param.name}:identifier", tuple(token_value(v) for v in values))
     return ReferenceCriterion(param.name, tuple(reference_value(v, modifier or None, base_url) for v in values))
@@ -58,6 +58,8 @@ def criterion(param, modifier: str, values: list[str], name: str, base_url: str)
 
 def matches(criterion: ReferenceCriterion, rows: dict[str, list]) -> bool:
     """storage/index/reference.py's condition, in memory."""
-    return any(param == criterion.param and any(target_id == v.target_id and v.target_type in (None, target_type)
-                                                for v in criterion.values)
-               for param, target_type, target_id in rows.get("reference", ()))
+    return any(
+        param == criterion.param
+        and any(target_id == v.target_id and v.target_type in (None, target_type) for v in criterion.values)
+        for param, target_type, target_id in rows.get("reference", ())
+    )

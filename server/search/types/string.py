@@ -1,6 +1,7 @@
 """String search (R4 search.html#string): a case- and accent-insensitive starts-with by default,
 `:exact` as written, `:contains` anywhere. A HumanName's or Address's texts are rows of their
 element (part), so that `family` is searched in the rows of `name`."""
+
 from __future__ import annotations
 
 from ...fhir.outcomes import BadRequest
@@ -35,10 +36,12 @@ def criterion(param, modifier: str, values: list[str], name: str, base_url: str)
     if modifier not in MODIFIERS:
         raise BadRequest(f"Unsupported modifier ':{modifier}' on parameter '{param.name}'", expression=name)
     if modifier == "exact":
-        return StringCriterion(param.index_param, tuple(values), "exact", tuple(normalize(v) for v in values),
-                               param.part)
-    return StringCriterion(param.index_param, tuple(normalize(v) for v in values), modifier or "starts",
-                           part=param.part)
+        return StringCriterion(
+            param.index_param, tuple(values), "exact", tuple(normalize(v) for v in values), param.part
+        )
+    return StringCriterion(
+        param.index_param, tuple(normalize(v) for v in values), modifier or "starts", part=param.part
+    )
 
 
 def _text_matches(criterion: StringCriterion, normalized: str, exact: str) -> bool:
@@ -51,6 +54,9 @@ def _text_matches(criterion: StringCriterion, normalized: str, exact: str) -> bo
 
 
 def matches(criterion: StringCriterion, rows: dict[str, list]) -> bool:
-    return any(param == criterion.param and (criterion.part is None or part == criterion.part)
-               and _text_matches(criterion, normalized, exact)
-               for param, normalized, exact, part in rows.get("string", ()))
+    return any(
+        param == criterion.param
+        and (criterion.part is None or part == criterion.part)
+        and _text_matches(criterion, normalized, exact)
+        for param, normalized, exact, part in rows.get("string", ())
+    )

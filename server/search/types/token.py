@@ -1,6 +1,7 @@
 """Token search (R4 search.html#token): (system, code) pairs of a Coding, CodeableConcept,
 Identifier, ContactPoint, code or boolean. `:text` searches the texts as string rows, `:of-type`
 an Identifier's type and value as token rows under `name:of-type`; `:not` is the complement."""
+
 from __future__ import annotations
 
 from ...fhir.outcomes import BadRequest
@@ -50,8 +51,9 @@ def _of_type(value) -> list[str]:
     """Identifier `:of-type` values: type-system|type-code|value."""
     if not isinstance(value, dict) or not isinstance(value.get("type"), dict) or "value" not in value:
         return []
-    return [f"{c.get('system', '')}|{c['code']}|{value['value']}"
-            for c in value["type"].get("coding", []) if "code" in c]
+    return [
+        f"{c.get('system', '')}|{c['code']}|{value['value']}" for c in value["type"].get("coding", []) if "code" in c
+    ]
 
 
 def extract(param, value, base_url: str, rows: dict[str, list]) -> None:
@@ -94,6 +96,8 @@ def _value_matches(value: TokenValue, system, code) -> bool:
 
 def matches(criterion: TokenCriterion, rows: dict[str, list]) -> bool:
     """R4 :not also matches resources with no value, as the SQL's NOT IN does."""
-    found = any(param == criterion.param and any(_value_matches(v, system, code) for v in criterion.values)
-                for param, system, code in rows.get("token", ()))
+    found = any(
+        param == criterion.param and any(_value_matches(v, system, code) for v in criterion.values)
+        for param, system, code in rows.get("token", ())
+    )
     return found != criterion.negated

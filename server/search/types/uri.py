@@ -1,4 +1,5 @@
 """URI search (R4 search.html#uri): exact match; `:below` is a prefix, `:above` the reverse."""
+
 from __future__ import annotations
 
 from ...fhir.outcomes import BadRequest
@@ -29,5 +30,7 @@ def _value_matches(mode: str, searched: str, value: str) -> bool:
 
 
 def matches(criterion: UriCriterion, rows: dict[str, list]) -> bool:
-    return any(param == criterion.param and any(_value_matches(criterion.mode, v, value) for v in criterion.values)
-               for param, value in rows.get("uri", ()))
+    return any(
+        param == criterion.param and any(_value_matches(criterion.mode, v, value) for v in criterion.values)
+        for param, value in rows.get("uri", ())
+    )

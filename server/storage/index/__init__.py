@@ -1,19 +1,18 @@
 """Search index tables, one module per search type. Each owns the rows it writes (insert_rows) and
 the SQL condition that reads them (condition: the rows of one parameter that match a criterion)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
 
 import orjson
-import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from ..jsonb import raw_jsonb
 from . import date, quantity, reference, string, token, uri
 
-INDEX_TYPES = {"token": token, "reference": reference, "string": string, "date": date,
-               "quantity": quantity, "uri": uri}
+INDEX_TYPES = {"token": token, "reference": reference, "string": string, "date": date, "quantity": quantity, "uri": uri}
 
 
 def _json_rows(value):
@@ -38,21 +37,30 @@ def index_ctes(seq: str, replace: bool) -> list[str]:
 
 
 def delete_ctes(seq: str) -> list[str]:
-    return [sql.SQL("DELETE FROM {} WHERE resource_seq = ({})").format(
-        sql.Identifier(module.TABLE), sql.SQL(seq)).as_string(None) for module in INDEX_TYPES.values()]
+    return [
+        sql.SQL("DELETE FROM {} WHERE resource_seq = ({})")
+        .format(sql.Identifier(module.TABLE), sql.SQL(seq))
+        .as_string(None)
+        for module in INDEX_TYPES.values()
+    ]
 
 
 def _insert_ctes(seq: str) -> list[str]:
     statements = []
     for search_type, module in INDEX_TYPES.items():
         names = sql.SQL(", ").join(sql.Identifier(c) for c in module.COLUMNS)
-        values = sql.SQL(", ").join(sql.SQL("(r.value->>{})::{}").format(sql.Literal(i), sql.SQL(cast))
-                                    for i, cast in enumerate(module.CASTS))
-        statements.append(sql.SQL(
-            "INSERT INTO {} (resource_seq, resource_type, patient_id, {})"
-            " SELECT ({}), %(resource_type)s, %(patient_id)s, {}"
-            " FROM jsonb_array_elements(%(index_rows)s::jsonb -> {}) AS r").format(
-            sql.Identifier(module.TABLE), names, sql.SQL(seq), values, sql.Literal(search_type)).as_string(None))
+        values = sql.SQL(", ").join(
+            sql.SQL("(r.value->>{})::{}").format(sql.Literal(i), sql.SQL(cast)) for i, cast in enumerate(module.CASTS)
+        )
+        statements.append(
+            sql.SQL(
+                "INSERT INTO {} (resource_seq, resource_type, patient_id, {})"
+                " SELECT ({}), %(resource_type)s, %(patient_id)s, {}"
+                " FROM jsonb_array_elements(%(index_rows)s::jsonb -> {}) AS r"
+            )
+            .format(sql.Identifier(module.TABLE), names, sql.SQL(seq), values, sql.Literal(search_type))
+            .as_string(None)
+        )
     return statements
 
 
@@ -61,8 +69,14 @@ def with_ctes(statements: list[str], final: str) -> str:
     return "WITH " + ", ".join(f"s{i} AS ({statement})" for i, statement in enumerate(statements)) + " " + final
 
 
-def matching_seqs(search_type: str, resource_types: list[str], param: str, where: sql.Composable | None = None,
-                  args: list | None = None, part: str | None = None) -> tuple[sql.Composable, list]:
+def matching_seqs(
+    search_type: str,
+    resource_types: list[str],
+    param: str,
+    where: sql.Composable | None = None,
+    args: list | None = None,
+    part: str | None = None,
+) -> tuple[sql.Composable, list]:
     """SELECT resource_seq of the rows of one parameter (optionally matching `where` on alias t);
     `part`: only the string rows of that element (SearchParam.part)."""
     table = sql.Identifier(INDEX_TYPES[search_type].TABLE)

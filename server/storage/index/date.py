@@ -1,9 +1,10 @@
 """Date index (R4 search.html#date): each value is stored as the range [low, high) it covers; a
 search value of any precision is a range too, and prefixes compare the two ranges."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from psycopg import sql
 
@@ -29,7 +30,7 @@ class DateCriterion:
 
 def approximate(value: DateValue) -> tuple[datetime, datetime]:
     """R4 leaves "ap" to the server: 10% of the distance to now, at least the value's own precision."""
-    margin = max(abs(datetime.now(timezone.utc) - value.low) / 10, value.high - value.low)
+    margin = max(abs(datetime.now(UTC) - value.low) / 10, value.high - value.low)
     return value.low - margin, value.high + margin
 
 
@@ -45,9 +46,12 @@ def condition(criterion: DateCriterion) -> tuple[sql.Composable, list]:
 _POINT_CONDITIONS = {
     "eq": ("({col} >= %s AND {col} < %s)", ("low", "high")),
     "ne": ("({col} < %s OR {col} >= %s)", ("low", "high")),
-    "gt": ("{col} >= %s", ("high",)), "sa": ("{col} >= %s", ("high",)),
-    "lt": ("{col} < %s", ("low",)), "eb": ("{col} < %s", ("low",)),
-    "ge": ("{col} >= %s", ("low",)), "le": ("{col} < %s", ("high",)),
+    "gt": ("{col} >= %s", ("high",)),
+    "sa": ("{col} >= %s", ("high",)),
+    "lt": ("{col} < %s", ("low",)),
+    "eb": ("{col} < %s", ("low",)),
+    "ge": ("{col} >= %s", ("low",)),
+    "le": ("{col} < %s", ("high",)),
 }
 
 

@@ -1,5 +1,6 @@
 """Quantity index (R4 search.html#quantity): a value as the range its precision implies (or a
 Range's low..high), with its unit system and code; `value|system|code` matches both."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

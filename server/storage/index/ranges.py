@@ -1,5 +1,6 @@
 """Prefix comparisons between a search range [low, high) and a target range (t.low, t.high), shared
 by dates and quantities (R4 search.html#prefix)."""
+
 from __future__ import annotations
 
 from psycopg import sql

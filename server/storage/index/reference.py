@@ -1,4 +1,5 @@
 """Reference index: the type and id (or absolute URL) each reference points at (R4 search.html#reference)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """String index (R4 search.html#string): by default a case- and accent-insensitive starts-with;
 `:exact` compares as written, `:contains` anywhere (trigram index). A row's part is the element of
 a HumanName or Address its text comes from, so that `family` is searched in the rows of `name`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +28,10 @@ def _escape_like(text: str) -> str:
 
 def condition(criterion: StringCriterion) -> tuple[sql.Composable, list]:
     if criterion.mode == "exact":  # through the normalized index: one index fewer to write
-        return sql.SQL("t.normalized = ANY(%s) AND t.exact = ANY(%s)"), [list(criterion.normalized),
-                                                                         list(criterion.values)]
+        return sql.SQL("t.normalized = ANY(%s) AND t.exact = ANY(%s)"), [
+            list(criterion.normalized),
+            list(criterion.values),
+        ]
     if criterion.mode == "contains":
         patterns = [f"%{_escape_like(v)}%" for v in criterion.values]
     else:

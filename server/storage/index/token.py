@@ -1,6 +1,7 @@
 """Token index: (system, code) pairs from Coding, CodeableConcept, Identifier, ContactPoint, code,
 boolean (R4 search.html#token). `:of-type` and reference `:identifier` values are token rows too,
 under the parameter name with its modifier."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

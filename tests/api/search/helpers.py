@@ -1,4 +1,5 @@
 """Shared helpers for the search tests."""
+
 from __future__ import annotations
 
 

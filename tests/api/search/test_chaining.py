@@ -1,4 +1,5 @@
 """Chained parameters and reverse chaining with _has (R4 search.html#chaining, #has)."""
+
 from __future__ import annotations
 
 from tests.api.search.helpers import found
@@ -23,7 +24,9 @@ def test_chain_by_patient_identifier(client, unique):
 
 def test_two_level_chain(client, unique):
     linked = client.create(patient(unique + "l", family=f"Lk{unique[:8]}", name=[{"family": f"Lk{unique[:8]}"}]))["id"]
-    subject = client.create(patient(unique, link=[{"other": {"reference": f"Patient/{linked}"}, "type": "seealso"}]))["id"]
+    subject = client.create(patient(unique, link=[{"other": {"reference": f"Patient/{linked}"}, "type": "seealso"}]))[
+        "id"
+    ]
     wanted = client.create(medication_request(subject))["id"]
     assert found(client, "MedicationRequest", **{"patient.link:Patient.family": f"Lk{unique[:8]}"}) == [wanted]
 
@@ -33,12 +36,16 @@ def test_has_finds_patients_by_their_medication_requests(client, unique):
     stopped = client.create(patient(unique))["id"]
     client.create(medication_request(on_drug, status="active"))
     client.create(medication_request(stopped, status="stopped"))
-    assert found(client, "Patient", identifier=unique, **{"_has:MedicationRequest:patient:status": "active"}) == [on_drug]
+    assert found(client, "Patient", identifier=unique, **{"_has:MedicationRequest:patient:status": "active"}) == [
+        on_drug
+    ]
 
 
 def test_nested_has(client, unique):
     subject = client.create(patient(unique))["id"]
-    linker = client.create(patient(unique + "k", link=[{"other": {"reference": f"Patient/{subject}"}, "type": "seealso"}]))["id"]
+    linker = client.create(
+        patient(unique + "k", link=[{"other": {"reference": f"Patient/{subject}"}, "type": "seealso"}])
+    )["id"]
     client.create(medication_request(linker, status="on-hold"))
     name = "_has:Patient:link:_has:MedicationRequest:patient:status"
     assert found(client, "Patient", identifier=unique, **{name: "on-hold"}) == [subject]

@@ -1,4 +1,5 @@
 """Date search (R4 search.html#date): precision as a range, prefixes comparing ranges, Periods."""
+
 from __future__ import annotations
 
 from tests.api.search.helpers import found
@@ -32,15 +33,15 @@ def test_repeated_date_parameters_make_a_range(client, unique):
     subject = client.create(patient(unique))["id"]
     june = client.create(medication_request(subject, authoredOn="2026-06-10"))["id"]
     client.create(medication_request(subject, authoredOn="2026-08-01"))
-    assert found(client, "MedicationRequest", patient=subject,
-                 authoredon=["ge2026-06-01", "lt2026-07-01"]) == [june]
+    assert found(client, "MedicationRequest", patient=subject, authoredon=["ge2026-06-01", "lt2026-07-01"]) == [june]
 
 
 def test_period_with_open_end_is_unbounded(client, unique):
     subject = client.create(patient(unique))["id"]
     ongoing = client.create(medication_statement(subject, effectivePeriod={"start": "2025-01-01"}))["id"]
-    finished = client.create(medication_statement(subject, effectivePeriod={"start": "2024-01-01",
-                                                                            "end": "2024-03-01"}))["id"]
+    finished = client.create(
+        medication_statement(subject, effectivePeriod={"start": "2024-01-01", "end": "2024-03-01"})
+    )["id"]
     assert found(client, "MedicationStatement", patient=subject, effective="gt2030") == [ongoing]
     assert found(client, "MedicationStatement", patient=subject, effective="2024-02") == []  # overlaps only
     assert found(client, "MedicationStatement", patient=subject, effective="2024") == [finished]

@@ -1,4 +1,5 @@
 """Forms of search (R4 http.html#search): POST _search, compartment search, search across types."""
+
 from __future__ import annotations
 
 from tests.api.search.helpers import found, ids
@@ -25,13 +26,18 @@ def test_search_across_types(client, unique):
     subject = client.create(patient(unique))["id"]
     request = client.create(medication_request(subject))["id"]
     diagnosis = client.create(condition(subject))["id"]
-    bundle = client.get(client.base_url, params={"_type": "MedicationRequest,Condition", "_id": f"{request},{diagnosis},{subject}"}).json()
+    bundle = client.get(
+        client.base_url, params={"_type": "MedicationRequest,Condition", "_id": f"{request},{diagnosis},{subject}"}
+    ).json()
     assert sorted(ids(bundle)) == sorted([request, diagnosis])
 
 
 def test_search_across_types_rejects_parameters_not_common_to_all(client):
-    response = client.get(client.base_url, params={"_type": "MedicationRequest,Condition", "intent": "order"},
-                          headers={"Prefer": "handling=strict"})
+    response = client.get(
+        client.base_url,
+        params={"_type": "MedicationRequest,Condition", "intent": "order"},
+        headers={"Prefer": "handling=strict"},
+    )
     assert response.status_code == 400
 
 
@@ -48,9 +54,12 @@ def test_us_core_medication_request_search_with_comma_status_and_include(client,
     hold = client.create(medication_request(subject, status="on-hold"))["id"]
     client.create(medication_request(subject, status="stopped"))
     client.create(medication_request(subject, status="active", intent="plan"))
-    assert found(client, "MedicationRequest", patient=subject, intent="order", status="active,on-hold") == sorted([active, hold])
-    assert found(client, "MedicationRequest", patient=subject, intent="order", authoredon="ge2026-01-01",
-                 status="active") == [active]
+    assert found(client, "MedicationRequest", patient=subject, intent="order", status="active,on-hold") == sorted(
+        [active, hold]
+    )
+    assert found(
+        client, "MedicationRequest", patient=subject, intent="order", authoredon="ge2026-01-01", status="active"
+    ) == [active]
 
 
 def test_us_core_patient_searches(client, unique):
@@ -63,7 +72,20 @@ def test_us_core_patient_searches(client, unique):
 
 def test_us_core_condition_searches(client, unique):
     subject = client.create(patient(unique))["id"]
-    problem = client.create(condition(subject, category=[{"coding": [{
-        "system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "problem-list-item"}]}]))["id"]
+    problem = client.create(
+        condition(
+            subject,
+            category=[
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                            "code": "problem-list-item",
+                        }
+                    ]
+                }
+            ],
+        )
+    )["id"]
     assert found(client, "Condition", patient=subject, category="problem-list-item") == [problem]
     assert found(client, "Condition", patient=subject, **{"clinical-status": "active"}) == [problem]

@@ -1,4 +1,5 @@
 """_include and _revinclude (R4 search.html#include), under the access policy."""
+
 from __future__ import annotations
 
 from tests.factories import condition, medication_request, patient
@@ -20,30 +21,42 @@ def test_revinclude_brings_referring_resources(client, unique):
     subject = client.create(patient(unique))["id"]
     request = client.create(medication_request(subject))["id"]
     diagnosis = client.create(condition(subject))["id"]
-    bundle = client.get("Patient", params=[("_id", subject), ("_revinclude", "MedicationRequest:patient"),
-                                           ("_revinclude", "Condition:subject")]).json()
-    assert _modes(bundle) == {("Patient", subject): "match", ("MedicationRequest", request): "include",
-                              ("Condition", diagnosis): "include"}
+    bundle = client.get(
+        "Patient",
+        params=[("_id", subject), ("_revinclude", "MedicationRequest:patient"), ("_revinclude", "Condition:subject")],
+    ).json()
+    assert _modes(bundle) == {
+        ("Patient", subject): "match",
+        ("MedicationRequest", request): "include",
+        ("Condition", diagnosis): "include",
+    }
 
 
 def test_include_wildcard_and_iterate(client, unique):
     linked = client.create(patient(unique + "l"))["id"]
-    subject = client.create(patient(unique, link=[{"other": {"reference": f"Patient/{linked}"}, "type": "seealso"}]))["id"]
+    subject = client.create(patient(unique, link=[{"other": {"reference": f"Patient/{linked}"}, "type": "seealso"}]))[
+        "id"
+    ]
     request = client.create(medication_request(subject))["id"]
     flat = client.get("MedicationRequest", params={"_id": request, "_include": "*"}).json()
     assert ("Patient", subject) in _modes(flat) and ("Patient", linked) not in _modes(flat)
-    iterated = client.get("MedicationRequest", params=[("_id", request), ("_include", "MedicationRequest:patient"),
-                                                      ("_include:iterate", "Patient:link")]).json()
+    iterated = client.get(
+        "MedicationRequest",
+        params=[("_id", request), ("_include", "MedicationRequest:patient"), ("_include:iterate", "Patient:link")],
+    ).json()
     assert _modes(iterated)[("Patient", linked)] == "include"
 
 
 def test_included_resources_respect_patient_scope(client, client_with, unique):
     mine = client.create(patient(unique + "m"))["id"]
-    other = client.create(patient(unique + "o", link=[{"other": {"reference": f"Patient/{mine}"}, "type": "seealso"}]))["id"]
+    other = client.create(patient(unique + "o", link=[{"other": {"reference": f"Patient/{mine}"}, "type": "seealso"}]))[
+        "id"
+    ]
     client.create(medication_request(other))
     reader = client_with("patient/*.rs", patient=mine)
-    bundle = reader.get("Patient", params=[("_id", mine), ("_revinclude", "Patient:link"),
-                                           ("_revinclude", "MedicationRequest:patient")]).json()
+    bundle = reader.get(
+        "Patient", params=[("_id", mine), ("_revinclude", "Patient:link"), ("_revinclude", "MedicationRequest:patient")]
+    ).json()
     assert set(_modes(bundle)) == {("Patient", mine)}
 
 
@@ -62,11 +75,26 @@ def test_invalid_include_returns_400(client):
 
 def test_included_resources_respect_granular_scopes(client, client_with, unique):
     subject = client.create(patient(unique))["id"]
-    problem = client.create(condition(subject, category=[{"coding": [{
-        "system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "problem-list-item"}]}]))["id"]
+    problem = client.create(
+        condition(
+            subject,
+            category=[
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                            "code": "problem-list-item",
+                        }
+                    ]
+                }
+            ],
+        )
+    )["id"]
     client.create(condition(subject))  # no category: outside the granular scope
-    scope = ("system/Patient.rs system/Condition.rs?category="
-             "http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item")
+    scope = (
+        "system/Patient.rs system/Condition.rs?category="
+        "http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item"
+    )
     reader = client_with(scope)
     bundle = reader.get("Patient", params={"_id": subject, "_revinclude": "Condition:patient"}).json()
     assert set(_modes(bundle)) == {("Patient", subject), ("Condition", problem)}

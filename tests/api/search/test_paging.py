@@ -1,5 +1,6 @@
 """Paging (R4 http.html#paging): next/previous links, keyset cursors, _sort; every match exactly once
 even while others write."""
+
 from __future__ import annotations
 
 import threading
@@ -37,20 +38,31 @@ def test_previous_link_walks_back(client, unique):
 
 
 def test_sort_by_several_keys_and_descending(client, unique):
-    for family, given, birth in (("B", "Zoe", "1990-01-01"), ("A", "Zoe", "1980-01-01"), ("A", "Zoe", "1970-01-01"),
-                                 ("C", "Aa", "1960-01-01")):  # a given name never sorts by family
+    for family, given, birth in (
+        ("B", "Zoe", "1990-01-01"),
+        ("A", "Zoe", "1980-01-01"),
+        ("A", "Zoe", "1970-01-01"),
+        ("C", "Aa", "1960-01-01"),
+    ):  # a given name never sorts by family
         client.create(patient(unique, family=family, name=[{"family": family, "given": [given]}], birthDate=birth))
     bundle = client.get("Patient", params={"identifier": unique, "_sort": "family,-birthdate", "_count": 3}).json()
     seen, _ = _walk(client, bundle)
-    by_id = {e["resource"]["id"]: e["resource"] for e in client.get("Patient", params={"identifier": unique}).json()["entry"]}
+    by_id = {
+        e["resource"]["id"]: e["resource"] for e in client.get("Patient", params={"identifier": unique}).json()["entry"]
+    }
     assert [(by_id[i]["name"][0]["family"], by_id[i]["birthDate"]) for i in seen] == [
-        ("A", "1980-01-01"), ("A", "1970-01-01"), ("B", "1990-01-01"), ("C", "1960-01-01")]
+        ("A", "1980-01-01"),
+        ("A", "1970-01-01"),
+        ("B", "1990-01-01"),
+        ("C", "1960-01-01"),
+    ]
 
 
 def test_sort_puts_missing_values_last(client, unique):
     dated = client.create(patient(unique, birthDate="1999-01-01"))["id"]
-    undated = client.create({"resourceType": "Patient", "identifier": [{"system": "http://hospital.example/mrn",
-                                                                         "value": unique}]})["id"]
+    undated = client.create(
+        {"resourceType": "Patient", "identifier": [{"system": "http://hospital.example/mrn", "value": unique}]}
+    )["id"]
     for order in ("birthdate", "-birthdate"):
         assert ids(client.get("Patient", params={"identifier": unique, "_sort": order}).json()) == [dated, undated]
 

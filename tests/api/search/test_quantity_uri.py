@@ -1,4 +1,5 @@
 """Quantity (R4 search.html#quantity) and uri (#uri) search."""
+
 from __future__ import annotations
 
 from tests.api.search.helpers import found

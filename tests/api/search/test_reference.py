@@ -1,4 +1,5 @@
 """Reference search (R4 search.html#reference): id, Type/id, absolute URL, :[type], :identifier."""
+
 from __future__ import annotations
 
 from tests.api.search.helpers import found
@@ -38,7 +39,9 @@ def test_appointment_actor_and_patient(client, unique):
 
 def test_condition_patient_and_missing(client, unique):
     subject = client.create(patient(unique))["id"]
-    recorded = client.create(condition(subject, encounter={"reference": f"https://ehr.example/Encounter/{unique}"}))["id"]
+    recorded = client.create(condition(subject, encounter={"reference": f"https://ehr.example/Encounter/{unique}"}))[
+        "id"
+    ]
     plain = client.create(condition(subject))["id"]
     assert found(client, "Condition", patient=subject, **{"encounter:missing": "true"}) == [plain]
     assert found(client, "Condition", patient=subject, **{"encounter:missing": "false"}) == [recorded]

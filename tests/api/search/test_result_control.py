@@ -1,9 +1,10 @@
 """Result parameters (R4 search.html#return): _summary, _elements, _total, _count."""
+
 from __future__ import annotations
 
 from tests.factories import medication_request, patient
 
-XHTML_JANE = "<div xmlns=\"http://www.w3.org/1999/xhtml\">Jane</div>"  # txt-1: narrative is XHTML
+XHTML_JANE = '<div xmlns="http://www.w3.org/1999/xhtml">Jane</div>'  # txt-1: narrative is XHTML
 
 
 def _resources(bundle):
@@ -15,8 +16,11 @@ def _subsetted(resource):
 
 
 def test_summary_true_keeps_summary_elements(client, unique):
-    created = client.create(patient(unique, text={"status": "generated", "div": XHTML_JANE},
-                                    communication=[{"language": {"text": "English"}}]))
+    created = client.create(
+        patient(
+            unique, text={"status": "generated", "div": XHTML_JANE}, communication=[{"language": {"text": "English"}}]
+        )
+    )
     resource = _resources(client.get("Patient", params={"_id": created["id"], "_summary": "true"}).json())[0]
     assert "name" in resource and "birthDate" in resource
     assert "communication" not in resource and "text" not in resource
@@ -37,7 +41,11 @@ def test_summary_data_drops_the_narrative(client, unique):
 
 def test_summary_text_keeps_text_and_mandatory_elements(client, unique):
     subject = client.create(patient(unique))["id"]
-    created = client.create(medication_request(subject, text={"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"}))
+    created = client.create(
+        medication_request(
+            subject, text={"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'}
+        )
+    )
     resource = _resources(client.get("MedicationRequest", params={"_id": created["id"], "_summary": "text"}).json())[0]
     assert set(resource) >= {"text", "status", "intent", "subject", "id", "meta"}
     assert "dosageInstruction" not in resource
@@ -45,7 +53,9 @@ def test_summary_text_keeps_text_and_mandatory_elements(client, unique):
 
 def test_elements_keeps_only_the_named_elements(client, unique):
     created = client.create(patient(unique))
-    resource = _resources(client.get("Patient", params={"_id": created["id"], "_elements": "gender,birthDate"}).json())[0]
+    resource = _resources(client.get("Patient", params={"_id": created["id"], "_elements": "gender,birthDate"}).json())[
+        0
+    ]
     assert set(resource) == {"resourceType", "id", "meta", "gender", "birthDate"}
     assert _subsetted(resource)
 

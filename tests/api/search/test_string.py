@@ -1,4 +1,5 @@
 """String search (R4 search.html#string): case- and accent-insensitive starts-with; :exact, :contains."""
+
 from __future__ import annotations
 
 from tests.api.search.helpers import found
@@ -54,8 +55,9 @@ def test_like_wildcards_in_values_are_literal(client, unique):
 
 def test_missing_true_finds_resources_without_the_element(client, unique):
     with_name = _patient(client, unique, "Named")
-    without = client.create({"resourceType": "Patient", "identifier": [{"system": "http://hospital.example/mrn",
-                                                                        "value": unique}]})["id"]
+    without = client.create(
+        {"resourceType": "Patient", "identifier": [{"system": "http://hospital.example/mrn", "value": unique}]}
+    )["id"]
     assert found(client, "Patient", identifier=unique, **{"family:missing": "true"}) == [without]
     assert found(client, "Patient", identifier=unique, **{"family:missing": "false"}) == [with_name]
 
@@ -85,4 +87,6 @@ def test_missing_family_counts_a_name_with_only_given_names_as_missing(client, u
     only_given = client.create(patient(unique, name=[{"given": [f"Mi{unique[:8]}"]}]))["id"]
     with_family = _patient(client, unique, f"Mf{unique[:8]}")
     assert found(client, "Patient", identifier=unique, **{"family:missing": "true"}) == [only_given]
-    assert found(client, "Patient", identifier=unique, **{"given:missing": "false"}) == sorted([only_given, with_family])
+    assert found(client, "Patient", identifier=unique, **{"given:missing": "false"}) == sorted(
+        [only_given, with_family]
+    )

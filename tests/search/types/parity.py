@@ -1,6 +1,7 @@
 """The parity harness: the same generated resources stored in the real server (PostgreSQL), searched
 over HTTP with a generated criterion, and matched in memory (search.matcher) must select the same
 resources. Each example's search is confined to its own resources with `_id`."""
+
 from __future__ import annotations
 
 import os
@@ -13,18 +14,26 @@ from server.search.query import SearchParser
 
 # Bounded so that the whole parity suite stays well under a minute; raise it to explore more.
 EXAMPLES = int(os.environ.get("PARITY_EXAMPLES", "30"))
-parity_settings = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+parity_settings = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def store(client, resources: list[dict]) -> list[dict]:
     """Create the resources in one batch; return them as stored (with id and meta)."""
-    bundle = {"resourceType": "Bundle", "type": "batch",
-              "entry": [{"resource": r, "request": {"method": "POST", "url": r["resourceType"]}} for r in resources]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [{"resource": r, "request": {"method": "POST", "url": r["resourceType"]}} for r in resources],
+    }
     response = client.post(client.base_url, json=bundle, headers={"Prefer": "return=representation"})
     assert response.status_code == 200, response.text
     stored = []
-    for entry, resource in zip(response.json()["entry"], resources):
+    for entry, resource in zip(response.json()["entry"], resources, strict=False):
         assert entry["response"]["status"].startswith("201"), (entry, resource)
         stored.append(entry["resource"])
     return stored
@@ -32,8 +41,11 @@ def store(client, resources: list[dict]) -> list[dict]:
 
 def server_selects(client, resource_type: str, ids: list[str], name: str, value: str) -> set[str] | None:
     """Ids the server's search selects among `ids`, or None when it refuses the criterion (400)."""
-    response = client.get(resource_type, params=[("_id", ",".join(ids)), (name, value), ("_count", "100")],
-                          headers={"Prefer": "handling=strict"})
+    response = client.get(
+        resource_type,
+        params=[("_id", ",".join(ids)), (name, value), ("_count", "100")],
+        headers={"Prefer": "handling=strict"},
+    )
     if response.status_code == 400:
         return None
     assert response.status_code == 200, response.text
@@ -44,8 +56,11 @@ def memory_selects(services, resources: list[dict], name: str, value: str) -> se
     """Ids the in-memory matcher selects, or None when the criterion does not parse."""
     definition = services.registry.get(resources[0]["resourceType"])
     try:
-        criteria = SearchParser(definition, services.base_url, 100, 100, services.registry).parse(
-            [(name, value)], strict=True).plan.criteria
+        criteria = (
+            SearchParser(definition, services.base_url, 100, 100, services.registry)
+            .parse([(name, value)], strict=True)
+            .plan.criteria
+        )
     except BadRequest:
         return None
     return {r["id"] for r in resources if matches(definition, r, criteria, services.base_url)}

@@ -1,5 +1,6 @@
 """Quantity search (search/types/quantity.py, storage/index/quantity.py): every prefix, with and
 without system|code, agrees in memory and in SQL on generated Ages and Ranges (R4 search.html#quantity)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -17,24 +18,50 @@ NUMBERS = ["1", "1.0", "1.5", "2", "10", "9.95", "0.25", "100"]
 PREFIXES = ["", "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"]
 numbers = st.sampled_from(NUMBERS)
 units = st.sampled_from(["a", "mo"])
-ages = st.builds(lambda value, unit: {"value": float(value) if "." in value else int(value), "system": UCUM,
-                                      "code": unit, "unit": unit}, numbers, units)
-ranges = st.builds(lambda low, high, unit: {
-    "low": {"value": float(min(low, high, key=Decimal)), "system": UCUM, "code": unit},
-    "high": {"value": float(max(low, high, key=Decimal)), "system": UCUM, "code": unit}}, numbers, numbers, units)
-search_values = st.builds(lambda prefix, number, unit: prefix + number + unit, st.sampled_from(PREFIXES), numbers,
-                          st.sampled_from(["", f"|{UCUM}|a", f"|{UCUM}|mo", "||a", "|http://other|a"]))
+ages = st.builds(
+    lambda value, unit: {
+        "value": float(value) if "." in value else int(value),
+        "system": UCUM,
+        "code": unit,
+        "unit": unit,
+    },
+    numbers,
+    units,
+)
+ranges = st.builds(
+    lambda low, high, unit: {
+        "low": {"value": float(min(low, high, key=Decimal)), "system": UCUM, "code": unit},
+        "high": {"value": float(max(low, high, key=Decimal)), "system": UCUM, "code": unit},
+    },
+    numbers,
+    numbers,
+    units,
+)
+search_values = st.builds(
+    lambda prefix, number, unit: prefix + number + unit,
+    st.sampled_from(PREFIXES),
+    numbers,
+    st.sampled_from(["", f"|{UCUM}|a", f"|{UCUM}|mo", "||a", "|http://other|a"]),
+)
 
 
 @parity_settings
 @given(st.data())
 def test_ages_and_ranges_match_as_in_sql(client, services, subjects, data):
-    onsets = data.draw(st.lists(st.one_of(st.none(), ages.map(lambda a: {"onsetAge": a}),
-                                          ranges.map(lambda r: {"onsetRange": r})), min_size=1, max_size=4))
-    conditions = [{"resourceType": "Condition", "subject": {"reference": f"Patient/{subjects[0]}"}, **(onset or {})}
-                  for onset in onsets]
-    queries = data.draw(st.lists(st.tuples(st.sampled_from(["onset-age", "onset-age:missing"]), search_values),
-                                 min_size=1, max_size=5))
+    onsets = data.draw(
+        st.lists(
+            st.one_of(st.none(), ages.map(lambda a: {"onsetAge": a}), ranges.map(lambda r: {"onsetRange": r})),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    conditions = [
+        {"resourceType": "Condition", "subject": {"reference": f"Patient/{subjects[0]}"}, **(onset or {})}
+        for onset in onsets
+    ]
+    queries = data.draw(
+        st.lists(st.tuples(st.sampled_from(["onset-age", "onset-age:missing"]), search_values), min_size=1, max_size=5)
+    )
     queries = [(name, "true" if name.endswith(":missing") else value) for name, value in queries]
     assert_parity(client, services, conditions, queries)
 

@@ -1,5 +1,6 @@
 """Token search (search/types/token.py, storage/index/token.py): the in-memory match agrees with the
 SQL on generated Identifiers, codes, booleans, ContactPoints and CodeableConcepts (R4 search.html#token)."""
+
 from __future__ import annotations
 
 from hypothesis import given
@@ -22,18 +23,33 @@ def _escaped(code: str) -> str:
 codes = st.sampled_from(CODES)
 systems = st.sampled_from(SYSTEMS)
 identifiers = st.builds(
-    lambda system, value, kind: {**({"system": system} if system else {}), "value": value,
-                                 **({"type": {"coding": [{"system": V2_0203, "code": kind}]}} if kind else {})},
-    st.one_of(st.none(), systems), codes, st.one_of(st.none(), st.sampled_from(["MR", "DL"])))
-telecoms = st.builds(lambda system, value: {"system": system, "value": value},
-                     st.sampled_from(["phone", "email"]), st.sampled_from(["555", "a@b.example"]))
+    lambda system, value, kind: {
+        **({"system": system} if system else {}),
+        "value": value,
+        **({"type": {"coding": [{"system": V2_0203, "code": kind}]}} if kind else {}),
+    },
+    st.one_of(st.none(), systems),
+    codes,
+    st.one_of(st.none(), st.sampled_from(["MR", "DL"])),
+)
+telecoms = st.builds(
+    lambda system, value: {"system": system, "value": value},
+    st.sampled_from(["phone", "email"]),
+    st.sampled_from(["555", "a@b.example"]),
+)
 patients = st.builds(
     lambda identifier, gender, active, telecom: {
-        "resourceType": "Patient", "identifier": identifier,
-        **({"gender": gender} if gender else {}), **({"active": active} if active is not None else {}),
-        **({"telecom": telecom} if telecom else {})},
-    st.lists(identifiers, min_size=1, max_size=3), st.one_of(st.none(), st.sampled_from(["female", "male"])),
-    st.one_of(st.none(), st.booleans()), st.lists(telecoms, max_size=2))
+        "resourceType": "Patient",
+        "identifier": identifier,
+        **({"gender": gender} if gender else {}),
+        **({"active": active} if active is not None else {}),
+        **({"telecom": telecom} if telecom else {}),
+    },
+    st.lists(identifiers, min_size=1, max_size=3),
+    st.one_of(st.none(), st.sampled_from(["female", "male"])),
+    st.one_of(st.none(), st.booleans()),
+    st.lists(telecoms, max_size=2),
+)
 
 
 def _token_query(system, code) -> str:
@@ -44,18 +60,23 @@ def _token_query(system, code) -> str:
     return f"{system}|{_escaped(code)}" if system else _escaped(code)
 
 
-token_queries = st.builds(_token_query, st.sampled_from([None, "", *SYSTEMS]), st.one_of(st.none(), codes)) \
-    .filter(lambda q: q != "|" and q)
+token_queries = st.builds(_token_query, st.sampled_from([None, "", *SYSTEMS]), st.one_of(st.none(), codes)).filter(
+    lambda q: q != "|" and q
+)
 patient_queries = st.one_of(
-    st.tuples(st.sampled_from(["identifier", "identifier:not"]), st.lists(token_queries, min_size=1, max_size=2)
-              .map(",".join)),
-    st.tuples(st.just("identifier:of-type"), st.builds(lambda kind, code: f"{V2_0203}|{kind}|{_escaped(code)}",
-                                                        st.sampled_from(["MR", "DL"]), codes)),
+    st.tuples(
+        st.sampled_from(["identifier", "identifier:not"]), st.lists(token_queries, min_size=1, max_size=2).map(",".join)
+    ),
+    st.tuples(
+        st.just("identifier:of-type"),
+        st.builds(lambda kind, code: f"{V2_0203}|{kind}|{_escaped(code)}", st.sampled_from(["MR", "DL"]), codes),
+    ),
     st.tuples(st.sampled_from(["gender", "gender:not"]), st.sampled_from(["female", "male", "female,male", "|male"])),
     st.tuples(st.just("active"), st.sampled_from(["true", "false"])),
     st.tuples(st.sampled_from(["telecom", "phone", "email"]), st.sampled_from(["555", "a@b.example", "phone|555"])),
-    st.tuples(st.sampled_from(["identifier:missing", "gender:missing", "telecom:missing"]),
-              st.sampled_from(["true", "false"])),
+    st.tuples(
+        st.sampled_from(["identifier:missing", "gender:missing", "telecom:missing"]), st.sampled_from(["true", "false"])
+    ),
 )
 
 
@@ -65,30 +86,49 @@ def test_identifier_code_boolean_and_telecom_tokens_match_as_in_sql(client, serv
     assert_parity(client, services, resources, queries)
 
 
-codings = st.builds(lambda system, code, display: {"system": system, "code": code,
-                                                   **({"display": display} if display else {})},
-                    systems, codes, st.one_of(st.none(), st.sampled_from(["Major depression", "Bipolar"])))
-concepts = st.builds(lambda coding, text: {**({"coding": coding} if coding else {}),
-                                           **({"text": text} if text else {})},
-                     st.lists(codings, max_size=2), st.one_of(st.none(), st.sampled_from(["Depression", "déprime"]))) \
-    .filter(bool)
+codings = st.builds(
+    lambda system, code, display: {"system": system, "code": code, **({"display": display} if display else {})},
+    systems,
+    codes,
+    st.one_of(st.none(), st.sampled_from(["Major depression", "Bipolar"])),
+)
+concepts = st.builds(
+    lambda coding, text: {**({"coding": coding} if coding else {}), **({"text": text} if text else {})},
+    st.lists(codings, max_size=2),
+    st.one_of(st.none(), st.sampled_from(["Depression", "déprime"])),
+).filter(bool)
 condition_queries = st.one_of(
     st.tuples(st.sampled_from(["code", "code:not"]), st.lists(token_queries, min_size=1, max_size=2).map(",".join)),
     st.tuples(st.just("code:text"), st.sampled_from(["dep", "DÉP", "major", "bipolar", "x"])),
-    st.tuples(st.sampled_from(["category", "code:missing"]),
-              st.sampled_from(["true", f"{CATEGORY}|problem-list-item"])),
+    st.tuples(
+        st.sampled_from(["category", "code:missing"]), st.sampled_from(["true", f"{CATEGORY}|problem-list-item"])
+    ),
 )
 
 
 @parity_settings
 @given(st.data())
 def test_codeable_concepts_and_text_match_as_in_sql(client, services, subjects, data):
-    conditions = data.draw(st.lists(st.builds(
-        lambda code, problem: {"resourceType": "Condition", "subject": {"reference": f"Patient/{subjects[0]}"},
-                               **({"code": code} if code else {}),
-                               **({"category": [{"coding": [{"system": CATEGORY, "code": "problem-list-item"}]}]}
-                                  if problem else {})},
-        st.one_of(st.none(), concepts), st.booleans()), min_size=1, max_size=4))
+    conditions = data.draw(
+        st.lists(
+            st.builds(
+                lambda code, problem: {
+                    "resourceType": "Condition",
+                    "subject": {"reference": f"Patient/{subjects[0]}"},
+                    **({"code": code} if code else {}),
+                    **(
+                        {"category": [{"coding": [{"system": CATEGORY, "code": "problem-list-item"}]}]}
+                        if problem
+                        else {}
+                    ),
+                },
+                st.one_of(st.none(), concepts),
+                st.booleans(),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
     assert_parity(client, services, conditions, data.draw(st.lists(condition_queries, min_size=1, max_size=4)))
 
 
