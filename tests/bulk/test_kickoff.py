@@ -227,6 +227,6 @@ def test_metadata_declares_the_bulk_data_export_operations(live_server):
     assert statement["rest"][0]["operation"] == [
         {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}
     ]
-    by_type = {r["type"]: {o["definition"] for o in r["operation"]} for r in statement["rest"][0]["resource"]}
+    by_type = {r["type"]: {o["definition"] for o in r.get("operation", [])} for r in statement["rest"][0]["resource"]}
     assert "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export" in by_type["Patient"]
     assert "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export" in by_type["Group"]
