@@ -35,7 +35,7 @@ class Access:
     path: str | None = None
     query: str | None = None
     recorded: datetime = field(default_factory=lambda: datetime.now(UTC))
-    written: bool = False  # its AuditEvents were stored with the request's writes
+    written: bool = False  # its AuditEvents are recorded already: with its writes, or one per Bundle entry
 
     def saw(self, resource_type: str, id: str, patient_id: str | None) -> None:
         self.entities.append((resource_type, id))
@@ -94,3 +94,44 @@ def record(
             address=access.address if access else None,
         )
     )
+
+
+def part(
+    ctx,
+    interaction: str | None,
+    resource_type: str | None = None,
+    entities: Iterable[tuple[str, str]] = (),
+    method: str | None = None,
+    path: str | None = None,
+    query: str | None = None,
+) -> Access:
+    """The Access of one part of the request (a batch or transaction entry), recorded on its own by
+    `close`: every entry has its AuditEvent with its own outcome, failed and refused ones included."""
+    request = ctx.access
+    return Access(
+        interaction,
+        None,
+        resource_type,
+        list(entities),
+        policy=ctx.guard.policy,
+        address=request.address if request else None,
+        request_id=ctx.request_id,
+        method=method,
+        path=path,
+        query=query,
+    )
+
+
+def close(ctx, access: Access, status: int, description: str | None = None) -> None:
+    """Record a part's AuditEvent with its outcome (an HTTP status; 0 for success)."""
+    sink = ctx.services.audit
+    if sink is None:
+        return
+    access.outcome, access.description = status, description
+    sink.append(access)
+
+
+def parts_recorded(ctx) -> None:
+    """The request's parts recorded their AuditEvents: the request needs none of its own."""
+    if ctx.access is not None:
+        ctx.access.written = True

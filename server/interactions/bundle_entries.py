@@ -16,6 +16,7 @@ from ..fhir.outcomes import BadRequest, Gone, NotFound, Unprocessable
 from ..fhir.references import is_valid_id
 from ..search.registry import ResourceDefinition
 from . import repository
+from .audit import Access
 from .conditional import (
     conditional_delete_in,
     conditional_update_in,
@@ -68,6 +69,8 @@ class Entry:
     response: dict = field(default_factory=dict)
     resource_json: str | None = None
     location_id: str | None = None
+    stored: bool = False  # it stored a version (whose AuditEvent the write listener stored with it)
+    access: Access | None = None  # its own AuditEvent's worth (bundle.py)
 
     @property
     def conditional(self) -> bool:
@@ -190,7 +193,8 @@ def _status(code: int) -> str:
     return f"{code} {HTTPStatus(code).phrase}"
 
 
-def written(ctx: RequestContext, entry: Entry, version: Version, status: int) -> None:
+def written(ctx: RequestContext, entry: Entry, version: Version, status: int, stored: bool = True) -> None:
+    entry.stored = stored
     entry.response = {
         "status": _status(status),
         "location": f"{version.resource_type}/{version.id}/_history/{version.version_id}",
@@ -217,10 +221,10 @@ def run(ctx: RequestContext, conn, entry: Entry, cascade: bool = False) -> None:
     definition, method = entry.prepared_definition, entry.method
     if method == "POST":
         if entry.matched is not None:
-            return written(ctx, entry, entry.matched, 200)
+            return written(ctx, entry, entry.matched, 200, stored=False)
         if entry.if_none_exist and entry.location_id is None:  # batch: matched here, in its own transaction
             outcome = create_in_if_none_exist(ctx, conn, definition, entry.body, entry.if_none_exist)
-            return written(ctx, entry, outcome.version, outcome.status)
+            return written(ctx, entry, outcome.version, outcome.status, stored=outcome.status == 201)
         return written(ctx, entry, create_in(ctx, conn, definition, entry.body, entry.location_id), 201)
     if method == "PUT":
         if entry.conditional:
@@ -244,10 +248,10 @@ def run(ctx: RequestContext, conn, entry: Entry, cascade: bool = False) -> None:
         return written(ctx, entry, patch_in(ctx, conn, definition, target, body, kind, entry.if_match), 200)
     if method == "DELETE":
         if entry.conditional:
-            conditional_delete_in(ctx, conn, definition, entry.query, cascade)
+            entry.stored = bool(conditional_delete_in(ctx, conn, definition, entry.query, cascade))
         else:
             assert entry.id is not None  # only a conditional DELETE has none
-            delete_in(ctx, conn, entry.resource_type, entry.id, entry.if_match, cascade)
+            entry.stored = delete_in(ctx, conn, entry.resource_type, entry.id, entry.if_match, cascade) is not None
         entry.response = {"status": _status(204)}
         return None
     return _read(ctx, conn, entry)
@@ -275,7 +279,7 @@ def _read(ctx: RequestContext, conn, entry: Entry) -> None:
     if entry.if_none_match == str(version.version_id):
         entry.response = {"status": _status(304), "etag": f'W/"{version.version_id}"'}
         return
-    written(ctx, entry, version, 200)
+    written(ctx, entry, version, 200, stored=False)
     entry.response.pop("location")
     if entry.method == "HEAD":
         entry.resource_json = None

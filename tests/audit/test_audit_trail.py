@@ -223,3 +223,82 @@ def test_audit_events_never_keep_a_resource_from_being_deleted(client, auditor, 
     assert _by_request(auditor, flush, f"keep-{unique}")  # an AuditEvent refers to the Patient
     assert client.delete(f"Patient/{subject}").status_code in (200, 204)
     assert _events(auditor, entity=f"Patient/{subject}")  # and it is kept
+
+
+def _all_by_request(auditor, flush, request_id: str, count: int) -> list[dict]:
+    """The events of one request, once `count` of them are stored (writes' are, buffered ones soon after)."""
+    found: list[dict] = []
+    for _ in range(30):
+        flush()
+        found = [e for e in _events(auditor, _sort="-date", _count=200) if _request_id(e) == request_id]
+        if len(found) >= count:
+            break
+        time.sleep(0.1)
+    return found
+
+
+def _outcomes(events: list[dict]) -> list[tuple[str, str]]:
+    return sorted((e["subtype"][0]["code"], e["outcome"]) for e in events)
+
+
+def test_every_batch_entry_is_audited_with_its_own_outcome(client_with, client, auditor, flush, unique):
+    existing = client.create(patient(f"{unique}-old"))["id"]
+    writer = client_with("system/Patient.cruds")
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {"request": {"method": "POST", "url": "Patient"}, "resource": patient(unique)},
+            {"request": {"method": "POST", "url": "Patient"}, "resource": {**patient(unique), "gender": "nope"}},
+            {"request": {"method": "POST", "url": "MedicationRequest"}, "resource": medication_request(existing)},
+            {"request": {"method": "GET", "url": f"Patient/{existing}"}},
+            {"request": {"method": "GET", "url": f"Patient/missing-{unique}"}},
+            {"request": {"method": "FETCH", "url": "Patient"}},
+        ],
+    }
+    response = writer.post(writer.base_url, json=bundle, headers={"X-Request-ID": f"batch-{unique}"})
+    assert response.status_code == 200, response.text
+    statuses = [e["response"]["status"][:3] for e in response.json()["entry"]]
+    assert statuses[0] == "201" and statuses[2] == "403" and statuses[3] == "200" and statuses[4] == "404"
+    events = _all_by_request(auditor, flush, f"batch-{unique}", 6)
+    assert _outcomes(events) == sorted(
+        [("create", "0"), ("create", "4"), ("create", "4"), ("read", "0"), ("read", "4"), ("batch", "4")]
+    )
+    denied = [e for e in events if e["outcome"] == "4" and "MedicationRequest" in e.get("outcomeDesc", "")]
+    assert denied, [e.get("outcomeDesc") for e in events]
+    read = next(e for e in events if e["subtype"][0]["code"] == "read" and e["outcome"] == "0")
+    assert f"Patient/{existing}" in [x["what"].get("reference") for x in read["entity"] if "what" in x]
+
+
+def test_every_entry_of_a_failed_transaction_is_audited_as_failed(client_with, client, auditor, flush, unique):
+    existing = client.create(patient(f"{unique}-old"))["id"]
+    writer = client_with("system/Patient.cruds")
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"request": {"method": "POST", "url": "Patient"}, "resource": patient(unique)},
+            {"request": {"method": "POST", "url": "MedicationRequest"}, "resource": medication_request(existing)},
+            {"request": {"method": "GET", "url": f"Patient/{existing}"}},
+        ],
+    }
+    response = writer.post(writer.base_url, json=bundle, headers={"X-Request-ID": f"txfail-{unique}"})
+    assert response.status_code == 403, response.text
+    events = _all_by_request(auditor, flush, f"txfail-{unique}", 3)
+    assert _outcomes(events) == [("create", "4"), ("create", "4"), ("read", "4")]
+
+
+def test_a_read_entry_of_a_transaction_is_audited(client, auditor, flush, unique):
+    existing = client.create(patient(f"{unique}-old"))["id"]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"request": {"method": "POST", "url": "Patient"}, "resource": patient(unique)},
+            {"request": {"method": "GET", "url": f"Patient/{existing}"}},
+        ],
+    }
+    response = client.post(client.base_url, json=bundle, headers={"X-Request-ID": f"txread-{unique}"})
+    assert response.status_code == 200, response.text
+    events = _all_by_request(auditor, flush, f"txread-{unique}", 2)
+    assert _outcomes(events) == [("create", "0"), ("read", "0")]
