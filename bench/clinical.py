@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from server import create_app  # noqa: E402
 from server.config import Settings  # noqa: E402
+from server.fhir.interactions import Interaction  # noqa: E402
 from server.interactions import write_path  # noqa: E402
 from server.interactions.context import operator_context  # noqa: E402
 from server.storage.migrate import apply_migrations  # noqa: E402
@@ -106,7 +107,9 @@ def load(services, patients: int, batch: int = 5000) -> list[str]:
                     ids.append(resource["id"])
                 definition = services.registry.get(resource["resourceType"])
                 pending.append(
-                    write_path.prepare(services, definition, resource, resource["id"], 1, "create", "POST", now)
+                    write_path.prepare(
+                        services, definition, resource, resource["id"], 1, Interaction.CREATE, "POST", now
+                    )
                 )
             if len(pending) >= batch:
                 flush()
@@ -119,7 +122,9 @@ def load(services, patients: int, batch: int = 5000) -> list[str]:
             "member": [{"entity": {"reference": f"Patient/{i}"}} for i in ids],
         }
         pending.append(
-            write_path.prepare(services, services.registry.get("Group"), group, group["id"], 1, "create", "POST", now)
+            write_path.prepare(
+                services, services.registry.get("Group"), group, group["id"], 1, Interaction.CREATE, "POST", now
+            )
         )
         flush()
     return ids

@@ -7,6 +7,7 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from server.fhir.interactions import Interaction
 from server.interactions import write_path
 from server.interactions.context import operator_context
 
@@ -104,7 +105,9 @@ def load(services, count: int, batch: int = 5000, on_batch=lambda n: None) -> in
     pending, loaded = [], 0
     for resource in records(count):
         definition = services.registry.get(resource["resourceType"])
-        pending.append(write_path.prepare(services, definition, resource, resource["id"], 1, "import", "POST", now))
+        pending.append(
+            write_path.prepare(services, definition, resource, resource["id"], 1, Interaction.IMPORT, "POST", now)
+        )
         if len(pending) == batch:
             loaded += _flush(services, pending, on_batch)
     return loaded + _flush(services, pending, on_batch)

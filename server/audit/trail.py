@@ -11,6 +11,7 @@ import threading
 from collections import deque
 from dataclasses import replace
 
+from ..fhir.interactions import Interaction
 from ..interactions import write_path
 from ..interactions.audit import Access
 from ..interactions.context import RequestContext, Services, operator_context
@@ -44,14 +45,19 @@ class AuditTrail(write_path.WriteListener):
 
     # -- writes: in the write's statement
     def before_commit(self, ctx: RequestContext, conn, changes: list[write_path.Prepared]) -> list[write_path.Prepared]:
-        changes = [c for c in changes if c.resource_type != AUDIT_TYPE and c.interaction != "reindex"]
+        changes = [c for c in changes if c.resource_type != AUDIT_TYPE and c.interaction is not Interaction.REINDEX]
         if not changes:
             return []
         access = ctx.access
-        if changes[0].interaction == "import":  # one AuditEvent per imported batch
+        if changes[0].interaction is Interaction.IMPORT:  # one AuditEvent per imported batch
             accesses = [
                 Access(
-                    "import", None, None, [c.key for c in changes], {c.patient_id for c in changes if c.patient_id}, 200
+                    Interaction.IMPORT,
+                    None,
+                    None,
+                    [c.key for c in changes],
+                    {c.patient_id for c in changes if c.patient_id},
+                    200,
                 )
             ]
         else:
@@ -88,7 +94,7 @@ class AuditTrail(write_path.WriteListener):
             event,
             new_id(),
             1,
-            "create",
+            Interaction.CREATE,
             "POST",
             access.recorded,
             holders=[],

@@ -22,6 +22,9 @@ class Interaction(StrEnum):
     BATCH = "batch"
     TRANSACTION = "transaction"
     OPERATION = "operation"  # an operation (R4 operations.html) asks the guard for the interaction it performs
+    # the operator's commands that write through the write path (not RESTful interactions: no permission)
+    IMPORT = "import"  # fhir-server import: stored versions of resources read from files
+    REINDEX = "reindex"  # fhir-server reindex: index rows recomputed, no new version
 
     @property
     def permission(self) -> str | None:

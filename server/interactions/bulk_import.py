@@ -18,6 +18,7 @@ from pathlib import Path
 
 import orjson
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import FhirError
 from ..storage.resources import lock_and_read_versions
 from . import write_path
@@ -117,7 +118,7 @@ def check_record(services: Services, record: Record, now: datetime | None = None
         resource,
         resource.get("id") or new_id(),
         1,
-        "import",
+        Interaction.IMPORT,
         "PUT",
         now or datetime.now(UTC),
     )

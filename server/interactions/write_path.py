@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 import orjson
 import psycopg
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import Issue, Unprocessable
 from ..search.extract import index_rows, patient_compartment
 from ..search.registry import ResourceDefinition
@@ -45,7 +46,7 @@ class Prepared:
     resource_type: str
     id: str
     version_id: int
-    interaction: str  # create, update, patch, delete, import (what listeners are told)
+    interaction: Interaction  # create, update, patch, delete, import, reindex (what listeners are told)
     method: str  # POST, PUT, PATCH, DELETE (what history records)
     last_updated: datetime
     content: bytes | None  # None for a deletion
@@ -92,7 +93,7 @@ def prepare(
     resource: dict,
     id: str,
     version_id: int,
-    interaction: str,
+    interaction: Interaction,
     method: str,
     now: datetime | None = None,
     holders: list | None = None,
@@ -121,7 +122,7 @@ def prepare(
     )
 
 
-def deletion(current: Version, now: datetime | None = None, interaction: str = "delete") -> Prepared:
+def deletion(current: Version, now: datetime | None = None, interaction: Interaction = Interaction.DELETE) -> Prepared:
     """The deletion version of a current one (R4 http.html#delete: history keeps it)."""
     return Prepared(
         current.resource_type,
@@ -221,7 +222,7 @@ def reindex(ctx: RequestContext, conn, stored: list[tuple[int, str, str, int, st
                 resource_type,
                 id,
                 version_id,
-                "reindex",
+                Interaction.REINDEX,
                 "PUT",
                 datetime.now(UTC),
                 None,

@@ -10,6 +10,7 @@ import orjson
 import psycopg
 import pytest
 
+from server.fhir.interactions import Interaction
 from server.interactions import write_path
 from server.interactions.bulk_import import import_paths
 from server.interactions.reindex import reindex
@@ -130,6 +131,9 @@ def test_every_kind_of_write_is_seen_by_a_write_listener_before_and_after_commit
     assert reindex(services, batch_size=5000) >= 1
     assert recording.saw("reindex", "Patient", f"imp-{unique}")
 
+    # the write path is told the interaction as the Interaction enum, never a bare string
+    assert {type(b[0]) for b in recording.before} | {type(a[0]) for a in recording.after} == {Interaction}
+
     in_transaction = {b[:3]: b[3] for b in recording.before}
     assert in_transaction[("update", "Patient", created)] and in_transaction[("create", "MedicationRequest", referring)]
     # a create without references is one autocommit statement: what before_commit returns is stored in it
@@ -142,7 +146,7 @@ def test_a_write_in_a_transaction_outside_the_write_path_is_refused(live_server,
 
     ctx = operator_context(services, "test")
     version = write_path.prepare(
-        services, services.registry.get("Patient"), patient(unique), f"wp-{unique}", 1, "create", "POST"
+        services, services.registry.get("Patient"), patient(unique), f"wp-{unique}", 1, Interaction.CREATE, "POST"
     )
     with services.database.transaction() as conn, pytest.raises(RuntimeError, match="write_path.transaction"):
         write_path.commit(ctx, conn, [version])
