@@ -187,12 +187,14 @@ def cmd_reindex(args) -> None:
         _migrate(settings)
         database = Database(settings.database_url, pool_size=1)
         database.open()
+        services = build_services(settings, database)
         try:
-            services = build_services(settings, database)
             started = time.monotonic()
             with tqdm(total=count_to_reindex(services), unit="res", file=sys.stderr, desc="reindex") as bar:
                 done = reindex(services, args.batch_size, bar.update)
         finally:
+            if services.audit is not None:
+                services.audit.flush()  # the run's AuditEvent, before the database closes
             database.close()
         _print({"reindexed": done, "seconds": round(time.monotonic() - started, 2)})
 

@@ -124,6 +124,16 @@ def _entities(access: Access, interaction: str) -> list[dict]:
                 "role": _coding(OBJECT_ROLE, "1", "Patient"),
             }
         )
+    if access.counts:
+        # an operator's command (reindex): the run as a Job, with how many resources of each type it handled
+        entities.append(
+            {
+                "type": _coding(ENTITY_TYPE, "2", "System Object"),
+                "role": _coding(OBJECT_ROLE, "20", "Job"),
+                "name": access.subtype or interaction,
+                "detail": [{"type": t, "valueString": str(n)} for t, n in sorted(access.counts.items())],
+            }
+        )
     if access.request_id and access.request_id != "-":
         entities.append(
             {

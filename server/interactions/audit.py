@@ -35,6 +35,7 @@ class Access:
     path: str | None = None
     query: str | None = None
     recorded: datetime = field(default_factory=lambda: datetime.now(UTC))
+    counts: dict[str, int] = field(default_factory=dict)  # resources per type an operator's command handled
     written: bool = False  # its AuditEvents are recorded already: with its writes, or one per Bundle entry
 
     def saw(self, resource_type: str, id: str, patient_id: str | None) -> None:
@@ -45,6 +46,10 @@ class Access:
 
 class AuditSink(Protocol):
     def append(self, access: Access) -> None: ...
+
+    def flush(self) -> int:
+        """Store what is buffered now (a command line process, before it closes its database)."""
+        ...
 
 
 def saw(ctx, versions: Iterable, entities: bool = True) -> None:
@@ -68,6 +73,8 @@ def record(
     outcome: int | None = None,
     subtype: str | None = None,
     query: str | None = None,
+    description: str | None = None,
+    counts: dict[str, int] | None = None,
 ) -> None:
     """Audit an access: see the module docstring."""
     access = ctx.access
@@ -92,6 +99,8 @@ def record(
             request_id=ctx.request_id,
             query=query,
             address=access.address if access else None,
+            description=description,
+            counts=dict(counts or {}),
         )
     )
 

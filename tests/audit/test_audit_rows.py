@@ -53,6 +53,7 @@ ACCESSES = [
     Access("login", None, None, [], set(), 400, address="127.0.0.1", request_id="r3"),
     Access("operation", "$everything", "Patient", [("Patient", "p4")], {"p4"}, 200, policy=SYSTEM),
     Access("import", None, None, [("Patient", "p5"), ("MedicationRequest", "m5")], {"p5"}, 200, policy=SYSTEM),
+    Access("reindex", "reindex", None, [], set(), 0, policy=SYSTEM, counts={"Patient": 3, "Group": 1}),
 ]
 
 
