@@ -46,3 +46,18 @@ def test_the_write_path_contract_names_every_module_that_could_store_around_it()
     }
     uncovered = modules - set(contract["source_modules"]) - set(contract["forbidden_modules"])
     assert not uncovered, f"add to the write path contract's source_modules: {sorted(uncovered)}"
+
+
+def test_access_is_decided_only_by_the_guard():
+    """The request context carries the guard but decides nothing itself (no ctx.definition), and no
+    module outside server/auth/ asks the token's policy directly."""
+    from server.interactions.context import RequestContext
+
+    assert [n for n, v in vars(RequestContext).items() if callable(v) and not n.startswith("_")] == []
+    asking = re.compile(r"\.policy\.(require|allows|compartment_patient|granular|search_criteria)|ctx\.definition\(")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "server").rglob("*.py")
+        if "auth" not in path.relative_to(ROOT).parts and asking.search(path.read_text())
+    ]
+    assert offenders == []

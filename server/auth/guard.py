@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..fhir.interactions import Interaction
-from ..fhir.outcomes import Forbidden, NotFound
-from ..search.registry import ResourceDefinition
+from ..fhir.outcomes import Forbidden, MethodNotAllowed, NotFound
+from ..search.registry import Registry, ResourceDefinition
 from ..storage.include import Visible
 from ..storage.patient_filter import AssignedPatients, PatientFilter, is_assigned
 from .policy import AccessPolicy
@@ -52,6 +52,17 @@ class Guard:
     def require(self, interaction: Interaction, resource_type: str) -> None:
         """403 unless some scope grants the interaction on the type."""
         self.policy.require(interaction, resource_type)
+
+    def definition(self, registry: Registry, resource_type: str, interaction: Interaction) -> ResourceDefinition:
+        """The type's definition, once the type exists (404), supports the interaction (405) and some scope
+        grants the interaction on it (403): every interaction and operation starts here."""
+        definition = registry.get(resource_type)
+        if definition is None:
+            raise NotFound(f"Resource type '{resource_type}' is not supported")
+        if not definition.supports(interaction):
+            raise MethodNotAllowed(f"{interaction} is not supported on {resource_type}")
+        self.require(interaction, resource_type)
+        return definition
 
     def allowed_types(self, interaction: Interaction, types) -> tuple[str, ...]:
         return tuple(t for t in types if self.policy.allows(interaction, t))
@@ -135,6 +146,14 @@ class Guard:
         if len(patients) > 1:
             raise Forbidden("These types are granted with different patient restrictions; search them one at a time")
         return SearchScope(patients.pop(), self.policy.search_criteria(definitions, self.base_url, interaction))
+
+    def population_scope(self, interaction: Interaction, types: tuple[str, ...]) -> PatientFilter:
+        """A population query over these types ($follow-up-gaps, $pdc): each granted without a granular
+        restriction (it cannot apply one); the patients the token reaches (None: all)."""
+        for resource_type in types:
+            self.require(interaction, resource_type)
+            self.policy.require_ungranular(interaction, resource_type)
+        return self.policy.compartment_patient(interaction, types[0])
 
     def history_scope(self, interaction: Interaction, types: tuple[str, ...]) -> tuple[tuple[str, ...], PatientFilter]:
         """(types, patients) a history may show. history-system keeps to the types the token may search

@@ -149,7 +149,7 @@ def prepare(ctx: RequestContext, entry: Entry) -> None:
         assert entry.id is not None  # only a conditional PUT has none
         entry.definition = prepare_update(ctx, entry.resource_type, entry.id, entry.resource)
     else:
-        entry.definition = ctx.definition(entry.resource_type, entry.interaction)
+        entry.definition = ctx.guard.definition(ctx.services.registry, entry.resource_type, entry.interaction)
         if entry.method == "PUT":
             ctx.services.validator.validate(entry.resource_type, entry.resource, strict=ctx.strict)
 

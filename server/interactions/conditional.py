@@ -64,7 +64,7 @@ def target_of_conditional_update(
 
 def conditional_update(ctx: RequestContext, resource_type: str, criteria: str, body, if_match: str | None) -> Written:
     """PUT [type]?criteria: update the one match, create when none, 412 when several."""
-    definition = ctx.definition(resource_type, Interaction.UPDATE)
+    definition = ctx.guard.definition(ctx.services.registry, resource_type, Interaction.UPDATE)
     ctx.services.validator.validate(resource_type, body, strict=ctx.strict)
     with write_path.transaction(ctx) as conn:
         return conditional_update_in(ctx, conn, definition, criteria, body, if_match)
@@ -87,7 +87,7 @@ def conditional_update_in(
 def conditional_delete(ctx: RequestContext, resource_type: str, criteria: str, cascade: bool = False) -> list[Version]:
     """DELETE [type]?criteria: the versions deleted (none when nothing matches); several matches
     are 412 unless the server allows multiple deletes (http.html#cdelete)."""
-    definition = ctx.definition(resource_type, Interaction.DELETE)
+    definition = ctx.guard.definition(ctx.services.registry, resource_type, Interaction.DELETE)
     with write_path.transaction(ctx) as conn:
         return conditional_delete_in(ctx, conn, definition, criteria, cascade)
 

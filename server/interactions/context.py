@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from ..auth.guard import Guard
 from ..auth.policy import AccessPolicy
 from ..auth.scopes import parse_scopes
-from ..fhir.interactions import Interaction
-from ..fhir.outcomes import MethodNotAllowed, NotFound
-from ..search.registry import Registry, ResourceDefinition
+from ..search.registry import Registry
 from ..storage.database import Database
 from ..validation import Validator
 from .audit import Access, AuditSink
@@ -46,16 +44,6 @@ class RequestContext:
     @property
     def base_url(self) -> str:
         return self.services.base_url
-
-    def definition(self, resource_type: str, interaction: Interaction) -> ResourceDefinition:
-        """The type's definition, once the type exists, supports the interaction and the guard allows it."""
-        definition = self.services.registry.get(resource_type)
-        if definition is None:
-            raise NotFound(f"Resource type '{resource_type}' is not supported")
-        if not definition.supports(interaction):
-            raise MethodNotAllowed(f"{interaction} is not supported on {resource_type}")
-        self.guard.require(interaction, resource_type)
-        return definition
 
 
 OPERATOR_SCOPES = "system/*.cruds system/AuditEvent.rs"

@@ -20,7 +20,7 @@ _PARAMS = ("_since", "_type", "_count", "_cursor")
 def patient_everything(ctx: RequestContext, id: str, pairs: list[tuple[str, str]]) -> Bundle:
     """Only the types the token may read without a granular (v2 query) restriction; a patient/
     token only its own patient (SMART scopes)."""
-    definition = ctx.definition("Patient", Interaction.READ)
+    definition = ctx.guard.definition(ctx.services.registry, "Patient", Interaction.READ)
     require_valid_id("Patient", id)
     query = _query(ctx, pairs)
     with ctx.services.database.connection() as conn:

@@ -20,7 +20,7 @@ _UPDATED_STATUS = {"PUT": "200 OK", "PATCH": "200 OK", "DELETE": "204 No Content
 
 def history_instance(ctx: RequestContext, resource_type: str, id: str, pairs) -> Bundle:
     """Like read: a malformed id is 400, one with no version the token may see 404."""
-    ctx.definition(resource_type, Interaction.HISTORY_INSTANCE)
+    ctx.guard.definition(ctx.services.registry, resource_type, Interaction.HISTORY_INSTANCE)
     require_valid_id(resource_type, id)
     query = _query(ctx, pairs, (resource_type,), id=id)
     bundle = _bundle(ctx, Interaction.HISTORY_INSTANCE, query, f"/{resource_type}/{id}/_history", pairs)
@@ -30,7 +30,7 @@ def history_instance(ctx: RequestContext, resource_type: str, id: str, pairs) ->
 
 
 def history_type(ctx: RequestContext, resource_type: str, pairs) -> Bundle:
-    ctx.definition(resource_type, Interaction.HISTORY_TYPE)
+    ctx.guard.definition(ctx.services.registry, resource_type, Interaction.HISTORY_TYPE)
     return _bundle(
         ctx, Interaction.HISTORY_TYPE, _query(ctx, pairs, (resource_type,)), f"/{resource_type}/_history", pairs
     )

@@ -33,7 +33,7 @@ def patch_kind(mimetype: str, body) -> str:
 
 
 def patch(ctx: RequestContext, resource_type: str, id: str, body, kind: str, if_match: str | None) -> Version:
-    definition = ctx.definition(resource_type, Interaction.PATCH)
+    definition = ctx.guard.definition(ctx.services.registry, resource_type, Interaction.PATCH)
     require_valid_id(resource_type, id)
     with write_path.transaction(ctx) as conn:
         return patch_in(ctx, conn, definition, id, body, kind, if_match)
@@ -43,7 +43,7 @@ def conditional_patch(
     ctx: RequestContext, resource_type: str, criteria: str, body, kind: str, if_match: str | None
 ) -> Version:
     """PATCH [type]?criteria: the one match is patched; none is 404, several 412 (http.html#patch)."""
-    definition = ctx.definition(resource_type, Interaction.PATCH)
+    definition = ctx.guard.definition(ctx.services.registry, resource_type, Interaction.PATCH)
     with write_path.transaction(ctx) as conn:
         ids = matching_ids(ctx, conn, definition, criteria, Interaction.PATCH)
         if not ids:

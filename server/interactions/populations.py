@@ -22,10 +22,7 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 def _require(ctx: RequestContext, types: tuple[str, ...]):
     """Every type searchable without a granular restriction (a population query cannot apply one); the patients
     the token reaches (None: all)."""
-    for resource_type in types:
-        ctx.guard.require(Interaction.SEARCH_TYPE, resource_type)
-        ctx.guard.policy.require_ungranular(Interaction.SEARCH_TYPE, resource_type)
-    return ctx.guard.policy.compartment_patient(Interaction.SEARCH_TYPE, types[0])
+    return ctx.guard.population_scope(Interaction.SEARCH_TYPE, types)
 
 
 def follow_up_gaps(

@@ -12,7 +12,7 @@ from .repository import Version
 
 def read(ctx: RequestContext, resource_type: str, id: str) -> Version:
     """The current version; 410 once deleted (http.html#read)."""
-    definition = ctx.definition(resource_type, Interaction.READ)
+    definition = ctx.guard.definition(ctx.services.registry, resource_type, Interaction.READ)
     require_valid_id(resource_type, id)
     with ctx.services.database.connection() as conn:
         version = repository.read(ctx, conn, definition, id)
@@ -25,7 +25,7 @@ def read(ctx: RequestContext, resource_type: str, id: str) -> Version:
 
 def vread(ctx: RequestContext, resource_type: str, id: str, version_id: str) -> Version:
     """One version from history; a deletion version answers 410 (http.html#vread)."""
-    definition = ctx.definition(resource_type, Interaction.VREAD)
+    definition = ctx.guard.definition(ctx.services.registry, resource_type, Interaction.VREAD)
     require_valid_id(resource_type, id)
     version = None
     if version_id.isdigit() and len(version_id) < 10:

@@ -69,7 +69,7 @@ def resolve_conditional_references(ctx: RequestContext, conn, resource: dict) ->
         if not _is_conditional(value):
             continue
         target_type = value.partition("?")[0]
-        definition = ctx.definition(target_type, Interaction.SEARCH_TYPE)
+        definition = ctx.guard.definition(ctx.services.registry, target_type, Interaction.SEARCH_TYPE)
         ids = matching_ids(ctx, conn, definition, value, Interaction.SEARCH_TYPE)
         if len(ids) != 1:
             found = "no resource" if not ids else "several resources"

@@ -22,7 +22,7 @@ def search_type(
     ctx: RequestContext, resource_type: str, pairs: list[tuple[str, str]], strict: bool = False, conn=None
 ) -> Bundle:
     """`conn`: search there (a transaction's GET entry sees the transaction's own writes)."""
-    definition = ctx.definition(resource_type, Interaction.SEARCH_TYPE)
+    definition = ctx.guard.definition(ctx.services.registry, resource_type, Interaction.SEARCH_TYPE)
     return _search(ctx, _parser(ctx, definition, (resource_type,)).parse(pairs, strict), f"/{resource_type}", conn)
 
 
@@ -35,7 +35,7 @@ def search_compartment(
     strict: bool = False,
 ) -> Bundle:
     """GET /Patient/7/MedicationRequest: a search-type confined to the compartment (R4 http.html#vsearch)."""
-    definition = ctx.definition(resource_type, Interaction.SEARCH_TYPE)
+    definition = ctx.guard.definition(ctx.services.registry, resource_type, Interaction.SEARCH_TYPE)
     params = definition.compartments.get(compartment_type, ())
     if not params and resource_type != compartment_type:
         raise BadRequest(f"{resource_type} is not in the {compartment_type} compartment")
@@ -54,7 +54,7 @@ def search_system(ctx: RequestContext, pairs: list[tuple[str, str]], strict: boo
     )
     if not types:
         raise Forbidden("The granted scopes allow searching no resource type")
-    definitions = [ctx.definition(t, Interaction.SEARCH_TYPE) for t in types]
+    definitions = [ctx.guard.definition(ctx.services.registry, t, Interaction.SEARCH_TYPE) for t in types]
     return _search(ctx, _parser(ctx, definitions[0], types).parse(pairs, strict), "")
 
 

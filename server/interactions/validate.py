@@ -42,7 +42,11 @@ def validate(
         raise BadRequest(f"mode must be one of {', '.join(MODES)}", location="http.mode")
     if mode in ("update", "delete") and id is None:
         raise BadRequest(f"mode {mode} needs the instance level: [type]/[id]/$validate", location="http.mode")
-    ctx.definition(resource_type, Interaction(mode) if mode in ("create", "update", "delete") else Interaction.READ)
+    ctx.guard.definition(
+        ctx.services.registry,
+        resource_type,
+        Interaction(mode) if mode in ("create", "update", "delete") else Interaction.READ,
+    )
     if profile is not None and ctx.services.validator.profiles.resolve(profile) is None:
         return operation_outcome(
             [Issue(f"Profile {profile} is not known to this server", "not-supported", expression=("profile",))]

@@ -18,7 +18,7 @@ from .versions import check_if_match, new_id, store_version
 
 def prepare_create(ctx: RequestContext, resource_type: str, body) -> tuple[ResourceDefinition, dict]:
     """Policy and validation, before any database work; a client's id is ignored (http.html#create)."""
-    definition = ctx.definition(resource_type, Interaction.CREATE)
+    definition = ctx.guard.definition(ctx.services.registry, resource_type, Interaction.CREATE)
     resource = {k: v for k, v in body.items() if k != "id"} if isinstance(body, dict) else body
     ctx.services.validator.validate(resource_type, resource, strict=ctx.strict)
     return definition, resource
@@ -45,7 +45,7 @@ def create_in(
 
 
 def prepare_update(ctx: RequestContext, resource_type: str, id: str, body) -> ResourceDefinition:
-    definition = ctx.definition(resource_type, Interaction.UPDATE)
+    definition = ctx.guard.definition(ctx.services.registry, resource_type, Interaction.UPDATE)
     ctx.services.validator.validate(resource_type, body, strict=ctx.strict)
     if body.get("id") != id:
         raise BadRequest(
@@ -78,7 +78,7 @@ def delete(
 ) -> Version | None:
     """Mark deleted, keeping history; deleting a deleted resource changes nothing (http.html#delete).
     Returns the version deleted, or None when it was deleted already."""
-    ctx.definition(resource_type, Interaction.DELETE)
+    ctx.guard.definition(ctx.services.registry, resource_type, Interaction.DELETE)
     require_valid_id(resource_type, id)
     with write_path.transaction(ctx) as conn:
         return delete_in(ctx, conn, resource_type, id, if_match, cascade)
@@ -104,7 +104,7 @@ def delete_in(
     visited.add((resource_type, id))
     for referrer_type, referrer_id in referrers_blocking_delete(ctx, conn, resource_type, id, cascade):
         if (referrer_type, referrer_id) not in visited:
-            ctx.definition(referrer_type, Interaction.DELETE)
+            ctx.guard.definition(ctx.services.registry, referrer_type, Interaction.DELETE)
             delete_in(ctx, conn, referrer_type, referrer_id, None, True, visited)
     write_path.commit(ctx, conn, [write_path.deletion(current)])
     return current
