@@ -110,6 +110,24 @@ class Guard:
         self._check_compartment(conn, interaction, definition.type, patient_id, hide=False)
         self.policy.require_granular(interaction, definition, resource, self.base_url)
 
+    def referable(
+        self, conn, interaction: Interaction, resource_type: str, live: dict[tuple[str, str], str | None]
+    ) -> set[tuple[str, str]]:
+        """Of live targets ((type, id) -> patient compartment) of a new resource's references, those it may
+        refer to: outside every patient compartment, or in one the write reaches. Another patient's resource
+        is as good as missing, so that the answer does not reveal whether it exists (R4 security.html)."""
+        patients = self._reference_reach(interaction, resource_type)
+        return {
+            key for key, patient_id in live.items() if patient_id is None or self._reaches(conn, patients, patient_id)
+        }
+
+    def _reference_reach(self, interaction: Interaction, resource_type: str) -> PatientFilter:
+        """The compartment of a write (an import's or $validate's: of a read) of the type."""
+        for asked in (interaction, Interaction.READ):
+            if asked.permission and self.policy.allows(asked, resource_type):
+                return self.policy.compartment_patient(asked, resource_type)
+        return self.policy.patient
+
     def granted(self, definition: ResourceDefinition, content) -> bool:
         """Whether a resource found by a search's _include may be shown (granular scopes of its type)."""
         try:

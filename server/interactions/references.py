@@ -6,7 +6,6 @@ from __future__ import annotations
 from ..fhir.interactions import Interaction
 from ..fhir.outcomes import Conflict, Issue, Unprocessable
 from ..fhir.references import parse_reference
-from ..storage.references import lock_for_delete, lock_live_targets, referrers
 from . import repository
 from .context import RequestContext, Services
 from .matching import matching_ids
@@ -94,10 +93,15 @@ def local_targets(services: Services, resource: dict, holders: list | None = Non
     return found
 
 
+UNRESOLVED = "refers to resources that do not exist or are outside the granted scopes"
+
+
 def unresolved_reference_issues(resource: dict, targets: dict[tuple[str, str], dict], missing) -> list[Issue]:
+    """One issue per reference that does not resolve: the same words whether the target does not exist or
+    is another patient's (the response must not reveal which)."""
     return [
         Issue(
-            f"Reference {t}/{i} does not resolve to an existing resource",
+            f"Reference {t}/{i} does not resolve to a resource this request may refer to",
             "not-found",
             expression=(expression_of(resource, targets[(t, i)]),),
         )
@@ -113,10 +117,11 @@ def check_references(ctx: RequestContext, conn, resource: dict, self_key: tuple[
     targets = local_targets(ctx.services, resource)
     for key in (self_key, *ctx.pending_targets):
         targets.pop(key, None)
-    missing = set(targets) - lock_live_targets(conn, list(targets))
+    resource_type = str(resource.get("resourceType"))
+    missing = set(targets) - repository.referable(ctx, conn, Interaction.CREATE, resource_type, list(targets))
     if missing:
         raise Unprocessable(
-            f"{resource.get('resourceType')} refers to resources that do not exist",
+            f"{resource_type} {UNRESOLVED}",
             issues=unresolved_reference_issues(resource, targets, missing),
         )
 
@@ -125,10 +130,9 @@ def referrers_blocking_delete(
     ctx: RequestContext, conn, resource_type: str, id: str, cascade: bool
 ) -> list[tuple[str, str]]:
     """The live resources referring to resource_type/id; 409 naming them unless cascading."""
-    lock_for_delete(conn, resource_type, id)
     # the security log refers to what it recorded; it never keeps a resource alive, nor is it deleted with it
-    found = referrers(
-        conn, resource_type, id, limit=10_000 if cascade else MAX_NAMED_REFERRERS + 1, ignoring=("AuditEvent",)
+    found = repository.referrers(
+        ctx, conn, resource_type, id, limit=10_000 if cascade else MAX_NAMED_REFERRERS + 1, ignoring=("AuditEvent",)
     )
     if found and not cascade:
         # only what the token may read is named: another patient's referrer is counted, not identified

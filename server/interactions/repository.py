@@ -12,6 +12,7 @@ from ..search.registry import ResourceDefinition
 from ..storage import export as _export
 from ..storage import history as _history
 from ..storage import include as _include
+from ..storage import references as _references
 from ..storage import resources as _resources
 from ..storage import search as _search
 from ..storage.history import HistoryQuery
@@ -42,6 +43,8 @@ __all__ = [
     "revincluded",
     "visible",
     "compartment_page",
+    "referable",
+    "referrers",
 ]
 
 
@@ -158,6 +161,26 @@ def _visible(ctx: RequestContext) -> _include.Visible:
 def visible(ctx: RequestContext, conn, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which of these (type, id) the token may read (type and compartment), e.g. to name them in an error."""
     return _include.visible_keys(conn, keys, _visible(ctx))
+
+
+def referable(
+    ctx: RequestContext, conn, interaction: Interaction, resource_type: str, keys: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of these (type, id), the local references of a new resource_type, resolve for this request:
+    live (share-locked until commit, so that a concurrent delete waits and then sees the reference) and
+    within the guard's reach; one that is not reads as missing, whether it exists or not."""
+    live = _references.lock_live_targets(conn, keys) if keys else {}
+    return ctx.guard.referable(conn, interaction, resource_type, live)
+
+
+def referrers(
+    ctx: RequestContext, conn, resource_type: str, id: str, limit: int, ignoring: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """The live resources referring to resource_type/id (up to limit), once it is row-locked so that writers
+    still adding references finish first. All of them, visible or not, keep it from being deleted: the caller
+    names only those repository.visible lets it name."""
+    _references.lock_for_delete(conn, resource_type, id)
+    return _references.referrers(conn, resource_type, id, limit, ignoring)
 
 
 def compartment_page(ctx: RequestContext, conn, patient_id: str, plan: SearchPlan) -> SearchResult:

@@ -24,11 +24,11 @@ from ..fhir.interactions import Interaction
 from ..fhir.outcomes import Issue, Unprocessable
 from ..search.extract import index_rows, patient_compartment
 from ..search.registry import ResourceDefinition
-from ..storage.references import lock_live_targets
 from ..storage.resources import Version
 from ..storage.writes import StoredVersion, encode_for_copy, replace_index_rows, store
+from . import repository
 from .context import RequestContext, Services
-from .references import expression_of, local_targets, unresolved_reference_issues
+from .references import UNRESOLVED, expression_of, local_targets, unresolved_reference_issues
 
 _after_commit: contextvars.ContextVar[list | None] = contextvars.ContextVar("after_commit", default=None)
 
@@ -263,18 +263,26 @@ def _notify_after(ctx: RequestContext, pending: list[list[Prepared]]) -> None:
 
 
 def _resolved(ctx: RequestContext, conn, versions: list[Prepared], on_unresolved) -> list[Prepared]:
-    """The one reference check: every local reference resolves to a live resource (share-locked
-    until commit, so that a concurrent delete waits and then sees the reference), to a version
-    committed here, or to one the enclosing transaction Bundle writes (R4 references.html)."""
+    """The one reference check: every local reference resolves to a live resource the request may refer
+    to (repository.referable: share-locked until commit, so that a concurrent delete waits and then sees
+    the reference; another patient's reads as missing), to a version committed here, or to one the
+    enclosing transaction Bundle writes (R4 references.html)."""
+    known = set(ctx.pending_targets) | {v.key for v in versions}
+    wanted: dict[tuple[Interaction, str], set] = {}  # the guard's reach depends on the writing interaction and type
+    for v in versions:
+        wanted.setdefault((v.interaction, v.resource_type), set()).update(t for t in v.targets if t not in known)
+    live = {
+        writer: repository.referable(ctx, conn, writer[0], writer[1], sorted(targets)) if targets else set()
+        for writer, targets in wanted.items()
+    }
     known = set(ctx.pending_targets)
-    wanted = {target for v in versions for target in v.targets} - known - {v.key for v in versions}
-    live = lock_live_targets(conn, list(wanted)) if wanted else set()
     numbered = list(enumerate(versions))
     while True:  # leaving one out may leave others without their target
         keys = {v.key for _, v in numbered}
         kept = []
         for index, version in numbered:
-            missing = [t for t in version.targets if t not in live and t not in known and t not in keys]
+            reached = live[(version.interaction, version.resource_type)]
+            missing = [t for t in version.targets if t not in reached and t not in known and t not in keys]
             if not missing:
                 kept.append((index, version))
             elif on_unresolved is None:
@@ -298,4 +306,4 @@ def _expression(version: Prepared, holder) -> str:
 
 def _unresolved(index: int, version: Prepared, missing: list) -> UnresolvedReferences:
     issues = unresolved_reference_issues(resource_of(version), version.targets, missing)
-    return UnresolvedReferences(index, f"{version.resource_type} refers to resources that do not exist", issues)
+    return UnresolvedReferences(index, f"{version.resource_type} {UNRESOLVED}", issues)

@@ -8,20 +8,21 @@ from __future__ import annotations
 import psycopg
 
 
-def lock_live_targets(conn: psycopg.Connection, targets: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """The (type, id) targets that exist and are not deleted, share-locked until commit so that a
-    concurrent delete of one of them waits for this transaction (and then sees its references)."""
+def lock_live_targets(conn: psycopg.Connection, targets: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    """The (type, id) targets that exist and are not deleted -> their patient compartment, share-locked
+    until commit so that a concurrent delete of one of them waits for this transaction (and then sees
+    its references)."""
     if not targets:
-        return set()
+        return {}
     types, ids = zip(*targets, strict=False)
     rows = conn.execute(
-        "SELECT r.resource_type, r.id FROM resources r"
+        "SELECT r.resource_type, r.id, r.patient_id FROM resources r"
         " JOIN unnest(%s::text[], %s::text[]) AS t(resource_type, id)"
         "   ON r.resource_type = t.resource_type AND r.id = t.id"
         " WHERE NOT r.deleted FOR SHARE OF r",
         (list(types), list(ids)),
     ).fetchall()
-    return {(row[0], row[1]) for row in rows}
+    return {(row[0], row[1]): row[2] for row in rows}
 
 
 def lock_for_delete(conn: psycopg.Connection, resource_type: str, id: str) -> None:

@@ -119,3 +119,41 @@ def test_conditional_reference_in_a_plain_create_is_resolved(client, unique):
     subject = client.create(patient(unique))
     created = client.create(medication_request("x", subject={"reference": f"Patient?identifier={MRN}|{unique}"}))
     assert created["subject"]["reference"] == f"Patient/{subject['id']}"
+
+
+def test_a_reference_to_another_patients_resource_reads_as_a_missing_one(client, client_with, unique):
+    """A patient's token must not learn whether another patient's resource exists: referring to it is
+    refused exactly like referring to one that does not exist (same status, same words)."""
+    mine = client.create(patient(f"{unique}-me"))["id"]
+    theirs = client.create(patient(f"{unique}-them"))["id"]
+    their_condition = client.create(condition(theirs))["id"]
+    own = client_with("patient/*.cruds", patient=mine)
+
+    def refer(target: str):
+        return own.post("MedicationRequest", json=medication_request(mine, reasonReference=[{"reference": target}]))
+
+    hidden, missing = refer(f"Condition/{their_condition}"), refer(f"Condition/nothing-{unique}")
+    assert hidden.status_code == missing.status_code == 422, (hidden.text, missing.text)
+    assert hidden.text.replace(their_condition, "X") == missing.text.replace(f"nothing-{unique}", "X")
+    # and the same through $validate
+    validated = [
+        own.post(
+            "MedicationRequest/$validate",
+            json=medication_request(mine, reasonReference=[{"reference": target}]),
+        )
+        for target in (f"Condition/{their_condition}", f"Condition/nothing-{unique}")
+    ]
+    assert validated[0].status_code == validated[1].status_code
+    assert validated[0].text.replace(their_condition, "X") == validated[1].text.replace(f"nothing-{unique}", "X")
+    # a resource outside every patient compartment, and the patient's own, are referred to as before
+    assert client.put("Practitioner/pr-" + unique, json={"resourceType": "Practitioner", "id": "pr-" + unique}).ok
+    own_condition = own.create(condition(mine))["id"]
+    allowed = own.post(
+        "MedicationRequest",
+        json=medication_request(
+            mine,
+            reasonReference=[{"reference": f"Condition/{own_condition}"}],
+            requester={"reference": f"Practitioner/pr-{unique}"},
+        ),
+    )
+    assert allowed.status_code == 201, allowed.text
