@@ -72,6 +72,13 @@ def _agents(access: Access, base_url: str, writes: bool) -> list[dict]:
         client["who"] = {"identifier": {"system": f"{base_url}/auth/clients", "value": policy.client_id}}
     elif policy is not None:
         client["who"] = {"display": "fhir-server command line"}
+    elif access.client_id:
+        # a token request: the client it claimed to be (BALP: the client as who.identifier); a refused one
+        # says that the claim was not authenticated. Its secret or assertion is never recorded.
+        claimed: dict = {"identifier": {"system": f"{base_url}/auth/clients", "value": access.client_id}}
+        if (access.outcome or 0) >= 400:
+            claimed["display"] = "claimed client_id, not authenticated"
+        client["who"] = claimed
     if access.address:
         client["network"] = {"address": access.address, "type": "2"}
     server = {

@@ -3,11 +3,15 @@ picker and consent pages (plain HTML forms, no JavaScript), token, introspect, r
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 
+import orjson
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from ..audit.middleware import ACCESS
 from ..auth.authorization_flow import AuthorizationFlow, Page, Redirect
 from ..auth.authorization_server import SmartAuthorizationServer
 from ..auth.endpoints import AuthEndpoints
@@ -24,6 +28,7 @@ auth = Blueprint("auth", __name__, url_prefix="/auth", template_folder="template
 # The pages load nothing but their own stylesheet, run no script and are never framed.
 PAGE_POLICY = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 SEX_WORDS = {"male": "Male", "female": "Female", "other": "Other", "unknown": "Sex unknown"}
+MAX_CLIENT_ID = 200  # a claimed client_id is recorded up to this length
 MONTHS = (
     "January",
     "February",
@@ -169,14 +174,41 @@ def consent():
 
 
 def _client_key() -> str:
-    basic = request.authorization
-    client = (basic.username if basic and basic.username else None) or request.form.get("client_id")
+    client = _claimed_client_id()
     return f"client:{client}" if client else f"ip:{request.remote_addr}"
+
+
+def _claimed_client_id() -> str | None:
+    """The client_id a token request claims, before it is authenticated: HTTP Basic's user name, the form's
+    client_id, or a client assertion's sub (RFC 7523 section 3: sub is the client_id); never a secret."""
+    basic = request.authorization
+    claimed = (basic.username if basic and basic.username else None) or request.form.get("client_id")
+    if not claimed:
+        claimed = _assertion_subject(request.form.get("client_assertion"))
+    return claimed[:MAX_CLIENT_ID] if claimed else None
+
+
+def _assertion_subject(assertion: str | None) -> str | None:
+    """The sub (else iss) of a JWT, read without verifying it: what the client says it is."""
+    parts = assertion.split(".") if isinstance(assertion, str) else []
+    if len(parts) != 3:
+        return None
+    try:
+        claims = orjson.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        return None
+    if not isinstance(claims, dict):
+        return None
+    subject = claims.get("sub") or claims.get("iss")
+    return subject if isinstance(subject, str) else None
 
 
 @auth.post("/token")
 def token():
     """token endpoint: authorization_code, refresh_token, client_credentials"""
+    access = request.environ.get(ACCESS)
+    if access is not None:  # who asked, for the request's AuditEvent
+        access.client_id = _claimed_client_id()
     retry_after = _services().token_limiter.hit(_client_key())
     if retry_after:
         return _too_many(retry_after, html=False)

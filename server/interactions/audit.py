@@ -29,6 +29,7 @@ class Access:
     outcome: int | None = None  # HTTP status
     description: str | None = None  # why it failed
     policy: object = None  # the AccessPolicy (client_id, fhirUser, subject), None without a valid token
+    client_id: str | None = None  # the client_id a token request claimed (authenticated only if it succeeded)
     address: str | None = None  # the client's network address
     request_id: str = "-"
     method: str | None = None

@@ -51,6 +51,7 @@ ACCESSES = [
     Access("delete", None, "Patient", [("Patient", "p3")], set(), 200, policy=SYSTEM),
     Access("search-type", None, "Patient", [], set(), 401, description="needs a Bearer access token", address="::1"),
     Access("login", None, None, [], set(), 400, address="127.0.0.1", request_id="r3"),
+    Access("login", None, None, [], set(), 401, address="127.0.0.1", request_id="r4", client_id="claimed"),
     Access("operation", "$everything", "Patient", [("Patient", "p4")], {"p4"}, 200, policy=SYSTEM),
     Access("import", None, None, [("Patient", "p5"), ("MedicationRequest", "m5")], {"p5"}, 200, policy=SYSTEM),
     Access("reindex", "reindex", None, [], set(), 0, policy=SYSTEM, counts={"Patient": 3, "Group": 1}),

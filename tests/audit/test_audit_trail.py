@@ -302,3 +302,42 @@ def test_a_read_entry_of_a_transaction_is_audited(client, auditor, flush, unique
     assert response.status_code == 200, response.text
     events = _all_by_request(auditor, flush, f"txread-{unique}", 2)
     assert _outcomes(events) == [("create", "0"), ("read", "0")]
+
+
+def test_a_failed_token_request_records_the_client_id_claimed_and_never_a_secret(auditor, flush, unique, live_server):
+    import json as _json
+
+    import requests
+
+    def b64(part: dict) -> str:
+        return base64.urlsafe_b64encode(_json.dumps(part).encode()).decode().rstrip("=")
+
+    forged = f"{b64({'alg': 'RS384', 'typ': 'JWT'})}.{b64({'iss': f'jwt-{unique}', 'sub': f'jwt-{unique}'})}.c2ln"
+    attempts = {
+        "basic": ({"grant_type": "client_credentials"}, (f"basic-{unique}", f"secret-{unique}")),
+        "post": (
+            {"grant_type": "client_credentials", "client_id": f"post-{unique}", "client_secret": f"s-{unique}"},
+            None,
+        ),
+        "jwt": (
+            {
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": forged,
+            },
+            None,
+        ),
+    }
+    for name, (form, basic) in attempts.items():
+        response = requests.post(
+            f"{live_server.root_url}/auth/token",
+            data=form,
+            auth=basic,
+            headers={"X-Request-ID": f"tok-{name}-{unique}"},
+        )
+        assert response.status_code in (400, 401), response.text
+        [event] = _by_request(auditor, flush, f"tok-{name}-{unique}")
+        assert event["outcome"] == "4"
+        assert event["agent"][0]["who"]["identifier"]["value"] == f"{name}-{unique}", event["agent"][0]
+        text = _json.dumps(event)
+        assert f"secret-{unique}" not in text and f"s-{unique}" not in text and forged not in text
