@@ -109,7 +109,9 @@ def unresolved_reference_issues(resource: dict, targets: dict[tuple[str, str], d
     ]
 
 
-def check_references(ctx: RequestContext, conn, resource: dict, self_key: tuple[str, str]) -> None:
+def check_references(
+    ctx: RequestContext, conn, resource: dict, self_key: tuple[str, str], interaction: Interaction = Interaction.CREATE
+) -> None:
     """$validate's check (writes have write_path's): 422 naming every local reference that does not
     resolve, unless dangling references are allowed."""
     if ctx.services.allow_dangling_references:
@@ -118,7 +120,7 @@ def check_references(ctx: RequestContext, conn, resource: dict, self_key: tuple[
     for key in (self_key, *ctx.pending_targets):
         targets.pop(key, None)
     resource_type = str(resource.get("resourceType"))
-    missing = set(targets) - repository.referable(ctx, conn, Interaction.CREATE, resource_type, list(targets))
+    missing = set(targets) - repository.referable(ctx, conn, interaction, resource_type, list(targets))
     if missing:
         raise Unprocessable(
             f"{resource_type} {UNRESOLVED}",

@@ -94,11 +94,12 @@ def _check_content(
             if mode == "update":
                 assert id is not None  # refused in validate without one
                 repository.read(ctx, conn, definition, id, interaction)
-            check_references(ctx, conn, resource, (resource_type, id or ""))
-            # the write itself would be refused outside the token's compartment or granular scopes
+            # the write itself would be refused outside the token's compartment or granular scopes (403),
+            # before its references are checked (as the write path does)
             ctx.guard.check_new(
                 conn, interaction, definition, patient_compartment(definition, resource, ctx.base_url), resource
             )
+            check_references(ctx, conn, resource, (resource_type, id or ""), interaction)
     return warnings
 
 
