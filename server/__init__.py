@@ -53,6 +53,7 @@ def build_services(settings: Settings, database: Database) -> Services:
         allow_cascade_delete=settings.allow_cascade_delete,
         allow_multiple_delete=settings.allow_multiple_delete,
         practitioner_access=settings.practitioner_access,
+        cors=bool(settings.cors_origins),
         write_listeners=[trail] if trail else [],
         audit=trail,
     )

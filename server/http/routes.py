@@ -59,6 +59,7 @@ def fhir_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
                 not services.allow_dangling_references,
                 conformance_resources.supported_profiles(services, services.registry.types),
                 conformance_resources.capability_entries(),
+                services.cors,
             )
         )
 

@@ -95,9 +95,11 @@ def capability_statement(
     references_enforced: bool = True,
     supported_profiles: dict | None = None,
     read_only_resources: tuple = (),
+    cors: bool = True,
 ) -> dict:
     """supported_profiles: type -> the profile urls the validator enforces; read_only_resources: the
-    rest.resource entries of the shipped conformance resources (conformance_resources.py)."""
+    rest.resource entries of the shipped conformance resources (conformance_resources.py); cors: whether
+    FHIR_CORS_ORIGINS lets browser apps call (R4 capabilitystatement-definitions.html#rest.security.cors)."""
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -114,7 +116,7 @@ def capability_statement(
                 "mode": "server",
                 "security": {
                     "extension": [oauth_uris_extension(AuthEndpoints(base_url))],
-                    "cors": True,
+                    "cors": cors,
                     "service": [
                         {
                             "coding": [

@@ -27,6 +27,7 @@ class Services:
     allow_cascade_delete: bool = False
     allow_multiple_delete: bool = False
     practitioner_access: str = "all"  # FHIR_PRACTITIONER_ACCESS, for the guard
+    cors: bool = True  # FHIR_CORS_ORIGINS allows some origin (the CapabilityStatement says so)
     write_listeners: list = field(default_factory=list)  # write_path.WriteListener: told of every write
     audit: AuditSink | None = None  # where accesses are recorded (server/audit/); None when auditing is off
 

@@ -117,3 +117,13 @@ def test_cors_origins_setting_parses_lists_any_and_none():
     assert Settings.from_env(env={"FHIR_CORS_ORIGINS": "none"}).cors_origins == ()
     with pytest.raises(ValueError, match="FHIR_CORS_ORIGINS"):
         Settings.from_env(env={"FHIR_CORS_ORIGINS": "https://app.example/path"})
+
+
+def test_metadata_says_cors_only_when_some_origin_is_allowed(live_server, settings):
+    assert requests.get(f"{live_server.base_url}/metadata").json()["rest"][0]["security"]["cors"] is True
+    server = LiveServer(dataclasses.replace(settings, cors_origins=()))
+    try:
+        statement = requests.get(f"{server.base_url}/metadata").json()
+    finally:
+        server.stop()
+    assert statement["rest"][0]["security"]["cors"] is False
