@@ -20,6 +20,7 @@ from .policy import AccessPolicy
 _HIDDEN = frozenset(
     {Interaction.READ, Interaction.VREAD, Interaction.PATCH, Interaction.DELETE, Interaction.HISTORY_INSTANCE}
 )
+_OWN_RECORD_READS = frozenset({Interaction.READ, Interaction.VREAD})
 # Interactions that cannot check a granular (v2 query) scope against the resource: they need a scope without one.
 _UNGRANULAR = frozenset(
     {Interaction.DELETE, Interaction.HISTORY_INSTANCE, Interaction.HISTORY_TYPE, Interaction.HISTORY_SYSTEM}
@@ -90,8 +91,10 @@ class Guard:
 
     def check_stored(self, conn, interaction: Interaction, definition: ResourceDefinition, version) -> None:
         """A stored version (live or a deletion) the interaction reads or replaces: in the token's patient
-        compartment, and, when live, within its granular scopes."""
-        self._check_compartment(conn, interaction, definition.type, version.patient_id)
+        compartment (the user's own record, e.g. a Practitioner's, is read outside any), and, when live,
+        within its granular scopes."""
+        if not self._own_record(interaction, definition.type, version.id):
+            self._check_compartment(conn, interaction, definition.type, version.patient_id)
         if interaction in _UNGRANULAR:
             self.policy.require_ungranular(interaction, definition.type)
         elif not version.deleted:  # all but vread see the current version, which a search can check
@@ -102,6 +105,11 @@ class Guard:
                 self.base_url,
                 conn if interaction is not Interaction.VREAD else None,
             )
+
+    def _own_record(self, interaction: Interaction, resource_type: str, id: str) -> bool:
+        """The token's fhirUser resource, read: a Practitioner limited to their assigned patients (or any user
+        whose record is in no patient compartment) still reads their own record (SMART fhirUser)."""
+        return interaction in _OWN_RECORD_READS and self.policy.fhir_user == f"{resource_type}/{id}"
 
     def check_new(
         self, conn, interaction: Interaction, definition: ResourceDefinition, patient_id: str | None, resource: dict

@@ -128,3 +128,10 @@ def test_patient_user_scope_is_unchanged_when_access_is_assigned(assigned_server
     with FhirClient(assigned_server.base_url, token) as session:
         found = session.get("MedicationRequest", params={"identifier": f"{TAG}|{world['unique']}"}).json()
     assert _ids(found, "MedicationRequest") == {world["other_request"]}
+
+
+def test_practitioner_reads_their_own_practitioner_record(practitioner_client, world):
+    own = practitioner_client.get(f"Practitioner/{world['practitioner']}")
+    assert own.status_code == 200, own.text
+    assert practitioner_client.get(f"Practitioner/{world['practitioner']}/_history/1").status_code == 200
+    assert practitioner_client.get("Practitioner/someone-else").status_code == 404
