@@ -28,7 +28,7 @@ class _Collector:
 
     def refuse(self, message: str, name: str) -> None:
         if not self.lenient:
-            raise BadRequest(message, expression=name)
+            raise BadRequest(message, location=f"http.{name}")
 
     def add(self, name: str, value, via_post: bool) -> None:
         if name == "_outputFormat":

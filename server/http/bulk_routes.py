@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 from ..bulk import jobs, kickoff
 from ..fhir.outcomes import BadRequest, Issue, operation_outcome
 from .negotiation import read_json_body
+from .parameters import from_body
 from .responses import fhir_response, prefer
 from .routes import _ctx
 from .security import authenticate
@@ -35,7 +36,7 @@ def _kick_off(level: str, group_id: str | None = None) -> Response:
         raise BadRequest("$export runs asynchronously: send 'Prefer: respond-async' (export.html#headers)")
     lenient = prefer("handling") == "lenient"
     if request.method == "POST":
-        export = kickoff.from_parameters(level, group_id, read_json_body(request), lenient)
+        export = kickoff.from_parameters(level, group_id, from_body(read_json_body(request)), lenient)
     else:
         export = kickoff.from_query(level, group_id, list(request.args.items(multi=True)), lenient)
     request_url = _ctx().base_url + request.full_path.removeprefix("/fhir").removesuffix("?")

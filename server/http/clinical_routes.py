@@ -11,6 +11,7 @@ from ..clinical import populations
 from ..clinical.review import medication_review
 from ..fhir.outcomes import BadRequest
 from .negotiation import read_json_body
+from .parameters import from_body
 from .responses import fhir_response
 from .routes import _ctx
 from .security import authenticate
@@ -23,14 +24,14 @@ def _date_param(pairs: dict, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise BadRequest(f"{name} must be a date (YYYY-MM-DD)", expression=name) from None
+        raise BadRequest(f"{name} must be a date (YYYY-MM-DD)", location=f"http.{name}") from None
 
 
 def _operation_parameters() -> dict:
     """Query parameters, and for POST the Parameters body's primitive values (R4 operations.html#request)."""
     pairs = {k: v for k, v in request.args.items() if k not in ("_format", "_pretty")}
     if request.method == "POST" and request.content_length:
-        body = read_json_body(request)
+        body = from_body(read_json_body(request))
         if body.get("resourceType") != "Parameters":
             raise BadRequest("The body of an operation POST must be a Parameters resource")
         for parameter in body.get("parameter") or []:
@@ -45,7 +46,7 @@ def _int_param(pairs: dict, name: str, default: int, low: int, high: int) -> int
     if value is None:
         return default
     if not value.isdigit() or not low <= int(value) <= high:
-        raise BadRequest(f"{name} must be a whole number from {low} to {high}", expression=name)
+        raise BadRequest(f"{name} must be a whole number from {low} to {high}", location=f"http.{name}")
     return int(value)
 
 

@@ -12,6 +12,7 @@ from ..fhir.outcomes import FhirError, Issue, operation_outcome
 from ..metrics import registry as metrics
 from ..storage.database import DatabaseUnavailable, TransactionConflict
 from .negotiation import FHIR_JSON
+from .parameters import pointed
 
 log = logging.getLogger("server.http")
 RETRY_AFTER_SECONDS = 5
@@ -25,7 +26,7 @@ def outcome_response(status: int, issues: list[Issue], headers: dict | None = No
 
 
 def _fhir_error(error: FhirError) -> Response:
-    return outcome_response(error.status, error.issues, error.headers)
+    return outcome_response(error.status, pointed(error.issues), error.headers)
 
 
 def _http_error(error: HTTPException) -> Response:

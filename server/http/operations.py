@@ -11,6 +11,7 @@ from ..fhir.outcomes import BadRequest, Issue, operation_outcome
 from ..interactions import conditional, everything, patch, validate
 from .cascade import cascade_requested
 from .negotiation import FHIR_JSON, JSON, JSON_PATCH, read_json_body
+from .parameters import from_body
 from .responses import fhir_response, parse_etag, resource_response
 from .routes import _base, _ctx, _pairs
 from .security import authenticate
@@ -79,7 +80,7 @@ def operations_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
                 _ctx(),
                 resource_type,
                 None,
-                read_json_body(request),
+                from_body(read_json_body(request)),
                 request.args.get("mode"),
                 request.args.get("profile"),
             )
@@ -88,7 +89,7 @@ def operations_blueprint(resource_types: tuple[str, ...]) -> Blueprint:
     @blp.route(f"/{type_}/<id>/$validate", methods=["POST"])
     def validate_instance(resource_type: str, id: str):
         """$validate at the instance level (mode update or delete)"""
-        body = read_json_body(request) if request.content_length else None
+        body = from_body(read_json_body(request)) if request.content_length else None
         return fhir_response(
             validate.validate(_ctx(), resource_type, id, body, request.args.get("mode"), request.args.get("profile"))
         )

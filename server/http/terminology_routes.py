@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from ..fhir.outcomes import BadRequest
 from ..interactions import conformance_resources, terminology
 from .negotiation import read_json_body
+from .parameters import from_body
 from .responses import fhir_response
 from .routes import _ctx, _pairs
 from .security import authenticate
@@ -21,7 +22,7 @@ def operation_parameters() -> dict:
     (R4 operations.html#request); a resource-valued parameter's value is the resource."""
     params: dict = {k: v for k, v in request.args.items() if k not in ("_format", "_pretty")}
     if request.method == "POST":
-        body = read_json_body(request)
+        body = from_body(read_json_body(request))
         if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
             raise BadRequest("The body of an operation must be a Parameters resource")
         for parameter in body.get("parameter") or []:

@@ -32,9 +32,9 @@ def _int(value, name: str, default: int) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise BadRequest(f"{name} must be a non-negative integer", expression=name) from None
+        raise BadRequest(f"{name} must be a non-negative integer", location=f"http.{name}") from None
     if number < 0:
-        raise BadRequest(f"{name} must be a non-negative integer", expression=name)
+        raise BadRequest(f"{name} must be a non-negative integer", location=f"http.{name}")
     return number
 
 

@@ -108,3 +108,20 @@ def test_metadata_lists_supported_profiles_and_operations(client):
     ]["operation"]
     assert {o["name"] for o in resources["ValueSet"]["operation"]} == {"expand", "validate-code"}
     assert [i["code"] for i in resources["CodeSystem"]["interaction"]] == ["read", "search-type"]
+
+
+def test_an_error_about_a_posted_parameter_points_at_it_in_the_body(client):
+    """R4 operationoutcome.html: expression is FHIRPath into the content sent; a query parameter is named
+    in location (http.<name>), a parameter of a POSTed Parameters body by its place in it."""
+    url = "http://hl7.org/fhir/ValueSet/condition-clinical"
+    got = client.get("ValueSet/$expand", params={"url": url, "count": "-1"})
+    assert got.status_code == 400
+    assert got.json()["issue"][0]["location"] == ["http.count"] and "expression" not in got.json()["issue"][0]
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "url", "valueUri": url}, {"name": "count", "valueInteger": -1}],
+    }
+    posted = client.post("ValueSet/$expand", json=body)
+    assert posted.status_code == 400, posted.text
+    issue = posted.json()["issue"][0]
+    assert issue["expression"] == ["Parameters.parameter[1]"] and "location" not in issue

@@ -120,3 +120,16 @@ def test_patient_user_scope_reviews_only_its_own_record(client, client_with, uni
     user = client_with("user/*.rs", fhir_user=f"Patient/{mine}")
     assert user.get(f"Patient/{mine}/$medication-review").status_code == 200
     assert user.get(f"Patient/{theirs}/$medication-review").status_code in (403, 404)
+
+
+def test_a_posted_period_error_points_at_the_parameter_in_the_body(client, unique):
+    pid = _record(client, unique)
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "period-end", "valueDate": "2020-01-01"}, {"name": "period-start", "valueDate": "x"}],
+    }
+    response = client.post(f"Patient/{pid}/$medication-review", json=body)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["Parameters.parameter[1]"]
+    queried = client.get(f"Patient/{pid}/$medication-review?period-start=yesterday")
+    assert queried.json()["issue"][0]["location"] == ["http.period-start"]

@@ -96,3 +96,13 @@ def test_metadata_declares_validate_and_everything(client):
     )
     system = {i["code"] for i in client.get("metadata").json()["rest"][0]["interaction"]}
     assert {"transaction", "batch"} <= system
+
+
+def test_a_bad_mode_in_a_parameters_body_is_pointed_at_there(client):
+    body = {"resourceType": "Parameters", "parameter": [{"name": "mode", "valueCode": "sideways"}]}
+    response = client.post("Patient/$validate", json=body)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["Parameters.parameter[0]"]
+    assert client.post("Patient/$validate?mode=sideways", json={"resourceType": "Patient"}).json()["issue"][0][
+        "location"
+    ] == ["http.mode"]

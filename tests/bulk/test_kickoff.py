@@ -64,6 +64,17 @@ def test_output_format_abbreviations_are_accepted_and_others_refused(client, sin
         poll(client, response.headers["Content-Location"])
     refused = kick_off(client, f"{client.base_url}/$export", params={"_outputFormat": "text/csv"})
     assert refused.status_code == 400 and refused.json()["issue"][0]["location"] == ["http._outputFormat"]
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "_type", "valueString": "Patient"},
+            {"name": "_outputFormat", "valueString": "text/csv"},
+        ],
+    }
+    posted = kick_off(client, f"{client.base_url}/$export", json=body)
+    assert posted.status_code == 400, posted.text
+    assert posted.json()["issue"][0]["expression"] == ["Parameters.parameter[1]"]
+    assert "location" not in posted.json()["issue"][0]
 
 
 def test_type_limits_the_export_to_the_types_named(client, since):
