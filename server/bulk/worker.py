@@ -223,7 +223,7 @@ def run_here(
         "file_resources": exports.settings.file_resources,
     }
     with services.database.connection() as conn:
-        job = export_jobs.insert_claimed_job(
+        job = export_jobs.insert_job(
             conn,
             job_id,
             claims.get("client_id") or "-",
@@ -231,8 +231,7 @@ def run_here(
             parameters,
             access,
             exports.settings.ttl_seconds,
-            owner,
-            exports.settings.lease_seconds,
+            claimed_by=(owner, exports.settings.lease_seconds),
         )
     status = run_job(services, exports, job, on_progress)
     with services.database.connection() as conn:

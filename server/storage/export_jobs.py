@@ -46,31 +46,28 @@ def insert_job(
     parameters: dict,
     access: dict,
     ttl_seconds: int,
-) -> None:
-    conn.execute(
-        "INSERT INTO export_jobs (id, client_id, request_url, parameters, access, expires_at)"
-        " VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s))",
-        (id, client_id, request_url, Jsonb(parameters), Jsonb(access), ttl_seconds),
-    )
-
-
-def insert_claimed_job(
-    conn: psycopg.Connection,
-    id: str,
-    client_id: str,
-    request_url: str,
-    parameters: dict,
-    access: dict,
-    ttl_seconds: int,
-    owner: str,
-    lease_seconds: float,
+    claimed_by: tuple[str, float] | None = None,
 ) -> Job:
-    """A job that starts out leased to its creator (the CLI runs its own job); never queued."""
+    """A new job, queued for the workers; with `claimed_by` (owner, lease seconds) it starts out running,
+    leased to its creator (the CLI runs its own job), and is never queued."""
+    owner, lease_seconds = claimed_by if claimed_by is not None else (None, None)
+    status, attempt = ("running", 1) if claimed_by is not None else ("queued", 0)
     row = conn.execute(
-        f"INSERT INTO export_jobs (id, client_id, request_url, parameters, access, expires_at, status, attempt,"
-        f" lease_owner, lease_until) VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s), 'running', 1,"
-        f" %s, now() + make_interval(secs => %s)) RETURNING {_COLUMNS}",
-        (id, client_id, request_url, Jsonb(parameters), Jsonb(access), ttl_seconds, owner, lease_seconds),
+        "INSERT INTO export_jobs (id, client_id, request_url, parameters, access, expires_at, status, attempt,"
+        " lease_owner, lease_until) VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s), %s, %s,"
+        f" %s, now() + make_interval(secs => %s::double precision)) RETURNING {_COLUMNS}",  # NULL lease: NULL
+        (
+            id,
+            client_id,
+            request_url,
+            Jsonb(parameters),
+            Jsonb(access),
+            ttl_seconds,
+            status,
+            attempt,
+            owner,
+            lease_seconds,
+        ),
     ).fetchone()
     assert row is not None  # INSERT ... RETURNING returns the inserted row
     return Job(*row)
