@@ -11,6 +11,8 @@ from fhirpathpy import compile as compile_fhirpath
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
+from .shortcuts import Shortcut, shortcut
+
 XHTML = "{http://www.w3.org/1999/xhtml}"
 # R4 narrative.html#xhtml: no active content, no forms, no external style or document structure.
 FORBIDDEN_ELEMENTS = frozenset(
@@ -99,10 +101,19 @@ class Invariant:
     human: str
     expression: str
     source: str  # the StructureDefinition that states it
+    shortcut: Shortcut | None = None  # an exact answer without FHIRPath in the plain cases (shortcuts.py)
 
     def holds(self, node, resource, type_path: str) -> bool:
         """False when the invariant fails on node (of the FHIR type or element path type_path, which
         resolves choice elements such as `value`); raises InvariantError when it cannot be evaluated."""
+        if self.shortcut is not None:
+            decided = self.shortcut(node)
+            if decided is not None:
+                return decided
+        return self.evaluated(node, resource, type_path)
+
+    def evaluated(self, node, resource, type_path: str) -> bool:
+        """holds() by FHIRPath alone."""
         try:
             result = _compiled(self.expression)(
                 ResourceNode.create_node(node, type_path), {"resource": resource, "rootResource": resource}
@@ -129,7 +140,7 @@ def invariant(constraint: dict, source: str) -> Invariant | None:
     severity = constraint.get("severity", "error")
     if any(e.get("url") == BEST_PRACTICE and e.get("valueBoolean") for e in constraint.get("extension", [])):
         severity = "information"  # a best practice (dom-6): reported, never a warning or an error
-    return Invariant(key, severity, constraint.get("human", key), expression, source)
+    return Invariant(key, severity, constraint.get("human", key), expression, source, shortcut(key, expression))
 
 
 def element_has_content(node) -> bool:
