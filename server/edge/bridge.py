@@ -12,10 +12,10 @@ import asyncio
 import io
 import logging
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 
+from .app_threads import AppThreads
 from .body import BodyRefused, Limits, read_body
 
 log = logging.getLogger("server.edge")
@@ -64,7 +64,7 @@ class Bridge:
     def __init__(self, wsgi_app, threads: int, limits: Limits, grace_seconds: float = 20, on_shutdown=()):
         self.wsgi_app = wsgi_app
         self.limits = limits
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fhir-app")
+        self.threads = AppThreads(threads)
         self.on_shutdown = list(on_shutdown)  # called once in-flight requests are done (e.g. an audit flush)
         self.grace_seconds = grace_seconds
         self.in_flight = 0
@@ -106,20 +106,19 @@ class Bridge:
         except RuntimeError:  # the client closed the connection while sending: nobody to answer
             return
         environ = environ_for(scope, body, self._base)
-        loop = asyncio.get_running_loop()
-        status, response_headers, result = await loop.run_in_executor(self.executor, self._call_app, environ)
+        status, response_headers, result = await self.threads.run(self._call_app, environ)
         if isinstance(result, bytes):
             proto.response_bytes(status, response_headers, result)
             return
         transport = proto.response_stream(status, response_headers)
         try:
-            while (chunk := await loop.run_in_executor(self.executor, next, result, None)) is not None:
+            while (chunk := await self.threads.run(next, result, None)) is not None:
                 if chunk:
                     await transport.send_bytes(chunk)
         finally:
             close = getattr(result, "close", None)
             if close:
-                await loop.run_in_executor(self.executor, close)
+                await self.threads.run(close)
 
     def _call_app(self, environ: dict):
         """In an app thread: the WSGI call; a list body is joined here, anything else is streamed."""
@@ -166,7 +165,7 @@ class Bridge:
                 hook()
             except Exception:
                 log.exception("shutdown hook failed")
-        self.executor.shutdown(wait=finished, cancel_futures=not finished)
+        self.threads.shutdown(wait=finished)
         return finished
 
 
