@@ -92,7 +92,7 @@ def thread_cpu(pids: list[int]) -> dict[str, float]:
 
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    args.add_argument("--kind", choices=("read", "create"), default="read")
+    args.add_argument("--kind", choices=("read", "create", "healthz"), default="read")
     args.add_argument("--duration", type=float, default=15)
     args.add_argument("--clients", type=int, default=8)
     args.add_argument("--workers", type=int, default=1)

@@ -9,7 +9,6 @@ import logging
 import os
 import threading
 from collections import deque
-from dataclasses import replace
 
 from ..fhir.interactions import Interaction
 from ..interactions import write_path
@@ -88,7 +87,9 @@ class AuditTrail(write_path.WriteListener):
         definition = services.registry.get(AUDIT_TYPE)
         assert definition is not None  # AuditEvent is always registered
         event = audit_event(access, services.base_url)
-        version = write_path.prepare(
+        # an AuditEvent records what was asked for, existing or not: its references are not checked
+        # (holders=[]); it is never changed, so it has no history row (and no vread)
+        return write_path.prepare(
             services,
             definition,
             event,
@@ -99,10 +100,8 @@ class AuditTrail(write_path.WriteListener):
             access.recorded,
             holders=[],
             rows=audit_event_rows(event),
+            history=False,
         )
-        # an AuditEvent records what was asked for, existing or not: its references are not checked
-        # (holders=[]); it is never changed, so it has no history row (and no vread)
-        return replace(version, history=False)
 
     # -- everything else: buffered
     def append(self, access: Access) -> None:

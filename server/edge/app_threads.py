@@ -16,14 +16,13 @@ log = logging.getLogger("server.edge")
 _STOP = None
 
 
-def _resolve(future: asyncio.Future, result) -> None:
-    if not future.cancelled():
-        future.set_result(result)
-
-
-def _reject(future: asyncio.Future, error: BaseException) -> None:
-    if not future.cancelled():
+def _settle(future: asyncio.Future, result, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
         future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 class AppThreads:
@@ -45,14 +44,13 @@ class AppThreads:
             loop, future, function, args = call
             if future.cancelled():
                 continue
+            result, error = None, None
             try:
                 result = function(*args)
-            except BaseException as error:  # handed to the awaiting coroutine, as run_in_executor does
-                settle, value = _reject, error
-            else:
-                settle, value = _resolve, result
+            except BaseException as raised:  # handed to the awaiting coroutine, as run_in_executor does
+                error = raised
             try:
-                loop.call_soon_threadsafe(settle, future, value)
+                loop.call_soon_threadsafe(_settle, future, result, error)
             except RuntimeError:  # the loop closed meanwhile: nobody is waiting any more
                 log.debug("event loop closed before an app call's result was handed back")
 

@@ -98,10 +98,12 @@ def prepare(
     now: datetime | None = None,
     holders: list | None = None,
     rows: dict | None = None,
+    history: bool = True,
 ) -> Prepared:
     """The server owns id, meta.versionId and meta.lastUpdated (R4 resource.html#Meta). `holders`:
     the resource's Reference elements, when the caller has walked it already; `rows`: its index rows,
-    when the caller shaped the resource itself and knows them (the audit trail, kept equal by a test)."""
+    when the caller shaped the resource itself and knows them (the audit trail, kept equal by a test);
+    `history`: False for a type whose one version never changes (AuditEvent), which keeps no history row."""
     now = now or datetime.now(UTC)
     meta = {**resource.get("meta", {}), "versionId": str(version_id), "lastUpdated": instant(now)}
     resource = {**resource, "id": id, "meta": meta}
@@ -119,6 +121,7 @@ def prepare(
         None,
         local_targets(services, resource, holders),
         resource,
+        history=history,
     )
 
 

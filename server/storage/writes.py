@@ -119,6 +119,9 @@ def store(conn: psycopg.Connection, versions: list[StoredVersion]) -> list[int |
     live = [v for v in versions if not v.deleted]
     if len(versions) <= FEW and all(v.index_rows is not None for v in live):
         return _store_in_one_statement(conn, versions)
+    if all(_appended(v) for v in versions):
+        bulk.append_versions(conn, [_for_append(v) for v in versions])
+        return [None] * len(versions)
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         with conn.transaction():  # COPY stages in temporary tables that are emptied at each commit
             return store(conn, versions)
@@ -137,6 +140,24 @@ def _store_in_one_statement(conn: psycopg.Connection, versions: list[StoredVersi
     row = conn.execute(_statement(tuple(_shape(v) for v in versions)), parameters).fetchone()
     assert row is not None  # the statement selects one row: the seq of each version
     return list(row)
+
+
+def _appended(version: StoredVersion) -> bool:
+    """A version 1 that keeps no history (AuditEvent): it is never replaced, so it can be appended."""
+    return not version.deleted and not version.replaces and not version.history and version.index_rows is not None
+
+
+def _for_append(version: StoredVersion) -> bulk.AppendedVersion:
+    assert version.index_rows is not None  # _appended
+    return bulk.AppendedVersion(
+        version.resource_type,
+        version.id,
+        version.version_id,
+        version.last_updated,
+        _content(version).decode(),
+        version.patient_id,
+        version.index_rows,
+    )
 
 
 def _for_copy(version: StoredVersion) -> bulk.BulkVersion:
