@@ -225,6 +225,8 @@ def main() -> None:
             ordered = sorted(times)
             p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
             print(f"{label:52} {len(times):5d} {statistics.median(times):9.1f} {p95:9.1f}")
+        if services.audit is not None:
+            services.audit.close()  # its writer stores what is buffered while the pool is still open
         services.database.close()
     finally:
         if args.keep:

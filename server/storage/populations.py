@@ -104,23 +104,31 @@ def group_pdc(
     S_i + max_{j<=i}(date_j - 1 - S_{j-1}), S the running sum of days' supply in date order; the drugs'
     shifted intervals are then united (a datemultirange) and clipped to [index date, period end]."""
     condition, params = _patients(patients, "u.patient_id")
+    # Each step is MATERIALIZED so that the sort and window functions carry narrow rows, and the days'
+    # supply is read from each dispense's content by its seq (resources_seq_idx), not by a scan of resources.
     query = sql.SQL("""
-        WITH m AS (SELECT DISTINCT u.patient_id FROM unnest(%s::text[]) AS u(patient_id)
+        WITH m AS MATERIALIZED (SELECT DISTINCT u.patient_id FROM unnest(%s::text[]) AS u(patient_id)
                    WHERE {condition}),
         codes AS (SELECT unnest(%s::text[]) AS code, unnest(%s::text[]) AS drug),
-        fills AS (
-            SELECT t.patient_id, c.drug, d.low::date AS day,
-                   greatest(round((r.content -> 'daysSupply' ->> 'value')::numeric), 0)::int AS days
-            FROM m
-            JOIN search_token t ON t.patient_id = m.patient_id AND t.resource_type = 'MedicationDispense'
-                               AND t.param = 'code' AND t.system = %s
+        coded AS MATERIALIZED (
+            SELECT t.resource_seq, t.patient_id, c.drug
+            FROM search_token t
             JOIN codes c ON c.code = t.code
+            JOIN m ON m.patient_id = t.patient_id
             JOIN search_token st ON st.resource_seq = t.resource_seq AND st.resource_type = 'MedicationDispense'
                                 AND st.param = 'status' AND st.code = 'completed'
-            JOIN search_date d ON d.resource_seq = t.resource_seq AND d.resource_type = 'MedicationDispense'
+            WHERE t.resource_type = 'MedicationDispense' AND t.param = 'code' AND t.system = %s
+              AND t.code = ANY(%s)
+        ),
+        fills AS MATERIALIZED (
+            SELECT k.patient_id, k.drug, d.low::date AS day,
+                   (SELECT greatest(round((r.content -> 'daysSupply' ->> 'value')::numeric), 0)::int
+                    FROM resources r WHERE r.seq = k.resource_seq AND NOT r.deleted
+                      AND jsonb_typeof(r.content -> 'daysSupply' -> 'value') = 'number') AS days
+            FROM coded k
+            JOIN search_date d ON d.resource_seq = k.resource_seq AND d.resource_type = 'MedicationDispense'
                               AND d.param = 'whenhandedover'
-            JOIN resources r ON r.seq = t.resource_seq AND NOT r.deleted
-            WHERE d.low::date <= %s AND jsonb_typeof(r.content -> 'daysSupply' -> 'value') = 'number'
+            WHERE d.low::date <= %s
         ),
         running AS (
             SELECT patient_id, drug, day, days,
@@ -150,7 +158,8 @@ def group_pdc(
     """).format(condition=condition)
     with conn.transaction():
         _hash_joins(conn)
+        conn.execute("SET LOCAL work_mem = '32MB'")  # the window functions' sort of every fill, in memory
         return conn.execute(
             query,
-            [members, *params, codes, drugs, rxnorm, period_end, period_start, period_start, period_end, period_end],
+            [members, *params, codes, drugs, rxnorm, codes, period_end, period_start, period_start, period_end, period_end],
         ).fetchall()
