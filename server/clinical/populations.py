@@ -26,6 +26,7 @@ def follow_up_gaps(
     count: int,
     path: str,
     pairs: list,
+    cursor: str | None = None,
 ) -> Bundle:
     follow_up = knowledge.follow_up
     assert follow_up is not None  # the knowledge base defines the follow-up rule
@@ -39,6 +40,7 @@ def follow_up_gaps(
         count,
         path,
         pairs,
+        cursor,
     )
 
 

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from ..clinical import populations
 from ..clinical.review import medication_review
 from ..fhir.outcomes import BadRequest
+from ..interactions.conformance_resources import operation_definition
 from .negotiation import read_json_body
 from .parameters import from_body
 from .responses import fhir_response
@@ -41,6 +42,23 @@ def _operation_parameters() -> dict:
     return pairs
 
 
+def _declared(definition_id: str, pairs: dict) -> dict:
+    """The parameters, checked against the operation's OperationDefinition (profiles/OperationDefinition/): an
+    unknown one, or a required one missing, is a 400 naming it, so that a misspelt parameter is never ignored."""
+    definition = operation_definition(_ctx(), definition_id)
+    accepted = {p["name"]: p for p in definition["parameter"] if p["use"] == "in"}
+    for name in pairs:
+        if name not in accepted:
+            raise BadRequest(
+                f"Unknown parameter '{name}' for ${definition['code']}; it takes {', '.join(accepted)}",
+                location=f"http.{name}",
+            )
+    for name, parameter in accepted.items():
+        if parameter["min"] > 0 and not pairs.get(name):
+            raise BadRequest(f"{name} is required: {parameter.get('documentation', '')}", location=f"http.{name}")
+    return pairs
+
+
 def _int_param(pairs: dict, name: str, default: int, low: int, high: int) -> int:
     value = pairs.get(name)
     if value is None:
@@ -57,7 +75,7 @@ def clinical_blueprint() -> Blueprint:
     @blp.route("/Patient/<id>/$medication-review", methods=["GET", "POST"])
     def patient_medication_review(id: str):
         """Patient/$medication-review: diagnoses, reconciled medications, alerts, adherence, follow-up"""
-        pairs = _operation_parameters()
+        pairs = _declared("Patient-medication-review", _operation_parameters())
         start, end = _date_param(pairs, "period-start"), _date_param(pairs, "period-end")
         if start and end and start > end:
             raise BadRequest("period-start is after period-end", location="http.period-start")
@@ -66,7 +84,7 @@ def clinical_blueprint() -> Blueprint:
     @blp.route("/Patient/$follow-up-gaps", methods=["GET"])
     def patient_follow_up_gaps():
         """Patient/$follow-up-gaps: psychiatric starts in the window without a follow-up visit"""
-        pairs = _operation_parameters()
+        pairs = _declared("Patient-follow-up-gaps", _operation_parameters())
         knowledge = current_app.extensions["fhir.knowledge"]
         bundle = populations.follow_up_gaps(
             _ctx(),
@@ -76,15 +94,14 @@ def clinical_blueprint() -> Blueprint:
             _int_param(pairs, "_count", 100, 1, 1000),
             "/Patient/$follow-up-gaps",
             list(pairs.items()),
+            pairs.get("_cursor"),
         )
         return fhir_response(bundle.to_bytes())
 
     @blp.route("/Group/<id>/$pdc", methods=["GET"])
     def group_pdc(id: str):
         """Group/$pdc: PQA PDC per member for a drug class, and the share at or above 0.8"""
-        pairs = _operation_parameters()
-        if not pairs.get("class"):
-            raise BadRequest("class is required (e.g. antipsychotic)", location="http.class")
+        pairs = _declared("Group-pdc", _operation_parameters())
         end = _date_param(pairs, "period-end") or date.today()
         start = _date_param(pairs, "period-start") or date(end.year, 1, 1)
         return fhir_response(

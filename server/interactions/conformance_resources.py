@@ -1,5 +1,5 @@
 """read and search of the conformance resources the server ships (R4 http.html#read, #search): the
-StructureDefinitions, ValueSets and CodeSystems in profiles/, read-only, from memory."""
+StructureDefinitions, ValueSets, CodeSystems and OperationDefinitions in profiles/, read-only, from memory."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, NotFound
 from .context import RequestContext
 
-CONFORMANCE_TYPES = ("StructureDefinition", "ValueSet", "CodeSystem")
-# Search parameters (R4 structuredefinition.html#search, valueset.html#search, codesystem.html#search).
+CONFORMANCE_TYPES = ("StructureDefinition", "ValueSet", "CodeSystem", "OperationDefinition")
+# Search parameters (R4 structuredefinition.html#search, valueset.html#search, codesystem.html#search,
+# operationdefinition.html#search).
 SEARCH_PARAMS = {
     "StructureDefinition": ("_id", "url", "version", "name", "type"),
     "ValueSet": ("_id", "url", "version", "name"),
     "CodeSystem": ("_id", "url", "version", "name"),
+    "OperationDefinition": ("_id", "url", "version", "name", "code"),
 }
 IGNORED = ("_format", "_pretty", "_count", "_total")
 # Operations on them (R4 valueset-operation-expand.html, -validate-code.html, codesystem-operation-lookup.html).
@@ -25,7 +27,7 @@ OPERATIONS = {
     ),
     "CodeSystem": ({"name": "lookup", "definition": "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup"},),
 }
-PARAM_TYPES = {"_id": "token", "url": "uri", "version": "token", "name": "string", "type": "token"}
+PARAM_TYPES = {"_id": "token", "url": "uri", "version": "token", "name": "string", "type": "token", "code": "token"}
 
 
 def capability_entries() -> tuple[dict, ...]:
@@ -57,6 +59,8 @@ def shipped(ctx: RequestContext, resource_type: str) -> list[dict]:
         found = [v.raw for v in profiles.terminology.value_sets.values()]
     elif resource_type == "CodeSystem":
         found = [c.raw for c in profiles.terminology.code_systems.values()]
+    elif resource_type == "OperationDefinition":
+        found = list(profiles.operations.values())
     else:
         raise NotFound(f"Resource type '{resource_type}' is not supported")
     return sorted(found, key=lambda r: r["id"])
@@ -79,7 +83,7 @@ def _matches(resource: dict, name: str, value: str) -> bool:
             resource.get("url") == v.split("|")[0] and ("|" not in v or resource.get("version") == v.split("|")[1])
             for v in values
         )
-    if name in ("version", "type"):
+    if name in ("version", "type", "code"):
         return resource.get(name) in values
     if name == "name":  # string: case-insensitive starts-with
         return any(str(resource.get("name", "")).lower().startswith(v.lower()) for v in values)
@@ -108,3 +112,12 @@ def search(ctx: RequestContext, resource_type: str, pairs: list[tuple[str, str]]
         "link": [{"relation": "self", "url": f"{base}?{urlencode(pairs)}" if pairs else base}],
         "entry": [{"fullUrl": f"{base}/{r['id']}", "resource": r, "search": {"mode": "match"}} for r in found],
     }
+
+
+def operation_definition(ctx: RequestContext, id: str) -> dict:
+    """One of this server's OperationDefinitions, by id, for the operation's own parameter checks (no access
+    decision: the definitions hold no patient data, and the operation's route asks the guard for its own)."""
+    found = ctx.services.validator.profiles.operations.get(id)
+    if found is None:
+        raise NotFound(f"OperationDefinition/{id} is not known")
+    return found

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import UTC, date, datetime, timedelta
 
 import orjson
@@ -34,10 +36,13 @@ def follow_up_gaps(
     count: int,
     path: str,
     pairs: list,
+    cursor: str | None = None,
 ) -> Bundle:
-    """Patients with a psychiatric start in the window and no visit booked or kept within follow_up_within days."""
+    """Patients with a psychiatric start in the window and no visit booked or kept within follow_up_within days,
+    a page of `count` in (start, id) order; the next link's cursor keeps the first page's clock, so that every
+    page looks at the same window (R4 http.html#paging: the server decides how paging works)."""
     patients = _require(ctx, ("MedicationRequest", "Appointment", "Patient"))
-    now = datetime.now(UTC)
+    now, after = _decode_cursor(cursor) if cursor else (datetime.now(UTC), None)
     with ctx.services.database.connection() as conn:
         total, rows = populations.follow_up_gaps(
             conn,
@@ -49,14 +54,38 @@ def follow_up_gaps(
             follow_up_days=follow_up_within,
             appointment_statuses=appointment_statuses,
             patients=patients,
-            limit=count,
+            limit=count + 1,
+            after=after,
         )
+    more, rows = len(rows) > count, rows[:count]
     entries = []
     if rows:
         found = search_type(ctx, "Patient", [("_id", ",".join(r[0] for r in rows)), ("_count", str(len(rows)))])
         by_id = {orjson.loads(e.resource_json)["id"]: e for e in found.entries if e.resource_json}
         entries = [by_id[r[0]] for r in rows if r[0] in by_id]
-    return Bundle("searchset", entries, {"self": page_url(ctx.base_url, path, pairs)}, total)
+    links = {"self": page_url(ctx.base_url, path, pairs)}
+    if more:
+        last_id, last_started = rows[-1]
+        following = [(k, v) for k, v in pairs if k != "_cursor"] + [
+            ("_cursor", _encode_cursor(now, last_started, last_id))
+        ]
+        links["next"] = page_url(ctx.base_url, path, following)
+    return Bundle("searchset", entries, links, total)
+
+
+def _encode_cursor(now: datetime, started: datetime, patient_id: str) -> str:
+    text = orjson.dumps([now.isoformat(), started.isoformat(), patient_id])
+    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, tuple[datetime, str]]:
+    try:
+        now, started, patient_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(now), (datetime.fromisoformat(started), str(patient_id))
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise BadRequest(
+            "Invalid paging cursor; take the next link of the previous page", location="http._cursor"
+        ) from None
 
 
 def group_pdc(

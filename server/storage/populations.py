@@ -36,9 +36,11 @@ def follow_up_gaps(
     appointment_statuses: list[str],
     patients: PatientFilter,
     limit: int,
+    after: tuple[datetime, str] | None = None,
 ) -> tuple[int, list[tuple[str, datetime]]]:
-    """(total, first `limit` (patient id, latest start)) of patients whose latest psychiatric MedicationRequest
-    (authoredOn in the window) has no Appointment of those statuses starting within follow_up_days after it."""
+    """(total, up to `limit` (patient id, latest start) after `after` in (start, id) order) of patients whose
+    latest psychiatric MedicationRequest (authoredOn in the window) has no Appointment of those statuses
+    starting within follow_up_days after it."""
     condition, params = _patients(patients, "t.patient_id")
     query = sql.SQL("""
         WITH starts AS (
@@ -59,14 +61,20 @@ def follow_up_gaps(
                                  AND ast.param = 'status' AND ast.code = ANY(%s)
             WHERE ad.resource_type = 'Appointment' AND ad.param = 'date'
               AND ad.low >= date_trunc('day', %s::timestamptz)
-        ), gaps AS (
+        ), gaps AS MATERIALIZED (
             SELECT s.patient_id, s.started FROM starts s
             WHERE NOT EXISTS (SELECT 1 FROM visits v WHERE v.patient_id = s.patient_id
                               AND v.low >= date_trunc('day', s.started)
                               AND v.low < s.started + make_interval(days => %s))
         )
-        SELECT count(*) OVER (), patient_id, started FROM gaps ORDER BY started, patient_id LIMIT %s
-    """).format(condition=condition)
+        SELECT (SELECT count(*) FROM gaps), g.patient_id, g.started
+        FROM (SELECT 1) AS one
+        LEFT JOIN gaps g ON {after}
+        ORDER BY g.started, g.patient_id LIMIT %s
+    """).format(
+        condition=condition,
+        after=sql.SQL("(g.started, g.patient_id) > (%s, %s)") if after is not None else sql.SQL("TRUE"),
+    )
     with conn.transaction():
         _hash_joins(conn)
         rows = conn.execute(
@@ -81,10 +89,12 @@ def follow_up_gaps(
                 appointment_statuses,
                 started_after,
                 follow_up_days,
+                *(after or ()),
                 limit,
             ],
         ).fetchall()
-    return (rows[0][0] if rows else 0), [(r[1], r[2]) for r in rows]
+    # one row at least (the LEFT JOIN from `one`): the total even when this page is empty
+    return rows[0][0], [(r[1], r[2]) for r in rows if r[1] is not None]
 
 
 def group_pdc(
@@ -161,5 +171,17 @@ def group_pdc(
         conn.execute("SET LOCAL work_mem = '32MB'")  # the window functions' sort of every fill, in memory
         return conn.execute(
             query,
-            [members, *params, codes, drugs, rxnorm, codes, period_end, period_start, period_start, period_end, period_end],
+            [
+                members,
+                *params,
+                codes,
+                drugs,
+                rxnorm,
+                codes,
+                period_end,
+                period_start,
+                period_start,
+                period_end,
+                period_end,
+            ],
         ).fetchall()

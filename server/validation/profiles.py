@@ -15,7 +15,8 @@ from .walker import R4, Walk
 
 
 class Profiles:
-    """Everything read from profiles/ once at start: compiled definitions and expanded value sets."""
+    """Everything read from profiles/ once at start: compiled definitions, expanded value sets, and the
+    OperationDefinitions of this server's own operations (served read-only, never enforced)."""
 
     def __init__(self, profiles_dir: Path, base_bindings: frozenset = frozenset()):
         self.definitions: dict[str, Definition] = load_definitions(profiles_dir / "StructureDefinition")
@@ -24,6 +25,10 @@ class Profiles:
         target_types = profiles_dir / "target-types.json"
         self.target_types = orjson.loads(target_types.read_bytes()) if target_types.exists() else {}
         self.base_bindings = base_bindings
+        self.operations: dict[str, dict] = {
+            path.stem: orjson.loads(path.read_bytes())
+            for path in sorted((profiles_dir / "OperationDefinition").glob("*.json"))
+        }
 
     def resolve(self, name: str) -> Definition | None:
         """A profile by canonical url (a `|version` suffix is ignored) or by id (`us-core-patient`)."""

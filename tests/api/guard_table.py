@@ -457,6 +457,21 @@ ROUTES += [
         CONFORMANCE,
     ),
     Case(
+        "OperationDefinition search (by url)",
+        "GET",
+        "/fhir/<resource_type>",
+        lambda w: "OperationDefinition",
+        CONFORMANCE,
+        params=lambda w: {"url": "https://github.com/fhir-medication-server/OperationDefinition/Group-pdc"},
+    ),
+    Case(
+        "OperationDefinition read",
+        "GET",
+        "/fhir/<resource_type>/<id>",
+        lambda w: "OperationDefinition/Patient-medication-review",
+        CONFORMANCE,
+    ),
+    Case(
         "ValueSet/$expand",
         "GET",
         "/fhir/ValueSet/$expand",

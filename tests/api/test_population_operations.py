@@ -132,3 +132,35 @@ def test_follow_up_gaps_under_a_patient_token_show_at_most_that_patient(client, 
     assert response.status_code == 200
     assert {e["resource"]["id"] for e in response.json().get("entry", [])} == {mine}
     assert client.get("Patient/$follow-up-gaps", params={"started-within": "soon"}).status_code == 400
+
+
+def _links(bundle):
+    return {link["relation"]: link["url"] for link in bundle["link"]}
+
+
+def test_follow_up_gaps_page_with_count_and_next_links_in_a_stable_order(client, unique):
+    mine = {_started(client, f"{unique}-p{i}", 3 + i % 3) for i in range(5)}  # ties on the start day: id decides
+    params = {"started-within": 30, "follow-up-within": 30}
+    whole = client.get("Patient/$follow-up-gaps", params={**params, "_count": 1000}).json()
+    everyone = [e["resource"]["id"] for e in whole["entry"]]
+    assert mine <= set(everyone) and whole["total"] == len(everyone) and "next" not in _links(whole)
+    paged, url, pages = [], None, 0
+    page = client.get("Patient/$follow-up-gaps", params={**params, "_count": 2}).json()
+    while True:
+        pages += 1
+        assert page["type"] == "searchset" and page["total"] == whole["total"]
+        assert len(page.get("entry", [])) <= 2
+        paged += [e["resource"]["id"] for e in page.get("entry", [])]
+        url = _links(page).get("next")
+        if url is None:
+            break
+        assert url.startswith(client.base_url + "/Patient/$follow-up-gaps?") and "_count=2" in url
+        page = client.get(url).json()
+    assert paged == everyone and pages == -(-len(everyone) // 2)  # each once, in the same order
+
+
+def test_follow_up_gaps_refuse_a_bad_cursor_and_count(client):
+    response = client.get("Patient/$follow-up-gaps", params={"_cursor": "not-a-cursor"})
+    assert response.status_code == 400 and response.json()["issue"][0]["location"] == ["http._cursor"]
+    response = client.get("Patient/$follow-up-gaps", params={"_count": 0})
+    assert response.status_code == 400 and response.json()["issue"][0]["location"] == ["http._count"]
