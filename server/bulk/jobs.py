@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..fhir.outcomes import FhirError, NotFound
+from ..interactions import audit
 from ..interactions.context import RequestContext
 from ..interactions.export import ExportRequest, export_plan
 from ..storage import export_jobs
@@ -55,7 +56,9 @@ def client_of(ctx: RequestContext) -> str:
 
 def kick_off(exports: Exports, ctx: RequestContext, request: ExportRequest, request_url: str, claims: dict) -> str:
     """Checks the request as the job will run it, queues the job; returns its id."""
-    export_plan(ctx, request)  # raises now (400, 403, 404) what would fail later
+    plan = export_plan(ctx, request)  # raises now (400, 403, 404) what would fail later
+    if plan.patients and ctx.access is not None:  # the kick-off's AuditEvent names the patients it asks for
+        audit.record(ctx, "operation", patients=plan.patients, subtype="$export")
     client = client_of(ctx)
     job_id = uuid.uuid4().hex
     access = {k: claims.get(k) for k in ("scope", "patient", "fhirUser", "sub", "client_id")}

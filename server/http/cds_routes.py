@@ -114,6 +114,9 @@ def service(service_id: str):
         return _json({"error": f"No CDS service '{service_id}'"}, 404)
     body = _body()
     result = cds_hooks.call(current_app.extensions["fhir.knowledge"], service_id, body, _data_context(body, caller))
+    access = request.environ.get(ACCESS)
+    if access is not None:  # the context patient, whether its record was prefetched or read (IHE BALP)
+        access.patients.add(result.patient_id)
     cds_feedback.record_cards(_services().database, service_id, result.patient_id, result.issued)
     return _json(result.response)
 

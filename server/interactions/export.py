@@ -54,6 +54,7 @@ class ExportPlan:
 
     plans: list[SearchPlan]
     issues: list[Issue]
+    patients: tuple[str, ...] | None = None  # a Patient- or Group-level export's patients, when it names them
 
 
 def _exportable(ctx: RequestContext, resource_type: str) -> bool:
@@ -162,4 +163,4 @@ def export_plan(ctx: RequestContext, request: ExportRequest) -> ExportPlan:
         if request.level != "system":
             plan.criteria.append(PatientsCriterion(patients))
         plans.append(plan)
-    return ExportPlan(plans, issues)
+    return ExportPlan(plans, issues, patients)

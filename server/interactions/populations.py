@@ -13,6 +13,7 @@ from ..fhir.bundles import Bundle
 from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest
 from ..storage import populations
+from . import audit
 from .context import RequestContext
 from .links import page_url
 from .read import read
@@ -116,4 +117,5 @@ def group_pdc(
             period_end=period_end,
             patients=patients,
         )
+    audit.record(ctx, "operation", patients=[row[0] for row in rows], subtype="$pdc")  # every member measured
     return members, rows

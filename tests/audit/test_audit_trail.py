@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 import time
+import uuid
 
 import pytest
+import requests
 
-from tests.factories import MRN, medication_request, patient
+from tests.factories import MRN, group, medication_dispense, medication_request, patient
 
 AUDITOR = "system/AuditEvent.rs"
 
@@ -341,3 +343,102 @@ def test_a_failed_token_request_records_the_client_id_claimed_and_never_a_secret
         assert event["agent"][0]["who"]["identifier"]["value"] == f"{name}-{unique}", event["agent"][0]
         text = _json.dumps(event)
         assert f"secret-{unique}" not in text and f"s-{unique}" not in text and forged not in text
+
+
+def _patients_of(event: dict) -> set[str]:
+    return {e["what"]["reference"] for e in event.get("entity", []) if e.get("role", {}).get("code") == "1"}
+
+
+def _operation_event(auditor, flush, request_id: str, operation: str) -> dict:
+    [event] = _by_request(auditor, flush, request_id)
+    assert event["subtype"][0]["code"] == "operation" and event["action"] == "E"
+    assert operation in [s["code"] for s in event["subtype"][1:]]
+    return event
+
+
+def test_a_medication_review_names_its_patient(client, auditor, flush, unique):
+    subject = client.create(patient(unique))["id"]
+    client.create(medication_request(subject))
+    response = client.get(f"Patient/{subject}/$medication-review", headers={"X-Request-ID": f"review-{unique}"})
+    assert response.status_code == 200, response.text
+    event = _operation_event(auditor, flush, f"review-{unique}", "$medication-review")
+    assert _patients_of(event) == {f"Patient/{subject}"}
+
+
+def test_a_group_pdc_names_the_group_and_every_member_measured(client, auditor, flush, unique):
+    members = [client.create(patient(f"{unique}-{n}"))["id"] for n in range(3)]
+    client.create(medication_dispense(members[0], code="312743", when="2025-02-01", days=30))
+    roster = client.create(group(members, identifier=unique))["id"]
+    response = client.get(
+        f"Group/{roster}/$pdc",
+        params={"class": "antipsychotic", "period-start": "2025-01-01", "period-end": "2025-12-31"},
+        headers={"X-Request-ID": f"pdc-{unique}"},
+    )
+    assert response.status_code == 200, response.text
+    event = _operation_event(auditor, flush, f"pdc-{unique}", "$pdc")
+    assert _patients_of(event) == {f"Patient/{m}" for m in members}
+    assert f"Group/{roster}" in [e["what"].get("reference") for e in event["entity"] if "what" in e]
+    # and the event is found by each member
+    assert event["id"] in [e["id"] for e in _events(auditor, patient=members[2])]
+
+
+def test_follow_up_gaps_name_the_patients_returned(client, auditor, flush, unique):
+    subject = client.create(patient(unique))["id"]
+    client.create(medication_request(subject, authoredOn=time.strftime("%Y-%m-%d")))  # sertraline, today
+    response = client.get(
+        "Patient/$follow-up-gaps", params={"_count": 1000}, headers={"X-Request-ID": f"gaps-{unique}"}
+    )
+    returned = {f"Patient/{e['resource']['id']}" for e in response.json()["entry"]}
+    assert f"Patient/{subject}" in returned
+    event = _operation_event(auditor, flush, f"gaps-{unique}", "$follow-up-gaps")
+    assert _patients_of(event) == returned
+
+
+def _hook(patient_id: str, prefetch: dict | None = None) -> dict:
+    body = {
+        "hook": "order-sign",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {
+            "userId": "Practitioner/example",
+            "patientId": patient_id,
+            "draftOrders": {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": {**medication_request(patient_id, status="draft"), "id": "draft-1"}}],
+            },
+        },
+    }
+    return body | ({"prefetch": prefetch} if prefetch is not None else {})
+
+
+@pytest.mark.parametrize("prefetched", [True, False], ids=["prefetch", "reads"])
+def test_a_cds_hooks_call_names_the_context_patient(live_server, client, auditor, flush, unique, prefetched):
+    subject = client.create(patient(unique))["id"]
+    prefetch = None
+    if prefetched:  # everything prefetched: the service reads nothing itself
+        prefetch = {"patient": client.get(f"Patient/{subject}").json()}
+        prefetch |= dict.fromkeys(("medicationRequests", "medicationStatements", "medicationDispenses", "conditions"))
+    response = requests.post(
+        f"{live_server.root_url}/cds-services/medication-safety-order-sign",
+        json=_hook(subject, prefetch),
+        headers={"Authorization": f"Bearer {live_server.token('system/*.cruds')}", "X-Request-ID": f"cds-{unique}"},
+    )
+    assert response.status_code == 200, response.text
+    [event] = _by_request(auditor, flush, f"cds-{unique}")
+    assert event["subtype"][0]["code"] == "operation"
+    assert "cds-services/medication-safety-order-sign" in [s["code"] for s in event["subtype"][1:]]
+    assert _patients_of(event) == {f"Patient/{subject}"}
+
+
+def test_a_group_export_kick_off_names_the_members(client, auditor, flush, unique):
+    members = [client.create(patient(f"{unique}-{n}"))["id"] for n in range(2)]
+    roster = client.create(group(members, identifier=unique))["id"]
+    response = client.get(
+        f"Group/{roster}/$export",
+        params={"_type": "Patient"},
+        headers={"Prefer": "respond-async", "X-Request-ID": f"export-{unique}"},
+    )
+    assert response.status_code == 202, response.text
+    client.delete(response.headers["Content-Location"])  # the job itself is not under test
+    event = _operation_event(auditor, flush, f"export-{unique}", "$export")
+    assert _patients_of(event) == {f"Patient/{m}" for m in members}
