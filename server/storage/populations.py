@@ -61,19 +61,17 @@ def follow_up_gaps(
                                  AND ast.param = 'status' AND ast.code = ANY(%s)
             WHERE ad.resource_type = 'Appointment' AND ad.param = 'date'
               AND ad.low >= date_trunc('day', %s::timestamptz)
-        ), gaps AS MATERIALIZED (
-            SELECT s.patient_id, s.started FROM starts s
+        ), gaps AS (
+            SELECT count(*) OVER () AS total, s.patient_id, s.started FROM starts s
             WHERE NOT EXISTS (SELECT 1 FROM visits v WHERE v.patient_id = s.patient_id
                               AND v.low >= date_trunc('day', s.started)
                               AND v.low < s.started + make_interval(days => %s))
         )
-        SELECT (SELECT count(*) FROM gaps), g.patient_id, g.started
-        FROM (SELECT 1) AS one
-        LEFT JOIN gaps g ON {after}
-        ORDER BY g.started, g.patient_id LIMIT %s
+        -- the window counts every gap before the page's WHERE (a filter is not pushed below a window)
+        SELECT total, patient_id, started FROM gaps WHERE {after} ORDER BY started, patient_id LIMIT %s
     """).format(
         condition=condition,
-        after=sql.SQL("(g.started, g.patient_id) > (%s, %s)") if after is not None else sql.SQL("TRUE"),
+        after=sql.SQL("(started, patient_id) > (%s, %s)") if after is not None else sql.SQL("TRUE"),
     )
     with conn.transaction():
         _hash_joins(conn)
@@ -93,8 +91,20 @@ def follow_up_gaps(
                 limit,
             ],
         ).fetchall()
-    # one row at least (the LEFT JOIN from `one`): the total even when this page is empty
-    return rows[0][0], [(r[1], r[2]) for r in rows if r[1] is not None]
+    if not rows and after is not None:  # past the last gap (they changed since the previous page): the total
+        return follow_up_gaps(
+            conn,
+            rxnorm=rxnorm,
+            codes=codes,
+            statuses=statuses,
+            started_after=started_after,
+            now=now,
+            follow_up_days=follow_up_days,
+            appointment_statuses=appointment_statuses,
+            patients=patients,
+            limit=1,
+        )[0], []
+    return (rows[0][0] if rows else 0), [(r[1], r[2]) for r in rows]
 
 
 def group_pdc(
@@ -130,15 +140,20 @@ def group_pdc(
             WHERE t.resource_type = 'MedicationDispense' AND t.param = 'code' AND t.system = %s
               AND t.code = ANY(%s)
         ),
-        fills AS MATERIALIZED (
-            SELECT k.patient_id, k.drug, d.low::date AS day,
-                   (SELECT greatest(round((r.content -> 'daysSupply' ->> 'value')::numeric), 0)::int
-                    FROM resources r WHERE r.seq = k.resource_seq AND NOT r.deleted
-                      AND jsonb_typeof(r.content -> 'daysSupply' -> 'value') = 'number') AS days
+        dated AS MATERIALIZED (
+            SELECT k.resource_seq, k.patient_id, k.drug, d.low::date AS day
             FROM coded k
             JOIN search_date d ON d.resource_seq = k.resource_seq AND d.resource_type = 'MedicationDispense'
                               AND d.param = 'whenhandedover'
             WHERE d.low::date <= %s
+            ORDER BY k.resource_seq  -- the lookups below then walk resources_seq_idx and the heap in order
+        ),
+        fills AS MATERIALIZED (
+            SELECT k.patient_id, k.drug, k.day,
+                   (SELECT greatest(round((r.content -> 'daysSupply' ->> 'value')::numeric), 0)::int
+                    FROM resources r WHERE r.seq = k.resource_seq AND NOT r.deleted
+                      AND jsonb_typeof(r.content -> 'daysSupply' -> 'value') = 'number') AS days
+            FROM dated k
         ),
         running AS (
             SELECT patient_id, drug, day, days,
