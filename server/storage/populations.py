@@ -124,8 +124,8 @@ def group_pdc(
     S_i + max_{j<=i}(date_j - 1 - S_{j-1}), S the running sum of days' supply in date order; the drugs'
     shifted intervals are then united (a datemultirange) and clipped to [index date, period end]."""
     condition, params = _patients(patients, "u.patient_id")
-    # Each step is MATERIALIZED so that the sort and window functions carry narrow rows, and the days'
-    # supply is read from each dispense's content by its seq (resources_seq_idx), not by a scan of resources.
+    # Each step is MATERIALIZED so that the sort and window functions carry narrow rows; the days' supply comes
+    # from the index rows, never from a scan of resources.
     query = sql.SQL("""
         WITH m AS MATERIALIZED (SELECT DISTINCT u.patient_id FROM unnest(%s::text[]) AS u(patient_id)
                    WHERE {condition}),
@@ -140,20 +140,20 @@ def group_pdc(
             WHERE t.resource_type = 'MedicationDispense' AND t.param = 'code' AND t.system = %s
               AND t.code = ANY(%s)
         ),
-        dated AS MATERIALIZED (
-            SELECT k.resource_seq, k.patient_id, k.drug, d.low::date AS day
+        fills AS MATERIALIZED (
+            -- the days' supply from its index row (days-supply: the value's precision range, whose middle is the
+            -- value); a dispense stored before that parameter existed has none until a reindex: read its content
+            SELECT k.patient_id, k.drug, d.low::date AS day,
+                   CASE WHEN q.resource_seq IS NOT NULL THEN greatest(round((q.low + q.high) / 2), 0)::int
+                        ELSE (SELECT greatest(round((r.content -> 'daysSupply' ->> 'value')::numeric), 0)::int
+                              FROM resources r WHERE r.seq = k.resource_seq AND NOT r.deleted
+                                AND jsonb_typeof(r.content -> 'daysSupply' -> 'value') = 'number') END AS days
             FROM coded k
             JOIN search_date d ON d.resource_seq = k.resource_seq AND d.resource_type = 'MedicationDispense'
                               AND d.param = 'whenhandedover'
+            LEFT JOIN search_quantity q ON q.resource_seq = k.resource_seq AND q.resource_type = 'MedicationDispense'
+                                       AND q.param = 'days-supply'
             WHERE d.low::date <= %s
-            ORDER BY k.resource_seq  -- the lookups below then walk resources_seq_idx and the heap in order
-        ),
-        fills AS MATERIALIZED (
-            SELECT k.patient_id, k.drug, k.day,
-                   (SELECT greatest(round((r.content -> 'daysSupply' ->> 'value')::numeric), 0)::int
-                    FROM resources r WHERE r.seq = k.resource_seq AND NOT r.deleted
-                      AND jsonb_typeof(r.content -> 'daysSupply' -> 'value') = 'number') AS days
-            FROM dated k
         ),
         running AS (
             SELECT patient_id, drug, day, days,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import psycopg
+
 from server.clinical.adherence import Fill, pdc
 from tests.factories import RXNORM, appointment, group, medication_dispense, medication_request, patient
 
@@ -164,3 +166,29 @@ def test_follow_up_gaps_refuse_a_bad_cursor_and_count(client):
     assert response.status_code == 400 and response.json()["issue"][0]["location"] == ["http._cursor"]
     response = client.get("Patient/$follow-up-gaps", params={"_count": 0})
     assert response.status_code == 400 and response.json()["issue"][0]["location"] == ["http._count"]
+
+
+def test_days_supply_is_searchable(client, unique):
+    pid = client.create(patient(unique))["id"]
+    short = client.create(medication_dispense(pid, when="2025-01-01", days=30))["id"]
+    long = client.create(medication_dispense(pid, when="2025-02-01", days=90))["id"]
+    found = client.get("MedicationDispense", params={"patient": pid, "days-supply": "ge60"}).json()
+    assert [e["resource"]["id"] for e in found["entry"]] == [long]
+    found = client.get("MedicationDispense", params={"patient": pid, "days-supply": "30"}).json()
+    assert [e["resource"]["id"] for e in found["entry"]] == [short]
+
+
+def test_group_pdc_reads_the_supply_of_a_dispense_stored_before_days_supply_was_indexed(client, database_url, unique):
+    pid = client.create(patient(unique))["id"]
+    for when in ("2025-01-01", "2025-03-25"):
+        client.create(medication_dispense(pid, code="312743", when=when, days=90))
+    roster = client.create(group([pid], identifier=unique))["id"]
+    params = {"class": "antipsychotic", "period-start": "2025-01-01", "period-end": "2025-12-31"}
+    indexed = _members(client.get(f"Group/{roster}/$pdc", params=params).json())[pid]
+    assert indexed["daysCovered"] == 180
+    with psycopg.connect(database_url, autocommit=True) as conn:  # as a database from before the parameter
+        removed = conn.execute(
+            "DELETE FROM search_quantity WHERE param = 'days-supply' AND patient_id = %s", (pid,)
+        ).rowcount
+    assert removed == 2
+    assert _members(client.get(f"Group/{roster}/$pdc", params=params).json())[pid] == indexed
