@@ -86,7 +86,9 @@ def thread_cpu(pids: list[int]) -> dict[str, float]:
                 fields = (task / "stat").read_text().rpartition(")")[2].split()
             except OSError:
                 continue
-            totals[re.sub(r"[-_]?\d+$", "", name)] += (int(fields[11]) + int(fields[12])) / ticks
+            name = re.sub(r"[-_]?\d+$", "", name)
+            totals[f"{name} (user)"] += int(fields[11]) / ticks
+            totals[f"{name} (system)"] += int(fields[12]) / ticks
     return dict(totals)
 
 
