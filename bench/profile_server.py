@@ -6,8 +6,8 @@ the middleware, the audit writer thread), driven by wrk, sampled by py-spy in ev
 
 Starts a server on a fresh database (bench/run.py's LocalServer), seeds Patients, runs wrk at 8 clients
 while `py-spy record --format raw` samples the worker processes (idle threads left out), and prints the
-share of samples by module group and the top functions by inclusive and self share. py-spy comes with
-the test extras; wrk is Debian's package."""
+share of samples by module group and the top functions by inclusive and self share. Needs py-spy
+(`.venv/bin/pip install py-spy`) and wrk (`apt-get install -y wrk`)."""
 
 from __future__ import annotations
 
@@ -107,6 +107,8 @@ def main() -> None:
     args.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     cfg = args.parse_args()
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(py_spy).exists():
+        sys.exit("py-spy is needed (.venv/bin/pip install py-spy)")
     if loadgen.wrk_path() is None:
         sys.exit("wrk is needed (apt-get install -y wrk)")
     with tempfile.TemporaryDirectory(prefix="bench-prof-") as tmp:
