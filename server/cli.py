@@ -309,11 +309,14 @@ def cmd_audit_export(args) -> None:
         database = Database(settings.database_url, pool_size=1)
         database.open()
         started = time.monotonic()
+        services = build_services(settings, database)
         try:
-            ctx = operator_context(build_services(settings, database), "audit-export")
+            ctx = operator_context(services, "audit-export")
             with open(args.out, "wb") as out, tqdm(unit="ev", file=sys.stderr, desc="audit export") as bar:
                 count = export_audit_events(ctx, args.since, cast("Callable[[bytes], None]", out.write), bar.update)
         finally:
+            if services.audit is not None:
+                services.audit.flush()  # the run's own AuditEvent, before the database closes
             database.close()
     _print(
         {"exported": count, "since": args.since, "out": str(args.out), "seconds": round(time.monotonic() - started, 2)}
