@@ -1,5 +1,6 @@
 """read and search of the conformance resources the server ships (R4 http.html#read, #search): the
-StructureDefinitions, ValueSets, CodeSystems and OperationDefinitions in profiles/, read-only, from memory."""
+StructureDefinitions, ValueSets, CodeSystems, OperationDefinitions and SearchParameters in profiles/, read-only,
+from memory."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from ..fhir.interactions import Interaction
 from ..fhir.outcomes import BadRequest, NotFound
 from .context import RequestContext
 
-CONFORMANCE_TYPES = ("StructureDefinition", "ValueSet", "CodeSystem", "OperationDefinition")
+CONFORMANCE_TYPES = ("StructureDefinition", "ValueSet", "CodeSystem", "OperationDefinition", "SearchParameter")
 # Search parameters (R4 structuredefinition.html#search, valueset.html#search, codesystem.html#search,
-# operationdefinition.html#search).
+# operationdefinition.html#search, searchparameter.html#search).
 SEARCH_PARAMS = {
     "StructureDefinition": ("_id", "url", "version", "name", "type"),
     "ValueSet": ("_id", "url", "version", "name"),
     "CodeSystem": ("_id", "url", "version", "name"),
     "OperationDefinition": ("_id", "url", "version", "name", "code"),
+    "SearchParameter": ("_id", "url", "version", "name", "code", "base", "type"),
 }
 IGNORED = ("_format", "_pretty", "_count", "_total")
 # Operations on them (R4 valueset-operation-expand.html, -validate-code.html, codesystem-operation-lookup.html).
@@ -27,7 +29,15 @@ OPERATIONS = {
     ),
     "CodeSystem": ({"name": "lookup", "definition": "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup"},),
 }
-PARAM_TYPES = {"_id": "token", "url": "uri", "version": "token", "name": "string", "type": "token", "code": "token"}
+PARAM_TYPES = {
+    "_id": "token",
+    "url": "uri",
+    "version": "token",
+    "name": "string",
+    "type": "token",
+    "code": "token",
+    "base": "token",
+}
 
 
 def capability_entries() -> tuple[dict, ...]:
@@ -61,6 +71,8 @@ def shipped(ctx: RequestContext, resource_type: str) -> list[dict]:
         found = [c.raw for c in profiles.terminology.code_systems.values()]
     elif resource_type == "OperationDefinition":
         found = list(profiles.operations.values())
+    elif resource_type == "SearchParameter":
+        found = list(profiles.search_parameters.values())
     else:
         raise NotFound(f"Resource type '{resource_type}' is not supported")
     return sorted(found, key=lambda r: r["id"])
@@ -85,6 +97,8 @@ def _matches(resource: dict, name: str, value: str) -> bool:
         )
     if name in ("version", "type", "code"):
         return resource.get(name) in values
+    if name == "base":  # a list of resource types
+        return any(v in resource.get("base", []) for v in values)
     if name == "name":  # string: case-insensitive starts-with
         return any(str(resource.get("name", "")).lower().startswith(v.lower()) for v in values)
     return False

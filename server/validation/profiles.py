@@ -16,7 +16,8 @@ from .walker import R4, Walk
 
 class Profiles:
     """Everything read from profiles/ once at start: compiled definitions, expanded value sets, and the
-    OperationDefinitions of this server's own operations (served read-only, never enforced)."""
+    OperationDefinitions of this server's own operations and SearchParameters of its own search parameters
+    (both served read-only, never enforced)."""
 
     def __init__(self, profiles_dir: Path, base_bindings: frozenset = frozenset()):
         self.definitions: dict[str, Definition] = load_definitions(profiles_dir / "StructureDefinition")
@@ -25,10 +26,8 @@ class Profiles:
         target_types = profiles_dir / "target-types.json"
         self.target_types = orjson.loads(target_types.read_bytes()) if target_types.exists() else {}
         self.base_bindings = base_bindings
-        self.operations: dict[str, dict] = {
-            path.stem: orjson.loads(path.read_bytes())
-            for path in sorted((profiles_dir / "OperationDefinition").glob("*.json"))
-        }
+        self.operations: dict[str, dict] = _by_id(profiles_dir / "OperationDefinition")
+        self.search_parameters: dict[str, dict] = _by_id(profiles_dir / "SearchParameter")
 
     def resolve(self, name: str) -> Definition | None:
         """A profile by canonical url (a `|version` suffix is ignored) or by id (`us-core-patient`)."""
@@ -97,3 +96,8 @@ class Profiles:
             elif definition is not None and definition.url != R4 + resource_type:
                 chosen[definition.url] = definition
         return list(chosen.values())
+
+
+def _by_id(directory: Path) -> dict[str, dict]:
+    """The JSON resources of a folder, by file name (each file is named for its resource's id)."""
+    return {path.stem: orjson.loads(path.read_bytes()) for path in sorted(directory.glob("*.json"))}

@@ -472,6 +472,21 @@ ROUTES += [
         CONFORMANCE,
     ),
     Case(
+        "SearchParameter search (by base)",
+        "GET",
+        "/fhir/<resource_type>",
+        lambda w: "SearchParameter",
+        CONFORMANCE,
+        params=lambda w: {"base": "MedicationDispense"},
+    ),
+    Case(
+        "SearchParameter read",
+        "GET",
+        "/fhir/<resource_type>/<id>",
+        lambda w: "SearchParameter/MedicationDispense-days-supply",
+        CONFORMANCE,
+    ),
+    Case(
         "ValueSet/$expand",
         "GET",
         "/fhir/ValueSet/$expand",
