@@ -20,7 +20,7 @@ from .policy import AccessPolicy
 _HIDDEN = frozenset(
     {Interaction.READ, Interaction.VREAD, Interaction.PATCH, Interaction.DELETE, Interaction.HISTORY_INSTANCE}
 )
-_OWN_RECORD_READS = frozenset({Interaction.READ, Interaction.VREAD})
+_OWN_RECORD_READS = frozenset({Interaction.READ, Interaction.VREAD, Interaction.HISTORY_INSTANCE})
 # Interactions that cannot check a granular (v2 query) scope against the resource: they need a scope without one.
 _UNGRANULAR = frozenset(
     {Interaction.DELETE, Interaction.HISTORY_INSTANCE, Interaction.HISTORY_TYPE, Interaction.HISTORY_SYSTEM}
@@ -181,12 +181,17 @@ class Guard:
             self.policy.require_ungranular(interaction, resource_type)
         return self.policy.compartment_patient(interaction, types[0])
 
-    def history_scope(self, interaction: Interaction, types: tuple[str, ...]) -> tuple[tuple[str, ...], PatientFilter]:
-        """(types, patients) a history may show. history-system keeps to the types the token may search
-        without a granular restriction, and with mixed patient/ and system/ grants to the unconfined ones."""
+    def history_scope(
+        self, interaction: Interaction, types: tuple[str, ...], id: str | None = None
+    ) -> tuple[tuple[str, ...], PatientFilter]:
+        """(types, patients) a history may show (`id`: an instance's). history-system keeps to the types the token
+        may search without a granular restriction, and with mixed patient/ and system/ grants to the unconfined
+        ones; the user's own record's history is shown outside any patient compartment, as its read is."""
         if interaction != Interaction.HISTORY_SYSTEM:
             for resource_type in types:
                 self.policy.require_ungranular(interaction, resource_type)
+            if id is not None and self._own_record(interaction, types[0], id):
+                return types, None
             return types, self.policy.compartment_patient(interaction, types[0])
         types = tuple(
             t

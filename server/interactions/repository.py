@@ -125,7 +125,7 @@ def search(ctx: RequestContext, conn, plan: SearchPlan, interaction: Interaction
 
 def history(ctx: RequestContext, conn, interaction: Interaction, query: HistoryQuery) -> tuple[list, int]:
     """Versions newest first, of the types and patients the guard allows (query.resource_types: wanted)."""
-    types, patients = ctx.guard.history_scope(interaction, query.resource_types)
+    types, patients = ctx.guard.history_scope(interaction, query.resource_types, query.id)
     rows, total = _history.history(conn, replace(query, resource_types=types, compartment_patient=patients))
     audit.saw(ctx, [row[1] for row in rows[: query.count]], entities=False)
     return rows, total

@@ -134,4 +134,6 @@ def test_practitioner_reads_their_own_practitioner_record(practitioner_client, w
     own = practitioner_client.get(f"Practitioner/{world['practitioner']}")
     assert own.status_code == 200, own.text
     assert practitioner_client.get(f"Practitioner/{world['practitioner']}/_history/1").status_code == 200
+    history = practitioner_client.get(f"Practitioner/{world['practitioner']}/_history").json()
+    assert [e["resource"]["id"] for e in history["entry"]] == [world["practitioner"]]
     assert practitioner_client.get("Practitioner/someone-else").status_code == 404
