@@ -139,6 +139,7 @@ class _QuietFiles(SimpleHTTPRequestHandler):
 
 
 def _sign_in_and_allow(driver, username: str, password: str) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -146,7 +147,8 @@ def _sign_in_and_allow(driver, username: str, password: str) -> None:
     driver.find_element(By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    allow = WebDriverWait(driver, 20).until(
+    # the sign-in page's buttons go stale while the consent page loads: look again until it has
+    allow = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if "Allow" in b.text), None)
     )
     allow.click()
