@@ -40,7 +40,7 @@ def parse_range(text: str) -> tuple[datetime, datetime]:
         int(part.get("hour", 0)),
         int(part.get("minute", 0)),
         int(part.get("second", 0)),
-        int(float(part.get("fraction", "0")) * 1_000_000),
+        int(part.get("fraction", ".0")[1:7].ljust(6, "0")),  # microseconds, digits beyond truncated (no float)
         tzinfo=zone,
     )
     if "fraction" in part:

@@ -112,3 +112,10 @@ def test_last_updated_matches_as_in_sql(client, services, offsets):
         for prefix, shift, length in offsets
     ]
     assert_parity(client, services, [{"resourceType": "Patient"}, {"resourceType": "Patient", "active": True}], queries)
+
+
+def test_fractions_of_a_second_are_read_as_digits_not_floats():
+    # float(".000249") * 1e6 is 248.99999999999997: the low bound was a microsecond early
+    assert parse_range("2000-01-01T00:00:00.000249Z")[0].microsecond == 249
+    assert parse_range("2000-01-01T00:00:00.5+01:00")[0].microsecond == 500000
+    assert parse_range("2000-01-01T00:00:00.123456789Z")[0].microsecond == 123456
