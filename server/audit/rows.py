@@ -5,7 +5,6 @@ event with a shape this does not know (an absolute reference) gets the generic e
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Literal
 
 from ..fhir.references import parse_reference
@@ -30,14 +29,6 @@ def _reference(reference: dict) -> tuple[str, str] | None | Literal[False]:
     return parsed.resource_type, parsed.id
 
 
-def _recorded_range(recorded: str) -> tuple[datetime, datetime]:
-    """parse_range of events.py's own `recorded` format (microseconds, Z), without the general parser."""
-    if len(recorded) == 27 and recorded[19] == "." and recorded[-1] == "Z":
-        low = datetime.fromisoformat(recorded)
-        return low, low + timedelta(microseconds=1)
-    return parse_range(recorded)
-
-
 def audit_event_rows(event: dict) -> dict[str, list[tuple]] | None:
     """Rows by search type for the parameters of resources/AuditEvent.json, or None when the event
     needs the generic extraction."""
@@ -48,7 +39,7 @@ def audit_event_rows(event: dict) -> dict[str, list[tuple]] | None:
         _coding_rows("subtype", subtype, rows)
     for profile in event.get("meta", {}).get("profile", []):
         rows["uri"].append(("_profile", profile))
-    low, high = _recorded_range(event["recorded"])
+    low, high = parse_range(event["recorded"])
     rows["date"].append(("date", low, high))
     for name, holders in (
         ("agent", [a["who"] for a in event["agent"]]),

@@ -28,6 +28,14 @@ def _timezone(text: str | None) -> timezone:
 
 def parse_range(text: str) -> tuple[datetime, datetime]:
     """The range [low, high) that a date, dateTime or instant of any precision covers."""
+    if len(text) == 27 and text[19] == "." and text[-1] == "Z" and text[20:26].isdigit():
+        # the server's own instants (meta.lastUpdated, AuditEvent.recorded): UTC, microseconds
+        low = datetime.fromisoformat(text)
+        return low, low + timedelta(microseconds=1)
+    return _parse_range(text)
+
+
+def _parse_range(text: str) -> tuple[datetime, datetime]:
     match = _DATE_TIME.match(text)
     if not match:
         raise ValueError(text)

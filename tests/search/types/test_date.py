@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.search.dates import parse_range
+from server.search.dates import _parse_range, parse_range
 from tests.search.types.parity import assert_parity, parity_settings
 
 PREFIXES = ["", "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"]
@@ -119,3 +119,9 @@ def test_fractions_of_a_second_are_read_as_digits_not_floats():
     assert parse_range("2000-01-01T00:00:00.000249Z")[0].microsecond == 249
     assert parse_range("2000-01-01T00:00:00.5+01:00")[0].microsecond == 500000
     assert parse_range("2000-01-01T00:00:00.123456789Z")[0].microsecond == 123456
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_the_servers_own_instants_parse_as_the_general_rule_reads_them(moment):
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # meta.lastUpdated, AuditEvent.recorded
+    assert parse_range(text) == _parse_range(text)
