@@ -21,6 +21,9 @@ from .body import BodyRefused, Limits, read_body
 log = logging.getLogger("server.edge")
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 _HOP_BY_HOP = frozenset({"transfer-encoding", "content-encoding", "content-length", "content-type"})
+# A response that says it is at most this long is read whole in the app thread: one hand-off to the loop instead of
+# one per chunk, one for the end and one for close(). Longer ones (export files) are streamed.
+MAX_JOINED_BYTES = 1 << 20
 
 
 def outcome(status: int, diagnostics: str, code: str, extra: list | None = None) -> tuple[int, list, bytes]:
@@ -121,7 +124,8 @@ class Bridge:
                 await self.threads.run(close)
 
     def _call_app(self, environ: dict):
-        """In an app thread: the WSGI call; a list body is joined here, anything else is streamed."""
+        """In an app thread: the WSGI call; a list body, or one of a known length up to MAX_JOINED_BYTES, is joined here;
+        anything else is streamed."""
         started: list = []
 
         def start_response(status: str, headers: list, exc_info=None):
@@ -133,11 +137,13 @@ class Bridge:
         except Exception:  # the app renders its own errors; this is only a last resort
             log.exception("wsgi app failed")
             return outcome(500, "Internal server error; the request was not completed", "exception")
-        if isinstance(result, (list, tuple)):
-            body = b"".join(result)
-            close = getattr(result, "close", None)
-            if close:
-                close()
+        if isinstance(result, (list, tuple)) or (environ["REQUEST_METHOD"] != "HEAD" and _joinable(started)):
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close:
+                    close()
             return started[0], started[1], body
         iterator = iter(result)
         first = next(iterator, b"")  # start_response may come with the first chunk
@@ -167,6 +173,16 @@ class Bridge:
                 log.exception("shutdown hook failed")
         self.threads.shutdown(wait=finished)
         return finished
+
+
+def _joinable(started: list) -> bool:
+    """Whether start_response came already with a Content-Length of at most MAX_JOINED_BYTES."""
+    if not started:
+        return False
+    for name, value in started[1]:
+        if name.lower() == "content-length":
+            return value.isdigit() and int(value) <= MAX_JOINED_BYTES
+    return False
 
 
 class _Prepended:
