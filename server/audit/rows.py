@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..fhir.references import parse_reference
+from ..fhir.references import is_valid_id, parse_reference
 from ..search.dates import parse_range
 from ..search.normalize import normalize
 
@@ -23,6 +23,9 @@ def _reference(reference: dict) -> tuple[str, str] | None | Literal[False]:
     literal = reference.get("reference")
     if literal is None:
         return None
+    resource_type, slash, id = literal.partition("/")
+    if slash and resource_type[:1].isupper() and resource_type.isalpha() and is_valid_id(id):
+        return resource_type, id  # the shape events.py writes: Type/id
     parsed = parse_reference(literal)
     if parsed is None or parsed.base is not None:
         return False

@@ -124,8 +124,8 @@ class Bridge:
                 await self.threads.run(close)
 
     def _call_app(self, environ: dict):
-        """In an app thread: the WSGI call; a list body, or one of a known length up to MAX_JOINED_BYTES, is joined here;
-        anything else is streamed."""
+        """In an app thread: the WSGI call; a list body, or one of a known length up to MAX_JOINED_BYTES, is
+        joined here; anything else is streamed."""
         started: list = []
 
         def start_response(status: str, headers: list, exc_info=None):

@@ -54,12 +54,22 @@ def _interaction(method: str, route: str | None) -> str:
     return operation or str(_FHIR_ROUTES.get((method, shape), shape))  # operations by name: $everything
 
 
+_children: dict[tuple, tuple] = {}  # (interaction, type, status) -> its counter and histogram (labels() takes a lock)
+
+
 def observe(environ: dict, status: int, seconds: float, types: frozenset[str]) -> None:
     route, type_ = environ.get(ROUTE, (None, None))
     interaction = _interaction(environ.get("REQUEST_METHOD", ""), route)
     type_ = type_ if type_ in types else ""  # only the registry's types: a bounded label
-    metrics.REQUESTS.labels(interaction, type_, str(status)).inc()
-    metrics.LATENCY.labels(interaction, type_).observe(seconds)
+    key = (interaction, type_, status)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (
+            metrics.REQUESTS.labels(interaction, type_, str(status)),
+            metrics.LATENCY.labels(interaction, type_),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def _remember_route(endpoint, values) -> None:

@@ -5,10 +5,13 @@ pyproject.toml); writes go through the write path (versions.py)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 
 from ..fhir.interactions import Interaction
+from ..fhir.outcomes import BadRequest
 from ..search.registry import ResourceDefinition
+from ..storage import audit_events as _audit_events
 from ..storage import export as _export
 from ..storage import history as _history
 from ..storage import include as _include
@@ -107,11 +110,26 @@ def _scoped(ctx: RequestContext, plan: SearchPlan, interaction: Interaction) -> 
     return plan
 
 
+@contextmanager
+def _answerable():
+    """A criterion the AuditEvent table cannot answer is the client's 400, naming it."""
+    try:
+        yield
+    except _audit_events.UnsupportedCriterion as unsupported:
+        raise BadRequest(
+            f"Searching AuditEvent by '{unsupported.param}' is not supported: use its parameters"
+            " (date, type, subtype, outcome, agent, entity, patient, _id, _lastUpdated, _profile) with their"
+            " plain, :not, :identifier and :missing forms, and _sort=date or -date",
+            expression=unsupported.param,
+        ) from None
+
+
 def search_page(
     ctx: RequestContext, conn, plan: SearchPlan, interaction: Interaction = Interaction.SEARCH_TYPE
 ) -> SearchResult:
     """One page of a search, narrowed to what the token may see; its patients are audited."""
-    result = _search.search_page(conn, _scoped(ctx, plan, interaction))
+    with _answerable():
+        result = _search.search_page(conn, _scoped(ctx, plan, interaction))
     audit.saw(ctx, result.matches, entities=False)
     return result
 
@@ -119,7 +137,8 @@ def search_page(
 def search(ctx: RequestContext, conn, plan: SearchPlan, interaction: Interaction) -> list[Match]:
     """The matches (up to plan.count + 1) of a conditional interaction's criteria, narrowed by the
     guard for that interaction."""
-    matches, _ = _search.search(conn, _scoped(ctx, plan, interaction))
+    with _answerable():
+        matches, _ = _search.search(conn, _scoped(ctx, plan, interaction))
     return matches
 
 
@@ -135,7 +154,11 @@ def included(
     ctx: RequestContext, conn, sources: list[int], source_type: str, param: str, target_type: str | None
 ) -> list[Match]:
     """_include targets the token may read."""
-    found = _include.included(conn, sources, source_type, param, target_type, _visible(ctx))
+    if source_type == _audit_events.AUDIT_TYPE:  # its references are keys of its own table
+        params = _reference_params(ctx, source_type, param)
+        found = _include.included_by_audit_events(conn, sources, params, target_type, _visible(ctx))
+    else:
+        found = _include.included(conn, sources, source_type, param, target_type, _visible(ctx))
     definitions = ctx.services.registry.definitions
     return _shown(ctx, [m for m in found if ctx.guard.granted(definitions[m.resource_type], m.content)])
 
@@ -144,9 +167,23 @@ def revincluded(
     ctx: RequestContext, conn, targets: list[tuple[str, str]], source_type: str, param: str, target_type: str | None
 ) -> list[Match]:
     """_revinclude sources the token may read."""
-    found = _include.revincluded(conn, targets, source_type, param, target_type, _visible(ctx))
+    if source_type != _audit_events.AUDIT_TYPE:
+        found = _include.revincluded(conn, targets, source_type, param, target_type, _visible(ctx))
+    elif source_type in _visible(ctx).patients:
+        params = _reference_params(ctx, source_type, param)
+        found = _include.audit_events_referring(conn, targets, params, target_type)
+    else:
+        found = []
     definitions = ctx.services.registry.definitions
     return _shown(ctx, [m for m in found if ctx.guard.granted(definitions[m.resource_type], m.content)])
+
+
+def _reference_params(ctx: RequestContext, resource_type: str, param: str) -> list[str]:
+    """The reference parameters an _include names ("*": all of the type's)."""
+    if param != "*":
+        return [param]
+    definition = ctx.services.registry.definitions[resource_type]
+    return [p.name for p in definition.params.values() if p.type == "reference"]
 
 
 def _shown(ctx: RequestContext, matches: list[Match]) -> list[Match]:
@@ -201,7 +238,8 @@ def export_snapshot(ctx: RequestContext):
 
 def export_count(ctx: RequestContext, conn, plan: SearchPlan) -> int:
     """How many resources an export's plan yields, narrowed like a search by the guard."""
-    return _export.count(conn, _scoped(ctx, replace(plan, criteria=list(plan.criteria)), Interaction.SEARCH_TYPE))
+    with _answerable():
+        return _export.count(conn, _scoped(ctx, replace(plan, criteria=list(plan.criteria)), Interaction.SEARCH_TYPE))
 
 
 def export_stream(ctx: RequestContext, conn, plan: SearchPlan, batch_size: int):

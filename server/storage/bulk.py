@@ -112,50 +112,6 @@ def write_versions(conn: psycopg.Connection, versions: list[BulkVersion], replac
         _insert_index_rows(conn, module, b"".join(v.index_copy.get(module.TABLE, b"") for v in versions))
 
 
-_NEXT_SEQS = "SELECT nextval(pg_get_serial_sequence('resources', 'seq')) FROM generate_series(1, %s)"
-
-
-def append_versions(conn: psycopg.Connection, versions: list[AppendedVersion]) -> None:
-    """Store new versions of resources that are never changed (no history row, fresh ids: the audit trail's),
-    straight into the tables: their seqs drawn first, then one COPY per table, with no staging and no join.
-    COPY writes the drawn seqs into the identity column (sql-copy.html: as OVERRIDING SYSTEM VALUE)."""
-    if not versions:
-        return
-    seqs = [row[0] for row in conn.execute(_NEXT_SEQS, (len(versions),))]
-    with conn.cursor().copy(
-        "COPY resources (seq, resource_type, id, version_id, last_updated, deleted, patient_id, content) FROM STDIN"
-    ) as copy:
-        copy.set_types(["int8", "text", "text", "int4", "timestamptz", "bool", "text", "text"])
-        for seq, v in zip(seqs, versions, strict=True):
-            copy.write_row((seq, v.resource_type, v.id, v.version_id, v.last_updated, False, v.patient_id, v.content))
-    for search_type, module in INDEX_TYPES.items():
-        rows = [
-            (seq, v.resource_type, v.patient_id, *row)
-            for seq, v in zip(seqs, versions, strict=True)
-            for row in v.index_rows.get(search_type, ())
-        ]
-        if rows:
-            columns = sql.SQL(", ").join(sql.Identifier(c) for c in module.COLUMNS)
-            statement = sql.SQL("COPY {} (resource_seq, resource_type, patient_id, {}) FROM STDIN").format(
-                sql.Identifier(module.TABLE), columns
-            )
-            with conn.cursor().copy(statement) as copy:
-                copy.set_types(["int8", "text", "text", *module.CASTS])
-                for row in rows:
-                    copy.write_row(row)
-
-
-@dataclass(frozen=True)
-class AppendedVersion:
-    resource_type: str
-    id: str
-    version_id: int
-    last_updated: datetime
-    content: str  # JSON
-    patient_id: str | None
-    index_rows: dict[str, list[tuple]]
-
-
 def _insert_index_rows(conn: psycopg.Connection, module, data: bytes) -> None:
     if not data:
         return

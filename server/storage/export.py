@@ -10,7 +10,7 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
-from .search import SearchPlan, _where
+from .search import SearchPlan, _where, table_of
 
 # Writers take meta.lastUpdated in Python just before their statement starts (interactions/versions.py).
 CLOCK_MARGIN = "1 second"
@@ -37,7 +37,7 @@ def snapshot(url: str) -> Iterator[tuple[psycopg.Connection, datetime]]:
 
 def count(conn: psycopg.Connection, plan: SearchPlan) -> int:
     where, args = _where(plan)
-    row = conn.execute(sql.SQL("SELECT count(*) FROM resources r WHERE {}").format(where), args).fetchone()
+    row = conn.execute(sql.SQL("SELECT count(*) FROM {} r WHERE {}").format(table_of(plan), where), args).fetchone()
     assert row is not None  # the query always returns one row
     return row[0]
 
@@ -45,7 +45,7 @@ def count(conn: psycopg.Connection, plan: SearchPlan) -> int:
 def stream(conn: psycopg.Connection, plan: SearchPlan, batch_size: int = 2000) -> Iterator[list[str]]:
     """The matches' stored JSON, in batches, through a server-side cursor (one batch in memory at a time)."""
     where, args = _where(plan)
-    query = sql.SQL("SELECT r.content::text FROM resources r WHERE {} ORDER BY r.seq").format(where)
+    query = sql.SQL("SELECT r.content::text FROM {} r WHERE {} ORDER BY r.seq").format(table_of(plan), where)
     with conn.cursor(name=f"export_{plan.resource_type.lower()}") as cursor:
         cursor.itersize = batch_size
         cursor.execute(query, args)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from . import audit_events
 from .patient_filter import PatientFilter, patient_condition
 from .search import Match
 
@@ -74,6 +75,42 @@ def revincluded(
     types, ids = [t for t, _ in targets], [i for _, i in targets]
     args = [types, ids, source_type, param, param, target_type, target_type, *visible_args]
     return [Match(row[0], row[1], row[2], row[3], (), row[4]) for row in conn.execute(query, args).fetchall()]
+
+
+def included_by_audit_events(
+    conn: psycopg.Connection, sources: list[int], params: list[str], target_type: str | None, visible: Visible
+) -> list[Match]:
+    """_include of AuditEvents (sources: their seqs): the targets their reference keys name through params."""
+    visible_sql, visible_args = visible.condition("x")
+    prefixes = [audit_events.key_prefix("t", param) for param in params]
+    query = sql.SQL(
+        _SELECT + " JOIN (SELECT split_part(k, chr(31), 3) AS type, split_part(k, chr(31), 4) AS id"
+        "  FROM audit_events a, unnest(" + audit_events.KEYS.format("a") + ") AS k"
+        "  WHERE a.seq = ANY(%s) AND k LIKE ANY(%s::text[])) AS t ON x.resource_type = t.type AND x.id = t.id"
+        " WHERE (%s::text IS NULL OR t.type = %s) AND NOT x.deleted AND ({})"
+    ).format(visible_sql)
+    args = [sources, prefixes, target_type, target_type, *visible_args]
+    return [Match(row[0], row[1], row[2], row[3], (), row[4]) for row in conn.execute(query, args).fetchall()]
+
+
+def audit_events_referring(
+    conn: psycopg.Connection, targets: list[tuple[str, str]], params: list[str], target_type: str | None
+) -> list[Match]:
+    """_revinclude of AuditEvents: those whose params refer to one of the targets (type, id)."""
+    wanted = [
+        audit_events.reference_key(param, type_, id)
+        for param in params
+        for type_, id in targets
+        if target_type is None or type_ == target_type
+    ]
+    query = sql.SQL(
+        "SELECT "
+        + audit_events.select_columns("x")
+        + " FROM audit_events x WHERE "
+        + audit_events.KEYS.format("x")
+        + " && %s::text[]"
+    )
+    return [Match(row[0], row[1], row[2], row[3], (), row[4]) for row in conn.execute(query, [wanted]).fetchall()]
 
 
 def visible_keys(conn: psycopg.Connection, keys: list[tuple[str, str]], visible: Visible) -> set[tuple[str, str]]:

@@ -8,6 +8,8 @@ from datetime import datetime
 
 import psycopg
 
+from . import audit_events
+
 
 @dataclass(frozen=True)
 class Version:
@@ -35,6 +37,8 @@ _CURRENT = (
 
 
 def read_current(conn: psycopg.Connection, resource_type: str, id: str) -> Version | None:
+    if resource_type == audit_events.AUDIT_TYPE:
+        return _version(audit_events.read_current(conn, id))
     return _version(conn.execute(_CURRENT, (resource_type, id)).fetchone())
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from . import audit_events
 from .index import INDEX_TYPES, date, matching_seqs, quantity, reference, string, token, uri
 from .patient_filter import PatientFilter, patient_condition
 
@@ -112,8 +113,19 @@ class Match:
     patient_id: str | None = None  # the patient compartment it belongs to
 
 
+def _in_audit_table(types: list[str] | tuple[str, ...]) -> bool:
+    return list(types) == [audit_events.AUDIT_TYPE]
+
+
+def table_of(plan: SearchPlan) -> sql.Identifier:
+    """The table a plan's matches are rows of (alias r): resources, or the AuditEvent table."""
+    return sql.Identifier(audit_events.TABLE if _in_audit_table(plan.resource_types) else "resources")
+
+
 def _criterion_condition(criterion, types: list[str], alias: str, depth: int) -> tuple[sql.Composable, list]:
     row = sql.Identifier(alias)
+    if _in_audit_table(types) and not isinstance(criterion, (IdCriterion, AnyOfCriterion)):
+        return _audit_condition(criterion, alias)
     if isinstance(criterion, IdCriterion):
         return sql.SQL("{}.id = ANY(%s)").format(row), [list(criterion.ids)]
     if isinstance(criterion, date.DateCriterion) and criterion.param == "_lastUpdated":
@@ -145,6 +157,15 @@ def _criterion_condition(criterion, types: list[str], alias: str, depth: int) ->
     return sql.SQL("{}.seq {} ({})").format(row, sql.SQL("NOT IN" if negated else "IN"), seqs), args
 
 
+def _audit_condition(criterion, alias: str) -> tuple[sql.Composable, list]:
+    """A criterion on the AuditEvent table (storage/audit_events.py); UnsupportedCriterion for a kind it lacks."""
+    if isinstance(criterion, date.DateCriterion) and criterion.param == "_lastUpdated":
+        return date.point_condition(f'"{alias}".last_updated', criterion)
+    if isinstance(criterion, MissingCriterion) and criterion.part is None:
+        return audit_events.missing_condition(criterion.param, criterion.missing, alias)
+    return audit_events.condition(criterion, alias)
+
+
 def _all_of(criteria, types: list[str], alias: str, depth: int) -> tuple[sql.Composable, list]:
     parts, args = [], []
     for criterion in criteria:
@@ -168,6 +189,8 @@ def _chain_condition(criterion: ChainCriterion, types, row, depth) -> tuple[sql.
 
 def _has_condition(criterion: HasCriterion, types, row, depth) -> tuple[sql.Composable, list]:
     """Driven from the inner criteria: matching sources -> their reference rows -> target ids."""
+    if _in_audit_table([criterion.source_type]):
+        raise audit_events.UnsupportedCriterion(f"_has:{criterion.source_type}")
     source = f"has{depth}"
     inner, inner_args = _all_of(criterion.criteria, [criterion.source_type], source, depth + 1)
     query = sql.SQL(
@@ -193,8 +216,13 @@ def _compartment_condition(criterion: CompartmentCriterion, types, row) -> tuple
 
 def _where(plan: SearchPlan) -> tuple[sql.Composable, list]:
     types = list(plan.resource_types)
-    parts: list[sql.Composable] = [sql.SQL("r.resource_type = ANY(%s) AND NOT r.deleted")]
-    args: list = [types]
+    if audit_events.AUDIT_TYPE in types and len(types) > 1:  # AuditEvents are searched on their own
+        types = [t for t in types if t != audit_events.AUDIT_TYPE]
+    if _in_audit_table(types):
+        parts: list[sql.Composable] = [sql.SQL("true")]
+        args: list = []
+    else:
+        parts, args = [sql.SQL("r.resource_type = ANY(%s) AND NOT r.deleted")], [types]
     if plan.compartment_patient is not None:
         condition, condition_args = patient_condition(plan.compartment_patient, sql.SQL("r.patient_id"))
         parts.append(condition)
@@ -215,7 +243,10 @@ _SENTINELS = {
 _COLUMNS = {"_id": ('r.id COLLATE "C"', "text"), "_lastUpdated": ("r.last_updated", "timestamptz")}
 
 
-def _sort_expression(key: SortKey) -> tuple[sql.Composable, list, str]:
+def _sort_expression(key: SortKey, audit: bool = False) -> tuple[sql.Composable, list, str]:
+    if audit and key.search_type != "column":
+        column, cast = audit_events.sort_column(key.search_type, key.param)
+        return sql.SQL(column), [], cast
     if key.search_type == "column":
         column, cast = _COLUMNS[key.param]
         return sql.SQL(column), [], cast
@@ -278,7 +309,8 @@ def page_query(plan: SearchPlan, where: tuple[sql.Composable, list] | None = Non
     """The SQL of one page: matches after (or before) the cursor in sort order, plus one row.
     `where`: the plan's conditions, when the caller has composed them already."""
     condition, args = where or _where(plan)
-    expressions = [_sort_expression(key) for key in plan.sort]
+    audit = _in_audit_table(plan.resource_types)
+    expressions = [_sort_expression(key, audit) for key in plan.sort]
     backwards = plan.cursor is not None and plan.cursor[0] == "before"
     page_where, page_args = condition, list(args)
     if plan.cursor is not None:
@@ -294,10 +326,15 @@ def page_query(plan: SearchPlan, where: tuple[sql.Composable, list] | None = Non
         select_args += expression_args
     order.append(sql.SQL("r.seq DESC" if backwards else "r.seq ASC"))
     sort_columns = sql.SQL("").join(sql.SQL(", ({})::text").format(e) for e, _, _ in expressions)
-    query = sql.SQL(
-        "SELECT r.seq, r.resource_type, r.id, r.content::text, r.patient_id{} FROM resources r WHERE {}"
-        " ORDER BY {} LIMIT %s"
-    ).format(sort_columns, page_where, sql.SQL(", ").join(order))
+    query = sql.SQL("SELECT {}{} FROM {} r WHERE {} ORDER BY {} LIMIT %s").format(
+        sql.SQL(
+            audit_events.select_columns("r") if audit else "r.seq, r.resource_type, r.id, r.content::text, r.patient_id"
+        ),
+        sort_columns,
+        table_of(plan),
+        page_where,
+        sql.SQL(", ").join(order),
+    )
     return query, select_args + page_args + order_args + [plan.count + 1]
 
 
@@ -311,13 +348,13 @@ def search_page(conn: psycopg.Connection, plan: SearchPlan) -> SearchResult:
     more = len(rows) > plan.count
     if plan.cursor is None and not more and plan.total != "none":
         return SearchResult(matches, more, len(matches))  # the first page holds every match: no count query
-    return SearchResult(matches, more, _total(conn, plan.total, where, args))
+    return SearchResult(matches, more, _total(conn, plan.total, where, args, table_of(plan)))
 
 
-def _total(conn: psycopg.Connection, mode: str, where: sql.Composable, args: list) -> int | None:
+def _total(conn: psycopg.Connection, mode: str, where: sql.Composable, args: list, table: sql.Identifier) -> int | None:
     if mode == "none":
         return None
-    count = sql.SQL("SELECT count(*) FROM resources r WHERE {}").format(where)
+    count = sql.SQL("SELECT count(*) FROM {} r WHERE {}").format(table, where)
     if mode == "estimate":
         row = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(count), args).fetchone()
         assert row is not None  # the query always returns one row

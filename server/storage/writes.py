@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import psycopg
 
-from . import bulk
+from . import audit_events, bulk
 from .index import delete_ctes, index_ctes, index_rows_json, with_ctes
 from .jsonb import raw_jsonb
 
@@ -62,7 +62,13 @@ _HISTORY_ROW = (
 _PARAMETER = re.compile(r"%\((\w+)\)s")
 
 
+def _is_audit(version: StoredVersion) -> bool:
+    return version.resource_type == audit_events.AUDIT_TYPE
+
+
 def _shape(version: StoredVersion) -> tuple[str, bool]:
+    if _is_audit(version):
+        return "audit", False
     return ("delete" if version.deleted else "replace" if version.replaces else "new"), version.history
 
 
@@ -70,7 +76,9 @@ def _ctes(shape: tuple[str, bool], number: int, first: int) -> list[str]:
     """The CTEs of one version; its parameters suffixed with its number, its seq read from CTE s<first>."""
     kind, history = shape
     kept = [_HISTORY_ROW] if history else []
-    if kind == "delete":
+    if kind == "audit":
+        statements = [audit_events.INSERT_ROW]
+    elif kind == "delete":
         statements = [_DELETED_ROW, *kept, *delete_ctes("%(seq)s::bigint")]
     else:
         statements = [_CURRENT_ROW, *kept, *index_ctes(f"SELECT seq FROM s{first}", kind == "replace")]
@@ -109,7 +117,23 @@ def _content(version: StoredVersion) -> bytes:
     return version.content
 
 
+def _audit_row(version: StoredVersion) -> tuple:
+    """(id, last_updated, recorded, keys, content) of an AuditEvent (storage/audit_events.py)."""
+    rows = version.index_rows or {}
+    return (
+        version.id,
+        version.last_updated,
+        audit_events.recorded(rows, version.last_updated),
+        audit_events.keys(rows),
+        _content(version).decode(),
+    )
+
+
 def _parameters(version: StoredVersion, number: int) -> dict:
+    if _is_audit(version):
+        id, last_updated, recorded, keys, content = _audit_row(version)
+        values = {"id": id, "last_updated": last_updated, "recorded": recorded, "keys": keys, "content": content}
+        return {f"{name}_{number}": value for name, value in values.items()}
     values = {
         "resource_type": version.resource_type,
         "id": version.id,
@@ -132,9 +156,14 @@ def store(conn: psycopg.Connection, versions: list[StoredVersion]) -> list[int |
     live = [v for v in versions if not v.deleted]
     if len(versions) <= FEW and all(v.index_rows is not None for v in live):
         return _store_in_one_statement(conn, versions)
-    if all(_appended(v) for v in versions):
-        bulk.append_versions(conn, [_for_append(v) for v in versions])
-        return [None] * len(versions)
+    audits = [v for v in versions if _is_audit(v)]
+    if audits and len(audits) < len(versions) and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        with conn.transaction():  # the writes and their AuditEvents: one transaction
+            return store(conn, versions)
+    if audits:
+        seqs = iter(store(conn, [v for v in versions if not _is_audit(v)]))
+        audit_events.append(conn, [_audit_row(v) for v in audits])
+        return [None if _is_audit(v) else next(seqs) for v in versions]
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         with conn.transaction():  # COPY stages in temporary tables that are emptied at each commit
             return store(conn, versions)
@@ -155,24 +184,6 @@ def _store_in_one_statement(conn: psycopg.Connection, versions: list[StoredVersi
         row = cursor.execute(text, [parameters[name] for name in names]).fetchone()
     assert row is not None  # the statement selects one row: the seq of each version
     return list(row)
-
-
-def _appended(version: StoredVersion) -> bool:
-    """A version 1 that keeps no history (AuditEvent): it is never replaced, so it can be appended."""
-    return not version.deleted and not version.replaces and not version.history and version.index_rows is not None
-
-
-def _for_append(version: StoredVersion) -> bulk.AppendedVersion:
-    assert version.index_rows is not None  # _appended
-    return bulk.AppendedVersion(
-        version.resource_type,
-        version.id,
-        version.version_id,
-        version.last_updated,
-        _content(version).decode(),
-        version.patient_id,
-        version.index_rows,
-    )
 
 
 def _for_copy(version: StoredVersion) -> bulk.BulkVersion:

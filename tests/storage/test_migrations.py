@@ -94,3 +94,52 @@ def test_migration_0005_lists_the_parameters_the_registry_stores_as_parts_of_oth
         if param.stored_as and definition.type in types_then
     }
     assert derived and listed == derived
+
+
+def test_migration_0014_moves_audit_events_into_their_table_with_the_keys_the_code_writes_now(
+    fresh_database_url, tmp_path
+):
+    from server.audit.events import audit_event
+    from server.audit.rows import audit_event_rows
+    from server.auth.policy import AccessPolicy
+    from server.interactions.audit import Access
+    from server.storage import audit_events
+
+    apply_migrations(fresh_database_url, _migrations_up_to(tmp_path, 13))
+    access = Access("read", None, "Patient", [("Patient", "p1")], {"p1"}, 200, request_id="r-1", address="10.0.0.9")
+    access.policy = AccessPolicy((), fhir_user="Practitioner/d1", subject="u1", client_id="app")
+    event = {**audit_event(access, BASE_URL), "id": "e1"}
+    rows = audit_event_rows(event)
+    assert rows is not None and rows["reference"] and rows["token"] and rows["uri"]
+    with psycopg.connect(fresh_database_url, autocommit=True) as conn:
+        seq = conn.execute(
+            "INSERT INTO resources (resource_type, id, version_id, last_updated, content)"
+            " VALUES ('AuditEvent', 'e1', 1, %s, %s) RETURNING seq",
+            (access.recorded, orjson.dumps(event).decode()),
+        ).fetchone()[0]
+        for table, columns, values in (
+            ("search_token", "param, system, code", rows["token"]),
+            ("search_reference", "param, target_type, target_id", rows["reference"]),
+            ("search_uri", "param, value", rows["uri"]),
+            ("search_date", "param, low, high", rows["date"]),
+        ):
+            with conn.cursor() as cursor:
+                placeholders = ", ".join(["%s"] * len(columns.split(",")))
+                cursor.executemany(
+                    f"INSERT INTO {table} (resource_seq, resource_type, {columns})"
+                    f" VALUES (%s, 'AuditEvent', {placeholders})",
+                    [(seq, *row) for row in values],
+                )
+
+    apply_migrations(fresh_database_url, SETTINGS.migrations_dir)
+
+    with psycopg.connect(fresh_database_url) as conn:
+        moved = conn.execute("SELECT seq, id, recorded, keys, content FROM audit_events").fetchall()
+        left = conn.execute(
+            "SELECT (SELECT count(*) FROM resources WHERE resource_type = 'AuditEvent')"
+            " + (SELECT count(*) FROM search_token WHERE resource_type = 'AuditEvent')"
+            " + (SELECT count(*) FROM search_reference WHERE resource_type = 'AuditEvent')"
+        ).fetchone()[0]
+    assert left == 0
+    assert [(s, i, k, c) for s, i, _, k, c in moved] == [(seq, "e1", audit_events.keys(rows), event)]
+    assert moved[0][2] == audit_events.recorded(rows, access.recorded)

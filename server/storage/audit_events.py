@@ -1,0 +1,152 @@
+"""The AuditEvent table (migrations/0014): one row an event, written once and never changed, with its search
+keys in one text joined by <RS>, GIN-indexed as the array string_to_array(keys, <RS>). (COPY writes a text in C; a
+text[] psycopg writes element by element in Python, which cost more than the rest of the event.) What the shared
+index tables hold as rows is here a key per way of matching it, so a criterion is an array overlap (`&&`):
+
+    c<US>param<US>code                 the code of a token with a system       (`type=rest`)
+    n<US>param<US>code                 a token without a system                (`outcome=0`, `outcome=|0`)
+    s<US>param<US>system<US>code       a token with its system                 (`type=http://...|rest`)
+    y<US>param<US>system               any code of a system                    (`type=http://...|`)
+    i<US>param<US>id                   a reference's target id, any type       (`patient=7`)
+    t<US>param<US>type<US>id           a reference's type and id               (`entity=Patient/7`)
+    u<US>param<US>uri                  a uri                                   (`_profile=...`)
+
+Each key costs the database a few µs per event, so there is none for `:missing`: that rare criterion reads the keys
+text of each candidate row instead of an index. <US> is chr(31) and <RS> chr(30), which no FHIR string (R4
+datatypes.html#string) and no HTTP header value holds."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from .index import date, reference, token, uri
+
+AUDIT_TYPE = "AuditEvent"
+TABLE = "audit_events"
+US = "\x1f"
+RS = "\x1e"
+KEYS = "string_to_array({}.keys, chr(30))"  # the expression of the GIN index audit_events_keys_idx
+
+
+def select_columns(alias: str) -> str:
+    """A search Match's columns (storage/search.py) of row `alias`: an AuditEvent is in no compartment."""
+    return f"{alias}.seq, 'AuditEvent', {alias}.id, {alias}.content::text, NULL::text"
+
+
+class UnsupportedCriterion(ValueError):
+    """A criterion the AuditEvent table cannot answer (a chain, _has, :text, :below, a sort other than date)."""
+
+    def __init__(self, param: str):
+        super().__init__(param)
+        self.param = param
+
+
+def keys(index_rows: dict[str, list[tuple]]) -> str:
+    """The search keys of an event, from its index rows (search/extract or audit/rows.py)."""
+    found: set[str] = set()
+    for param, system, code in index_rows.get("token", ()):
+        if system is None:
+            found.add(f"n{US}{param}{US}{code}")
+        else:
+            found.update(
+                (f"c{US}{param}{US}{code}", f"s{US}{param}{US}{system}{US}{code}", f"y{US}{param}{US}{system}")
+            )
+    for param, target_type, target_id in index_rows.get("reference", ()):
+        found.add(f"i{US}{param}{US}{target_id}")
+        if target_type is not None:
+            found.add(f"t{US}{param}{US}{target_type}{US}{target_id}")
+    for param, value in index_rows.get("uri", ()):
+        found.add(f"u{US}{param}{US}{value}")
+    return RS.join(sorted(found))
+
+
+def recorded(index_rows: dict[str, list[tuple]], last_updated):
+    """AuditEvent.recorded (the `date` parameter) as a point: its range's low end."""
+    lows = [row[1] for row in index_rows.get("date", ()) if row[0] == "date"]
+    return min(lows) if lows else last_updated
+
+
+def _token_keys(param: str, value: token.TokenValue) -> list[str]:
+    if value.code is None:
+        return [f"y{US}{param}{US}{value.system}"]
+    if value.system is token.ANY_SYSTEM:
+        return [f"c{US}{param}{US}{value.code}", f"n{US}{param}{US}{value.code}"]
+    if value.system is None:
+        return [f"n{US}{param}{US}{value.code}"]
+    return [f"s{US}{param}{US}{value.system}{US}{value.code}"]
+
+
+def _reference_key(param: str, value: reference.ReferenceValue) -> str:
+    if value.target_type is None:
+        return f"i{US}{param}{US}{value.target_id}"
+    return reference_key(param, value.target_type, value.target_id)
+
+
+def reference_key(param: str, target_type: str, target_id: str) -> str:
+    return f"t{US}{param}{US}{target_type}{US}{target_id}"
+
+
+def key_prefix(kind: str, param: str) -> str:
+    """A LIKE pattern for the keys of one kind of a parameter (its wildcards escaped)."""
+    escaped = param.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{kind}{US}{escaped}{US}%"
+
+
+def condition(criterion, alias: str) -> tuple[sql.Composable, list]:
+    """The condition on row `alias` of a token, reference, exact uri or `date` criterion."""
+    column = sql.SQL(KEYS).format(sql.Identifier(alias))
+    if isinstance(criterion, token.TokenCriterion):
+        wanted = [key for value in criterion.values for key in _token_keys(criterion.param, value)]
+        template = "NOT ({} && %s::text[])" if criterion.negated else "{} && %s::text[]"
+        return sql.SQL(template).format(column), [wanted]
+    if isinstance(criterion, reference.ReferenceCriterion):
+        return sql.SQL("{} && %s::text[]").format(column), [
+            [_reference_key(criterion.param, value) for value in criterion.values]
+        ]
+    if isinstance(criterion, uri.UriCriterion) and criterion.mode == "exact":
+        wanted = [f"u{US}{criterion.param}{US}{value}" for value in criterion.values]
+        return sql.SQL("{} && %s::text[]").format(column), [wanted]
+    if isinstance(criterion, date.DateCriterion) and criterion.param == "date":
+        return date.point_condition(f'"{alias}".recorded', criterion)
+    raise UnsupportedCriterion(getattr(criterion, "param", None) or getattr(criterion, "source_type", "?"))
+
+
+def missing_condition(param: str, missing: bool, alias: str) -> tuple[sql.Composable, list]:
+    """`:missing`: whether any key of the parameter is in the row's keys text (no index: see the docstring)."""
+    if param == "date":  # AuditEvent.recorded is 1..1: a column, never missing
+        return sql.SQL("false" if missing else "true"), []
+    prefixes = [f"%{RS}{key_prefix(kind, param)}" for kind in "cnsyitu"]
+    template = "NOT (({}) LIKE ANY(%s::text[]))" if missing else "({}) LIKE ANY(%s::text[])"
+    keys_text = sql.SQL("chr(30) || {}.keys").format(sql.Identifier(alias))
+    return sql.SQL(template).format(keys_text), [prefixes]
+
+
+def sort_column(search_type: str, param: str) -> tuple[str, str]:
+    """(expression, cast) of a sort key on the table: AuditEvent.recorded for `date`."""
+    if search_type == "date" and param == "date":
+        return "r.recorded", "timestamptz"
+    raise UnsupportedCriterion(f"_sort={param}")
+
+
+_CURRENT = (
+    "SELECT 'AuditEvent', id, 1, last_updated, false, content::text, 'POST', seq, NULL::text FROM audit_events"
+    " WHERE id = %s"
+)
+
+
+def read_current(conn, id: str):
+    return conn.execute(_CURRENT, (id,)).fetchone()
+
+
+INSERT_ROW = (
+    "INSERT INTO audit_events (id, last_updated, recorded, keys, content)"
+    " VALUES (%(id)s, %(last_updated)s, %(recorded)s, %(keys)s, %(content)s) RETURNING seq"
+)
+
+
+def append(conn, events: list[tuple]) -> None:
+    """Store many events ((id, last_updated, recorded, keys, content JSON text), ...) in one COPY."""
+    with conn.cursor().copy("COPY audit_events (id, last_updated, recorded, keys, content) FROM STDIN") as copy:
+        copy.set_types(["text", "timestamptz", "timestamptz", "text", "text"])
+        for event in events:
+            copy.write_row(event)
