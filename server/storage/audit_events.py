@@ -108,7 +108,7 @@ def condition(criterion, alias: str) -> tuple[sql.Composable, list]:
         return sql.SQL("{} && %s::text[]").format(column), [wanted]
     if isinstance(criterion, date.DateCriterion) and criterion.param == "date":
         return date.point_condition(f'"{alias}".recorded', criterion)
-    raise UnsupportedCriterion(getattr(criterion, "param", None) or getattr(criterion, "source_type", "?"))
+    raise UnsupportedCriterion(str(getattr(criterion, "param", None) or getattr(criterion, "source_type", "?")))
 
 
 def missing_condition(param: str, missing: bool, alias: str) -> tuple[sql.Composable, list]:

@@ -161,9 +161,9 @@ def store(conn: psycopg.Connection, versions: list[StoredVersion]) -> list[int |
         with conn.transaction():  # the writes and their AuditEvents: one transaction
             return store(conn, versions)
     if audits:
-        seqs = iter(store(conn, [v for v in versions if not _is_audit(v)]))
+        others = iter(store(conn, [v for v in versions if not _is_audit(v)]))
         audit_events.append(conn, [_audit_row(v) for v in audits])
-        return [None if _is_audit(v) else next(seqs) for v in versions]
+        return [None if _is_audit(v) else next(others) for v in versions]
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         with conn.transaction():  # COPY stages in temporary tables that are emptied at each commit
             return store(conn, versions)
