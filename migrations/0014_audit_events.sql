@@ -10,7 +10,7 @@ CREATE TABLE audit_events (
     recorded timestamptz NOT NULL,
     keys text NOT NULL,
     content jsonb NOT NULL
-);
+) WITH (toast_tuple_target = 8160);  -- an event (~2 kB) stays inline, uncompressed: no pglz pass on every insert
 CREATE INDEX audit_events_recorded_idx ON audit_events (recorded, seq);
 CREATE INDEX audit_events_keys_idx ON audit_events USING gin ((string_to_array(keys, chr(30))));
 
