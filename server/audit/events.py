@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, cast
 
 from ..interactions.audit import Access
@@ -62,25 +63,52 @@ def _coding(system: str, code: str, display: str) -> dict:
 
 
 def _agents(access: Access, base_url: str, writes: bool) -> list[dict]:
+    """The agents (shared, never to be changed: the same few clients and users make most events)."""
     policy = cast("AccessPolicy | None", access.policy)  # Access.policy is typed object (interactions/audit.py)
+    claimed = None if policy is not None else access.client_id
+    return _agents_of(
+        policy is not None,
+        policy.client_id if policy is not None else None,
+        policy.fhir_user if policy is not None else None,
+        policy.subject if policy is not None else None,
+        claimed,
+        bool(claimed) and (access.outcome or 0) >= 400,
+        access.address,
+        base_url,
+        writes,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _agents_of(
+    authenticated: bool,
+    client_id: str | None,
+    fhir_user: str | None,
+    subject: str | None,
+    claimed: str | None,
+    refused: bool,
+    address: str | None,
+    base_url: str,
+    writes: bool,
+) -> list[dict]:
     client = {
         "type": {"coding": [_coding(DCM, "110153", "Source Role ID")]},
         "requestor": False,
         "who": {"display": "unauthenticated client"},
     }
-    if policy is not None and policy.client_id:
-        client["who"] = {"identifier": {"system": f"{base_url}/auth/clients", "value": policy.client_id}}
-    elif policy is not None:
+    if authenticated and client_id:
+        client["who"] = {"identifier": {"system": f"{base_url}/auth/clients", "value": client_id}}
+    elif authenticated:
         client["who"] = {"display": "fhir-server command line"}
-    elif access.client_id:
+    elif claimed:
         # a token request: the client it claimed to be (BALP: the client as who.identifier); a refused one
         # says that the claim was not authenticated. Its secret or assertion is never recorded.
-        claimed: dict = {"identifier": {"system": f"{base_url}/auth/clients", "value": access.client_id}}
-        if (access.outcome or 0) >= 400:
-            claimed["display"] = "claimed client_id, not authenticated"
-        client["who"] = claimed
-    if access.address:
-        client["network"] = {"address": access.address, "type": "2"}
+        who: dict = {"identifier": {"system": f"{base_url}/auth/clients", "value": claimed}}
+        if refused:
+            who["display"] = "claimed client_id, not authenticated"
+        client["who"] = who
+    if address:
+        client["network"] = {"address": address, "type": "2"}
     server = {
         "type": {"coding": [_coding(DCM, "110152", "Destination Role ID")]},
         "requestor": False,
@@ -88,16 +116,16 @@ def _agents(access: Access, base_url: str, writes: bool) -> list[dict]:
         "network": {"address": base_url, "type": "5"},
     }
     agents = [client, server]
-    if policy is not None and (policy.fhir_user or policy.subject):
+    if authenticated and (fhir_user or subject):
         role = (
             _coding(PARTICIPATION, "AUT", "author (originator)")
             if writes
             else _coding(PARTICIPATION, "IRCP", "information recipient")
         )
         user: dict = {"type": {"coding": [role]}, "requestor": True}
-        user["who"] = {"reference": policy.fhir_user} if policy.fhir_user else {"display": policy.subject}
-        if policy.subject:
-            user["altId"] = policy.subject
+        user["who"] = {"reference": fhir_user} if fhir_user else {"display": subject}
+        if subject:
+            user["altId"] = subject
         agents.append(user)
     return agents
 
