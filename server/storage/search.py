@@ -163,6 +163,8 @@ def _audit_condition(criterion, alias: str) -> tuple[sql.Composable, list]:
         return date.point_condition(f'"{alias}".last_updated', criterion)
     if isinstance(criterion, MissingCriterion) and criterion.part is None:
         return audit_events.missing_condition(criterion.param, criterion.missing, alias)
+    if isinstance(criterion, PatientsCriterion):  # in no patient compartment (see _where)
+        return sql.SQL("false"), []
     return audit_events.condition(criterion, alias)
 
 
@@ -219,11 +221,12 @@ def _where(plan: SearchPlan) -> tuple[sql.Composable, list]:
     if audit_events.AUDIT_TYPE in types and len(types) > 1:  # AuditEvents are searched on their own
         types = [t for t in types if t != audit_events.AUDIT_TYPE]
     if _in_audit_table(types):
-        parts: list[sql.Composable] = [sql.SQL("true")]
+        # an AuditEvent is in no patient compartment: a search confined to patients finds none
+        parts: list[sql.Composable] = [sql.SQL("true" if plan.compartment_patient is None else "false")]
         args: list = []
     else:
         parts, args = [sql.SQL("r.resource_type = ANY(%s) AND NOT r.deleted")], [types]
-    if plan.compartment_patient is not None:
+    if plan.compartment_patient is not None and not _in_audit_table(types):
         condition, condition_args = patient_condition(plan.compartment_patient, sql.SQL("r.patient_id"))
         parts.append(condition)
         args += condition_args

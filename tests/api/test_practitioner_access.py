@@ -137,3 +137,14 @@ def test_practitioner_reads_their_own_practitioner_record(practitioner_client, w
     history = practitioner_client.get(f"Practitioner/{world['practitioner']}/_history").json()
     assert [e["resource"]["id"] for e in history["entry"]] == [world["practitioner"]]
     assert practitioner_client.get("Practitioner/someone-else").status_code == 404
+
+
+def test_an_assigned_practitioners_audit_search_answers_instead_of_failing(assigned_server, world):
+    """AuditEvents are in no patient compartment: confined to assigned patients, the search finds none
+    (the same answer as before they had a table of their own), never a 500."""
+    token = assigned_server.token("user/AuditEvent.rs", fhir_user=f"Practitioner/{world['practitioner']}")
+    with FhirClient(assigned_server.base_url, token) as auditor:
+        for params in ({"_count": 5}, {"patient": world["mine"]}):
+            response = auditor.get("AuditEvent", params=params)
+            assert response.status_code == 200, response.text
+            assert response.json().get("entry", []) == []
