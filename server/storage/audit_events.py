@@ -111,6 +111,17 @@ def condition(criterion, alias: str) -> tuple[sql.Composable, list]:
     raise UnsupportedCriterion(str(getattr(criterion, "param", None) or getattr(criterion, "source_type", "?")))
 
 
+SELECTIVE_TOKENS = frozenset({"entity:identifier"})  # an X-Request-ID: one request's events
+
+
+def is_selective(criterion) -> bool:
+    """Whether a criterion's keys name few events: a reference (a patient's, a user's, a resource's) or a
+    request id; not a code (type, subtype, outcome) nor a client, which most events may share."""
+    if isinstance(criterion, reference.ReferenceCriterion):
+        return True
+    return isinstance(criterion, token.TokenCriterion) and not criterion.negated and criterion.param in SELECTIVE_TOKENS
+
+
 def missing_condition(param: str, missing: bool, alias: str) -> tuple[sql.Composable, list]:
     """`:missing`: whether any key of the parameter is in the row's keys text (no index: see the docstring)."""
     if param == "date":  # AuditEvent.recorded is 1..1: a column, never missing

@@ -122,6 +122,18 @@ def table_of(plan: SearchPlan) -> sql.Identifier:
     return sql.Identifier(audit_events.TABLE if _in_audit_table(plan.resource_types) else "resources")
 
 
+def _rows_of(plan: SearchPlan) -> tuple[sql.Composable, list]:
+    """What a page or a count reads as `r`: the plan's table, or for AuditEvents with a selective criterion the
+    events its keys select. The planner cannot tell a rare key (one patient's events) from a common one, so it
+    would walk the date index and filter every row; the OFFSET 0 fence has it take the GIN index first."""
+    table = table_of(plan)
+    selective = next((c for c in plan.criteria if audit_events.is_selective(c)), None)
+    if not _in_audit_table(plan.resource_types) or selective is None:
+        return sql.SQL("{} r").format(table), []
+    condition, args = audit_events.condition(selective, "a")
+    return sql.SQL("(SELECT * FROM {} a WHERE {} OFFSET 0) r").format(table, condition), args
+
+
 def _criterion_condition(criterion, types: list[str], alias: str, depth: int) -> tuple[sql.Composable, list]:
     row = sql.Identifier(alias)
     if _in_audit_table(types) and not isinstance(criterion, (IdCriterion, AnyOfCriterion)):
@@ -329,16 +341,17 @@ def page_query(plan: SearchPlan, where: tuple[sql.Composable, list] | None = Non
         select_args += expression_args
     order.append(sql.SQL("r.seq DESC" if backwards else "r.seq ASC"))
     sort_columns = sql.SQL("").join(sql.SQL(", ({})::text").format(e) for e, _, _ in expressions)
-    query = sql.SQL("SELECT {}{} FROM {} r WHERE {} ORDER BY {} LIMIT %s").format(
+    rows, rows_args = _rows_of(plan)
+    query = sql.SQL("SELECT {}{} FROM {} WHERE {} ORDER BY {} LIMIT %s").format(
         sql.SQL(
             audit_events.select_columns("r") if audit else "r.seq, r.resource_type, r.id, r.content::text, r.patient_id"
         ),
         sort_columns,
-        table_of(plan),
+        rows,
         page_where,
         sql.SQL(", ").join(order),
     )
-    return query, select_args + page_args + order_args + [plan.count + 1]
+    return query, select_args + rows_args + page_args + order_args + [plan.count + 1]
 
 
 def search_page(conn: psycopg.Connection, plan: SearchPlan) -> SearchResult:
@@ -351,13 +364,14 @@ def search_page(conn: psycopg.Connection, plan: SearchPlan) -> SearchResult:
     more = len(rows) > plan.count
     if plan.cursor is None and not more and plan.total != "none":
         return SearchResult(matches, more, len(matches))  # the first page holds every match: no count query
-    return SearchResult(matches, more, _total(conn, plan.total, where, args, table_of(plan)))
+    read, read_args = _rows_of(plan)
+    return SearchResult(matches, more, _total(conn, plan.total, where, read_args + args, read))
 
 
-def _total(conn: psycopg.Connection, mode: str, where: sql.Composable, args: list, table: sql.Identifier) -> int | None:
+def _total(conn: psycopg.Connection, mode: str, where: sql.Composable, args: list, rows: sql.Composable) -> int | None:
     if mode == "none":
         return None
-    count = sql.SQL("SELECT count(*) FROM {} r WHERE {}").format(table, where)
+    count = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(rows, where)
     if mode == "estimate":
         row = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(count), args).fetchone()
         assert row is not None  # the query always returns one row

@@ -122,3 +122,39 @@ def test_contains_reads_the_trigram_index(big):
     services, _ = big
     plan = _plan(services, "Patient", f"name:contains={UNIQUE_FAMILY[2:8].lower()}")
     assert "search_string_contains_idx" in {node.get("Index Name") for node in _plan_nodes(plan)}, plan
+
+
+AUDIT_EVENTS = 50_000
+
+
+@pytest.fixture(scope="module")
+def audited(big):
+    """The big database with AuditEvents of 5,000 patients (10 each) and one client, as the trail stores them."""
+    from datetime import UTC, datetime, timedelta
+
+    from server.storage import audit_events
+
+    services, _ = big
+    now = datetime.now(UTC)
+    rows = []
+    for i in range(AUDIT_EVENTS):
+        recorded = now - timedelta(seconds=i)
+        index_rows = {
+            "token": [("outcome", None, "0"), ("type", "http://t.example", "rest"), ("agent:identifier", "c", "app")],
+            "reference": [("patient", "Patient", f"ap{i % 5000}"), ("entity", "Patient", f"ap{i % 5000}")],
+        }
+        rows.append((f"ae{i}", recorded, recorded, audit_events.keys(index_rows), '{"resourceType":"AuditEvent"}'))
+    with services.database.transaction() as conn:
+        audit_events.append(conn, rows)
+    with services.database.connection() as conn:
+        conn.execute("ANALYZE audit_events")
+    return services
+
+
+@pytest.mark.parametrize("query", ["patient=ap17&_sort=-date", "entity=Patient/ap17", "patient=ap17&outcome=0"])
+def test_an_audit_search_by_patient_reads_the_keys_index_not_every_event(audited, query):
+    """The planner takes a rare key (one patient's 10 events among 50,000) for a common one and would walk the
+    date or seq index filtering every row; the search reads the GIN index first (storage/search._rows_of)."""
+    plan = _plan(audited, "AuditEvent", query)
+    assert "audit_events_keys_idx" in {node.get("Index Name") for node in _plan_nodes(plan)}, plan
+    assert [node for node in _plan_nodes(plan) if node["Node Type"] == "Seq Scan"] == [], plan
