@@ -47,7 +47,9 @@ def slow_create(port: int, token: str, mrn: str, results: dict, sent_head: threa
 
 
 def load(base_url: str, stop: threading.Event, outcomes: list) -> None:
-    """GET /fhir/metadata on a new connection each time: (time sent, 200 | 'refused' | 'closed unread' | error)."""
+    """GET /fhir/metadata on a new connection each time: (time, 200 | 'refused' | 'closed unread' | error). The
+    time is when the request was sent, or for a refused connection when the refusal came back: the connect
+    itself happens in between, and on a loaded machine the thread may wait past SIGTERM before it connects."""
     while not stop.is_set():
         sent = time.monotonic()
         try:
@@ -58,7 +60,7 @@ def load(base_url: str, stop: threading.Event, outcomes: list) -> None:
             kind = (
                 "refused" if "Connection refused" in text else "closed unread" if "RemoteDisconnected" in text else text
             )  # a clean close, before any byte
-            outcomes.append((sent, kind))
+            outcomes.append((time.monotonic() if kind == "refused" else sent, kind))
             if kind == "refused":
                 return
         time.sleep(0.01)
