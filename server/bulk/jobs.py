@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..fhir.interactions import Interaction
 from ..fhir.outcomes import FhirError, NotFound
 from ..interactions import audit
 from ..interactions.context import RequestContext
@@ -58,7 +59,7 @@ def kick_off(exports: Exports, ctx: RequestContext, request: ExportRequest, requ
     """Checks the request as the job will run it, queues the job; returns its id."""
     plan = export_plan(ctx, request)  # raises now (400, 403, 404) what would fail later
     if plan.patients and ctx.access is not None:  # the kick-off's AuditEvent names the patients it asks for
-        audit.record(ctx, "operation", patients=plan.patients, subtype="$export")
+        audit.record(ctx, Interaction.OPERATION, patients=plan.patients, subtype="$export")
     client = client_of(ctx)
     job_id = uuid.uuid4().hex
     access = {k: claims.get(k) for k in ("scope", "patient", "fhirUser", "sub", "client_id")}

@@ -1,7 +1,7 @@
 """Auditing an access, for the AuditEvent trail (server/audit/). The API for interactions and
 operations:
 
-    audit.record(ctx, "operation", entities=[("Patient", "7")], patients=["7"], subtype="$everything")
+    audit.record(ctx, Interaction.OPERATION, entities=[("Patient", "7")], patients=["7"], subtype="$everything")
 
 Within an HTTP request (ctx.access is the request's Access) this only notes what was touched; the
 HTTP edge writes one AuditEvent when the response's status is known (a write's AuditEvent is stored
@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
+
+from ..fhir.interactions import Interaction
 
 
 @dataclass
@@ -68,7 +70,7 @@ def saw(ctx, versions: Iterable, entities: bool = True) -> None:
 
 def record(
     ctx,
-    interaction: str,
+    interaction: Interaction,
     entities: Iterable[tuple[str, str]] = (),
     patients: Iterable[str] = (),
     outcome: int | None = None,

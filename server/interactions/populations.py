@@ -117,5 +117,5 @@ def group_pdc(
             period_end=period_end,
             patients=patients,
         )
-    audit.record(ctx, "operation", patients=[row[0] for row in rows], subtype="$pdc")  # every member measured
+    audit.record(ctx, Interaction.OPERATION, patients=[row[0] for row in rows], subtype="$pdc")  # every member measured
     return members, rows

@@ -226,7 +226,9 @@ def compartment_page(ctx: RequestContext, conn, patient_id: str, plan: SearchPla
     plan.resource_types = ctx.guard.compartment_types(conn, patient_id, plan.resource_types)
     plan.compartment_patient = patient_id
     result = _search.search_page(conn, plan)
-    audit.record(ctx, "operation", entities=[("Patient", patient_id)], patients=[patient_id], subtype="$everything")
+    audit.record(
+        ctx, Interaction.OPERATION, entities=[("Patient", patient_id)], patients=[patient_id], subtype="$everything"
+    )
     audit.saw(ctx, result.matches, entities=False)
     return result
 
