@@ -41,22 +41,24 @@ class UnsupportedCriterion(ValueError):
         self.param = param
 
 
+def _key(kind: str, *parts: str) -> str:
+    return US.join((kind, *parts))
+
+
 def keys(index_rows: dict[str, list[tuple]]) -> str:
     """The search keys of an event, from its index rows (search/extract or audit/rows.py)."""
     found: set[str] = set()
     for param, system, code in index_rows.get("token", ()):
         if system is None:
-            found.add(f"n{US}{param}{US}{code}")
+            found.add(_key("n", param, code))
         else:
-            found.update(
-                (f"c{US}{param}{US}{code}", f"s{US}{param}{US}{system}{US}{code}", f"y{US}{param}{US}{system}")
-            )
+            found.update((_key("c", param, code), _key("s", param, system, code), _key("y", param, system)))
     for param, target_type, target_id in index_rows.get("reference", ()):
-        found.add(f"i{US}{param}{US}{target_id}")
+        found.add(_key("i", param, target_id))
         if target_type is not None:
-            found.add(f"t{US}{param}{US}{target_type}{US}{target_id}")
+            found.add(reference_key(param, target_type, target_id))
     for param, value in index_rows.get("uri", ()):
-        found.add(f"u{US}{param}{US}{value}")
+        found.add(_key("u", param, value))
     return RS.join(sorted(found))
 
 
@@ -67,29 +69,29 @@ def recorded(index_rows: dict[str, list[tuple]], last_updated):
 
 
 def _token_keys(param: str, value: token.TokenValue) -> list[str]:
-    if value.code is None:
-        return [f"y{US}{param}{US}{value.system}"]
+    if value.code is None:  # `system|`
+        return [_key("y", param, str(value.system))]
     if value.system is token.ANY_SYSTEM:
-        return [f"c{US}{param}{US}{value.code}", f"n{US}{param}{US}{value.code}"]
+        return [_key("c", param, value.code), _key("n", param, value.code)]
     if value.system is None:
-        return [f"n{US}{param}{US}{value.code}"]
-    return [f"s{US}{param}{US}{value.system}{US}{value.code}"]
+        return [_key("n", param, value.code)]
+    return [_key("s", param, str(value.system), value.code)]
 
 
 def _reference_key(param: str, value: reference.ReferenceValue) -> str:
     if value.target_type is None:
-        return f"i{US}{param}{US}{value.target_id}"
+        return _key("i", param, value.target_id)
     return reference_key(param, value.target_type, value.target_id)
 
 
 def reference_key(param: str, target_type: str, target_id: str) -> str:
-    return f"t{US}{param}{US}{target_type}{US}{target_id}"
+    return _key("t", param, target_type, target_id)
 
 
 def key_prefix(kind: str, param: str) -> str:
     """A LIKE pattern for the keys of one kind of a parameter (its wildcards escaped)."""
     escaped = param.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"{kind}{US}{escaped}{US}%"
+    return _key(kind, escaped, "%")
 
 
 def condition(criterion, alias: str) -> tuple[sql.Composable, list]:
@@ -104,7 +106,7 @@ def condition(criterion, alias: str) -> tuple[sql.Composable, list]:
             [_reference_key(criterion.param, value) for value in criterion.values]
         ]
     if isinstance(criterion, uri.UriCriterion) and criterion.mode == "exact":
-        wanted = [f"u{US}{criterion.param}{US}{value}" for value in criterion.values]
+        wanted = [_key("u", criterion.param, value) for value in criterion.values]
         return sql.SQL("{} && %s::text[]").format(column), [wanted]
     if isinstance(criterion, date.DateCriterion) and criterion.param == "date":
         return date.point_condition(f'"{alias}".recorded', criterion)

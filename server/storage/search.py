@@ -238,10 +238,10 @@ def _where(plan: SearchPlan) -> tuple[sql.Composable, list]:
         args: list = []
     else:
         parts, args = [sql.SQL("r.resource_type = ANY(%s) AND NOT r.deleted")], [types]
-    if plan.compartment_patient is not None and not _in_audit_table(types):
-        condition, condition_args = patient_condition(plan.compartment_patient, sql.SQL("r.patient_id"))
-        parts.append(condition)
-        args += condition_args
+        if plan.compartment_patient is not None:
+            condition, condition_args = patient_condition(plan.compartment_patient, sql.SQL("r.patient_id"))
+            parts.append(condition)
+            args += condition_args
     criteria, criteria_args = _all_of(plan.criteria, types, "r", 1)
     return sql.SQL(" AND ").join([*parts, criteria]), args + criteria_args
 

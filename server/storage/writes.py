@@ -157,16 +157,17 @@ def store(conn: psycopg.Connection, versions: list[StoredVersion]) -> list[int |
     if len(versions) <= FEW and all(v.index_rows is not None for v in live):
         return _store_in_one_statement(conn, versions)
     audits = [v for v in versions if _is_audit(v)]
-    if audits and len(audits) < len(versions) and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-        with conn.transaction():  # the writes and their AuditEvents: one transaction
+    if len(audits) == len(versions):  # the trail's buffered AuditEvents: one COPY, no staging
+        audit_events.append(conn, [_audit_row(v) for v in audits])
+        return [None] * len(versions)
+    if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        # COPY stages in temporary tables that are emptied at each commit; writes and their AuditEvents commit together
+        with conn.transaction():
             return store(conn, versions)
     if audits:
         others = iter(store(conn, [v for v in versions if not _is_audit(v)]))
         audit_events.append(conn, [_audit_row(v) for v in audits])
         return [None if _is_audit(v) else next(others) for v in versions]
-    if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-        with conn.transaction():  # COPY stages in temporary tables that are emptied at each commit
-            return store(conn, versions)
     seqs = _store_in_one_statement(conn, [v for v in versions if v.deleted]) if len(live) < len(versions) else []
     bulk.write_versions(conn, [_for_copy(v) for v in live], replaced=any(v.replaces for v in live))
     deleted = iter(seqs)
