@@ -88,7 +88,7 @@ class AuditTrail(write_path.WriteListener):
         assert definition is not None  # AuditEvent is always registered
         event = audit_event(access, services.base_url)
         # an AuditEvent records what was asked for, existing or not: its references are not checked
-        # (holders=[]); it is never changed, so it has no history row (and no vread)
+        # (holders=[]); storage keeps it in the AuditEvent table, with no history row (and no vread)
         return write_path.prepare(
             services,
             definition,
@@ -100,7 +100,6 @@ class AuditTrail(write_path.WriteListener):
             access.recorded,
             holders=[],
             rows=audit_event_rows(event),
-            history=False,
         )
 
     # -- everything else: buffered

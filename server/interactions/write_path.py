@@ -56,7 +56,6 @@ class Prepared:
     targets: dict = field(default_factory=dict)
     resource: dict | None = field(default=None, repr=False)
     seq: int | None = None  # a deletion: the current row
-    history: bool = True  # False: no history row (AuditEvent: its one version never changes)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -98,12 +97,10 @@ def prepare(
     now: datetime | None = None,
     holders: list | None = None,
     rows: dict | None = None,
-    history: bool = True,
 ) -> Prepared:
     """The server owns id, meta.versionId and meta.lastUpdated (R4 resource.html#Meta). `holders`:
     the resource's Reference elements, when the caller has walked it already; `rows`: its index rows,
-    when the caller shaped the resource itself and knows them (the audit trail, kept equal by a test);
-    `history`: False for a type whose one version never changes (AuditEvent), which keeps no history row."""
+    when the caller shaped the resource itself and knows them (the audit trail, kept equal by a test)."""
     now = now or datetime.now(UTC)
     meta = {**resource.get("meta", {}), "versionId": str(version_id), "lastUpdated": instant(now)}
     resource = {**resource, "id": id, "meta": meta}
@@ -121,7 +118,6 @@ def prepare(
         None,
         local_targets(services, resource, holders),
         resource,
-        history=history,
     )
 
 
@@ -255,7 +251,6 @@ def _stored(v: Prepared) -> StoredVersion:
         v.rows_copy,
         v.version_id > 1,
         v.seq,
-        v.history,
     )
 
 

@@ -28,7 +28,6 @@ class BulkVersion:
     patient_id: str | None
     index_copy: dict[str, bytes]  # index table -> COPY text lines (resource_type, id, patient_id, columns...)
     method: str = "PUT"  # what history records (POST for creates)
-    history: bool = True  # False: no history row
 
 
 def _field(value) -> str:
@@ -71,7 +70,7 @@ def write_versions(conn: psycopg.Connection, versions: list[BulkVersion], replac
         return
     lines = b"".join(
         f"{_field(v.resource_type)}\t{_field(v.id)}\t{v.version_id}\t{_field(v.last_updated)}\t"
-        f"{_field(v.patient_id)}\t{_field(v.method)}\t{'t' if v.history else 'f'}\t".encode()
+        f"{_field(v.patient_id)}\t{_field(v.method)}\t".encode()
         + v.content.replace(b"\\", b"\\\\")
         + b"\n"
         for v in versions
@@ -80,7 +79,7 @@ def write_versions(conn: psycopg.Connection, versions: list[BulkVersion], replac
         conn,
         "bulk_versions",
         "resource_type text, id text, version_id int, last_updated timestamptz,"
-        " patient_id text, method text, history boolean, content jsonb",
+        " patient_id text, method text, content jsonb",
         lines,
     )
     conn.execute(
@@ -101,7 +100,6 @@ def write_versions(conn: psycopg.Connection, versions: list[BulkVersion], replac
         "INSERT INTO resource_history"
         " (resource_type, id, version_id, last_updated, deleted, method, patient_id, content)"
         " SELECT resource_type, id, version_id, last_updated, false, method, patient_id, content FROM bulk_versions"
-        " WHERE history"
     )
     seqs = sql.SQL("SELECT seq FROM bulk_seqs")
     for module in INDEX_TYPES.values():

@@ -36,7 +36,6 @@ class StoredVersion:
     index_copy: dict | None = None
     replaces: bool = True  # a row for this resource may exist: its old index rows go first
     seq: int | None = None
-    history: bool = True  # False: no history row (a type whose versions never change: AuditEvent)
 
     @property
     def deleted(self) -> bool:
@@ -66,27 +65,26 @@ def _is_audit(version: StoredVersion) -> bool:
     return version.resource_type == audit_events.AUDIT_TYPE
 
 
-def _shape(version: StoredVersion) -> tuple[str, bool]:
+def _shape(version: StoredVersion) -> str:
+    """audit (an AuditEvent: its own table, no history), delete, replace or new."""
     if _is_audit(version):
-        return "audit", False
-    return ("delete" if version.deleted else "replace" if version.replaces else "new"), version.history
+        return "audit"
+    return "delete" if version.deleted else "replace" if version.replaces else "new"
 
 
-def _ctes(shape: tuple[str, bool], number: int, first: int) -> list[str]:
+def _ctes(shape: str, number: int, first: int) -> list[str]:
     """The CTEs of one version; its parameters suffixed with its number, its seq read from CTE s<first>."""
-    kind, history = shape
-    kept = [_HISTORY_ROW] if history else []
-    if kind == "audit":
+    if shape == "audit":
         statements = [audit_events.INSERT_ROW]
-    elif kind == "delete":
-        statements = [_DELETED_ROW, *kept, *delete_ctes("%(seq)s::bigint")]
+    elif shape == "delete":
+        statements = [_DELETED_ROW, _HISTORY_ROW, *delete_ctes("%(seq)s::bigint")]
     else:
-        statements = [_CURRENT_ROW, *kept, *index_ctes(f"SELECT seq FROM s{first}", kind == "replace")]
+        statements = [_CURRENT_ROW, _HISTORY_ROW, *index_ctes(f"SELECT seq FROM s{first}", shape == "replace")]
     return [_PARAMETER.sub(lambda m: f"%({m.group(1)}_{number})s", statement) for statement in statements]
 
 
 @lru_cache(maxsize=256)
-def _statement(shapes: tuple[tuple[str, bool], ...]) -> tuple[str, tuple[str, ...]]:
+def _statement(shapes: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     """Constant text per shape, so that psycopg prepares it on each connection after a few uses; in
     PostgreSQL's own placeholders ($1, ...), with the parameter names in their order. psycopg converts
     %(name)s placeholders on every execution of a statement over 4,096 characters (a write and its
@@ -100,7 +98,7 @@ def _statement(shapes: tuple[tuple[str, bool], ...]) -> tuple[str, tuple[str, ..
     return text, tuple(names)
 
 
-def _named_statement(shapes: tuple[tuple[str, bool], ...]) -> str:
+def _named_statement(shapes: tuple[str, ...]) -> str:
     statements: list[str] = []
     for number, shape in enumerate(shapes):
         statements += _ctes(shape, number, len(statements))
@@ -200,7 +198,6 @@ def _for_copy(version: StoredVersion) -> bulk.BulkVersion:
         version.patient_id,
         rows,
         version.method,
-        version.history,
     )
 
 
