@@ -7,11 +7,13 @@ patients concerned, the query and the X-Request-ID."""
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, cast
 
 from ..interactions.audit import Access
+from .rows import event_rows, shape_rows
 
 if TYPE_CHECKING:
     from ..auth.policy import AccessPolicy
@@ -62,24 +64,6 @@ def _coding(system: str, code: str, display: str) -> dict:
     return {"system": system, "code": code, "display": display}
 
 
-def _agents(access: Access, base_url: str, writes: bool) -> list[dict]:
-    """The agents (shared, never to be changed: the same few clients and users make most events)."""
-    policy = cast("AccessPolicy | None", access.policy)  # Access.policy is typed object (interactions/audit.py)
-    claimed = None if policy is not None else access.client_id
-    return _agents_of(
-        policy is not None,
-        policy.client_id if policy is not None else None,
-        policy.fhir_user if policy is not None else None,
-        policy.subject if policy is not None else None,
-        claimed,
-        bool(claimed) and (access.outcome or 0) >= 400,
-        access.address,
-        base_url,
-        writes,
-    )
-
-
-@lru_cache(maxsize=4096)
 def _agents_of(
     authenticated: bool,
     client_id: str | None,
@@ -181,8 +165,71 @@ def _entities(access: Access, interaction: str) -> list[dict]:
 
 def audit_event(access: Access, base_url: str, recorded: datetime | None = None) -> dict:
     """The AuditEvent (R4 auditevent.html) of one access."""
-    interaction = access.interaction or "operation"
-    status = access.outcome or 0
+    return _event(event_shape(access, base_url), access, recorded)
+
+
+def audit_event_with_rows(access: Access, base_url: str) -> tuple[dict, dict[str, list[tuple]] | None]:
+    """The AuditEvent of one access and its index rows (None: it needs the generic extraction)."""
+    shape = event_shape(access, base_url)
+    event = _event(shape, access)
+    return event, event_rows(shape.rows, event)
+
+
+def _event(shape: EventShape, access: Access, recorded: datetime | None = None) -> dict:
+    event = {
+        "resourceType": "AuditEvent",
+        **shape.fields,
+        "recorded": (recorded or access.recorded).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+    entities = _entities(access, access.interaction or "operation")
+    if entities:
+        event["entity"] = entities
+    return event
+
+
+@dataclass(frozen=True)
+class EventShape:
+    """What the events of one client, user, address, interaction and outcome share: every element but
+    recorded and entity (shared, never to be changed), and their index rows (audit/rows.py)."""
+
+    fields: dict
+    rows: dict[str, list[tuple]] | None
+
+
+def event_shape(access: Access, base_url: str) -> EventShape:
+    policy = cast("AccessPolicy | None", access.policy)  # Access.policy is typed object (interactions/audit.py)
+    claimed = None if policy is not None else access.client_id
+    return _shape_of(
+        access.interaction or "operation",
+        access.subtype,
+        access.outcome or 0,
+        access.description,
+        bool(access.patients),
+        policy is not None,
+        policy.client_id if policy is not None else None,
+        policy.fhir_user if policy is not None else None,
+        policy.subject if policy is not None else None,
+        claimed,
+        access.address,
+        base_url,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _shape_of(
+    interaction: str,
+    operation: str | None,
+    status: int,
+    description: str | None,
+    patients: bool,
+    authenticated: bool,
+    client_id: str | None,
+    fhir_user: str | None,
+    subject: str | None,
+    claimed: str | None,
+    address: str | None,
+    base_url: str,
+) -> EventShape:
     if interaction == "login":
         event_type, subtype = LOGIN
     else:
@@ -196,23 +243,20 @@ def audit_event(access: Access, base_url: str, recorded: datetime | None = None)
             else "operation",
         }
     subtypes = [subtype]
-    if access.subtype:
-        subtypes.append({"system": f"{base_url}/OperationDefinition", "code": access.subtype})
-    event = {
-        "resourceType": "AuditEvent",
+    if operation:
+        subtypes.append({"system": f"{base_url}/OperationDefinition", "code": operation})
+    writes = ACTION.get(interaction) in ("C", "U", "D")
+    refused = bool(claimed) and status >= 400
+    fields = {
         "type": event_type,
         "subtype": subtypes,
         "action": ACTION.get(interaction, "E"),
-        "recorded": (recorded or access.recorded).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "outcome": outcome_code(status),
-        "agent": _agents(access, base_url, ACTION.get(interaction) in ("C", "U", "D")),
+        "agent": _agents_of(authenticated, client_id, fhir_user, subject, claimed, refused, address, base_url, writes),
         "source": {"site": base_url, "observer": {"display": "fhir-server"}, "type": SOURCE_TYPE},
     }
-    if status >= 400 or access.description:
-        event["outcomeDesc"] = access.description or f"HTTP {status}"
+    if status >= 400 or description:
+        fields["outcomeDesc"] = description or f"HTTP {status}"
     if interaction in PROFILE:
-        event["meta"] = {"profile": [BALP + ("Patient" if access.patients else "") + PROFILE[interaction]]}
-    entities = _entities(access, interaction)
-    if entities:
-        event["entity"] = entities
-    return event
+        fields["meta"] = {"profile": [BALP + ("Patient" if patients else "") + PROFILE[interaction]]}
+    return EventShape(fields, shape_rows(fields))

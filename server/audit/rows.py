@@ -32,31 +32,51 @@ def _reference(reference: dict) -> tuple[str, str] | None | Literal[False]:
     return parsed.resource_type, parsed.id
 
 
+KINDS = ("token", "reference", "string", "date", "quantity", "uri")
+
+
 def audit_event_rows(event: dict) -> dict[str, list[tuple]] | None:
     """Rows by search type for the parameters of resources/AuditEvent.json, or None when the event
     needs the generic extraction."""
-    rows: dict[str, list[tuple]] = {kind: [] for kind in ("token", "reference", "string", "date", "quantity", "uri")}
-    rows["token"].append(("outcome", None, event["outcome"]))
-    _coding_rows("type", event["type"], rows)
-    for subtype in event.get("subtype", []):
-        _coding_rows("subtype", subtype, rows)
-    for profile in event.get("meta", {}).get("profile", []):
-        rows["uri"].append(("_profile", profile))
+    return event_rows(shape_rows(event), event)
+
+
+def event_rows(shape: dict[str, list[tuple]] | None, event: dict) -> dict[str, list[tuple]] | None:
+    """An event's rows: those of its shape (shape_rows, computed once for many events) with those of its
+    recorded and entity elements."""
+    own = _rows_of_holders("entity", [e["what"] for e in event.get("entity", ()) if "what" in e])
+    if shape is None or own is None:
+        return None
     low, high = parse_range(event["recorded"])
-    rows["date"].append(("date", low, high))
-    for name, holders in (
-        ("agent", [a["who"] for a in event["agent"]]),
-        ("entity", [e["what"] for e in event.get("entity", []) if "what" in e]),
-    ):
-        for holder in holders:
-            target = _reference(holder)
-            if target is False:
-                return None
-            if target is not None:
-                rows["reference"].append((name, *target))
-                if target[0] == "Patient":
-                    rows["reference"].append(("patient", *target))
-            identifier = holder.get("identifier")
-            if identifier is not None and identifier.get("value"):
-                rows["token"].append((f"{name}:identifier", identifier.get("system"), identifier["value"]))
+    own["date"].append(("date", low, high))
+    return {kind: list(dict.fromkeys(shape[kind] + own[kind])) if own[kind] else shape[kind] for kind in KINDS}
+
+
+def shape_rows(fields: dict) -> dict[str, list[tuple]] | None:
+    """The rows of an event's elements but recorded and entity (events.EventShape)."""
+    rows = _rows_of_holders("agent", [a["who"] for a in fields["agent"]])
+    if rows is None:
+        return None
+    rows["token"].append(("outcome", None, fields["outcome"]))
+    _coding_rows("type", fields["type"], rows)
+    for subtype in fields.get("subtype", []):
+        _coding_rows("subtype", subtype, rows)
+    for profile in fields.get("meta", {}).get("profile", []):
+        rows["uri"].append(("_profile", profile))
     return {kind: list(dict.fromkeys(values)) for kind, values in rows.items()}
+
+
+def _rows_of_holders(name: str, holders: list[dict]) -> dict[str, list[tuple]] | None:
+    rows: dict[str, list[tuple]] = {kind: [] for kind in KINDS}
+    for holder in holders:
+        target = _reference(holder)
+        if target is False:
+            return None
+        if target is not None:
+            rows["reference"].append((name, *target))
+            if target[0] == "Patient":
+                rows["reference"].append(("patient", *target))
+        identifier = holder.get("identifier")
+        if identifier is not None and identifier.get("value"):
+            rows["token"].append((f"{name}:identifier", identifier.get("system"), identifier["value"]))
+    return rows

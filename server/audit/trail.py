@@ -15,8 +15,7 @@ from ..interactions import write_path
 from ..interactions.audit import Access
 from ..interactions.context import RequestContext, Services, operator_context
 from ..interactions.versions import new_id
-from .events import audit_event
-from .rows import audit_event_rows
+from .events import audit_event_with_rows
 
 log = logging.getLogger("server.audit")
 AUDIT_TYPE = "AuditEvent"
@@ -86,7 +85,7 @@ class AuditTrail(write_path.WriteListener):
         assert services is not None  # bound at startup, before anything is audited
         definition = services.registry.get(AUDIT_TYPE)
         assert definition is not None  # AuditEvent is always registered
-        event = audit_event(access, services.base_url)
+        event, rows = audit_event_with_rows(access, services.base_url)
         # an AuditEvent records what was asked for, existing or not: its references are not checked
         # (holders=[]); storage keeps it in the AuditEvent table, with no history row (and no vread)
         return write_path.prepare(
@@ -99,7 +98,7 @@ class AuditTrail(write_path.WriteListener):
             "POST",
             access.recorded,
             holders=[],
-            rows=audit_event_rows(event),
+            rows=rows,
         )
 
     # -- everything else: buffered

@@ -17,6 +17,8 @@ datatypes.html#string) and no HTTP header value holds."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from psycopg import sql
 
 from .index import date, reference, token, uri
@@ -30,7 +32,7 @@ KEYS = "string_to_array({}.keys, chr(30))"  # the expression of the GIN index au
 
 def select_columns(alias: str) -> str:
     """A search Match's columns (storage/search.py) of row `alias`: an AuditEvent is in no compartment."""
-    return f"{alias}.seq, 'AuditEvent', {alias}.id, {alias}.content::text, NULL::text"
+    return f"{alias}.seq, 'AuditEvent', {alias}.id, {alias}.content, NULL::text"
 
 
 class UnsupportedCriterion(ValueError):
@@ -48,18 +50,27 @@ def _key(kind: str, *parts: str) -> str:
 def keys(index_rows: dict[str, list[tuple]]) -> str:
     """The search keys of an event, from its index rows (search/extract or audit/rows.py)."""
     found: set[str] = set()
-    for param, system, code in index_rows.get("token", ()):
-        if system is None:
-            found.add(_key("n", param, code))
-        else:
-            found.update((_key("c", param, code), _key("s", param, system, code), _key("y", param, system)))
-    for param, target_type, target_id in index_rows.get("reference", ()):
-        found.add(_key("i", param, target_id))
-        if target_type is not None:
-            found.add(reference_key(param, target_type, target_id))
-    for param, value in index_rows.get("uri", ()):
-        found.add(_key("u", param, value))
+    for kind in ("token", "reference", "uri"):
+        for row in index_rows.get(kind, ()):
+            found.update(_row_keys(kind, row))
     return RS.join(sorted(found))
+
+
+@lru_cache(maxsize=8192)
+def _row_keys(kind: str, row: tuple) -> tuple[str, ...]:
+    """The keys of one index row (cached: most rows, the client's, the type's, are in many events)."""
+    if kind == "token":
+        param, system, code = row
+        if system is None:
+            return (_key("n", param, code),)
+        return (_key("c", param, code), _key("s", param, system, code), _key("y", param, system))
+    if kind == "reference":
+        param, target_type, target_id = row
+        if target_type is None:
+            return (_key("i", param, target_id),)
+        return (_key("i", param, target_id), reference_key(param, target_type, target_id))
+    param, value = row
+    return (_key("u", param, value),)
 
 
 def recorded(index_rows: dict[str, list[tuple]], last_updated):
@@ -142,8 +153,7 @@ def sort_column(search_type: str, param: str) -> tuple[str, str]:
 
 
 _CURRENT = (
-    "SELECT 'AuditEvent', id, 1, last_updated, false, content::text, 'POST', seq, NULL::text FROM audit_events"
-    " WHERE id = %s"
+    "SELECT 'AuditEvent', id, 1, last_updated, false, content, 'POST', seq, NULL::text FROM audit_events WHERE id = %s"
 )
 
 

@@ -1,10 +1,13 @@
-"""The audit trail's own index rows for its AuditEvents equal the generic extraction's."""
+"""The audit trail's own index rows for its AuditEvents equal the generic extraction's, also when the trail
+takes them from a shape (events.EventShape) that many events share."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from server.audit.events import audit_event
+from server.audit.events import audit_event, audit_event_with_rows
 from server.audit.rows import audit_event_rows
 from server.auth.policy import AccessPolicy
 from server.auth.scopes import parse_scopes
@@ -72,3 +75,45 @@ def test_the_trails_rows_equal_the_generic_extraction(live_server, access):
 def test_an_absolute_reference_falls_back_to_the_generic_extraction():
     policy = AccessPolicy((), fhir_user="https://other.example/fhir/Practitioner/x", subject="s")
     assert audit_event_rows(audit_event(Access("read", outcome=200, policy=policy), BASE)) is None
+
+
+def _sorted(rows: dict) -> dict:
+    return {kind: sorted(map(repr, values)) for kind, values in rows.items()}
+
+
+def _extracted(definition, event: dict) -> dict:
+    event = {**event, "id": "e1", "meta": {**event.get("meta", {}), "versionId": "1", "lastUpdated": event["recorded"]}}
+    return index_rows(definition, event, BASE)
+
+
+ids = st.sampled_from(["p1", "p2", "p3", "p9"])
+accesses = st.builds(
+    Access,
+    st.sampled_from(["read", "vread", "search-type", "create", "delete", "history-instance", "operation", "login"]),
+    st.sampled_from([None, "$everything"]),
+    st.sampled_from([None, "Patient", "Condition"]),
+    st.lists(st.tuples(st.sampled_from(["Patient", "Condition"]), ids), max_size=3),
+    st.sets(ids, max_size=3),
+    st.sampled_from([0, 200, 201, 403, 404, 500]),
+    st.sampled_from([None, "not allowed"]),
+    st.sampled_from([None, SYSTEM, PRACTITIONER, PATIENT_USER]),
+    st.sampled_from([None, "claimed"]),
+    st.sampled_from([None, "10.0.0.1", "::1"]),
+    st.sampled_from(["-", "r1", "r2"]),
+    st.just("GET"),
+    st.just("/fhir/Patient"),
+    st.sampled_from([None, "name=a"]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(accesses, min_size=1, max_size=4))
+def test_events_sharing_a_shape_get_their_own_rows_and_the_extractions(live_server, batch):
+    """Each event of a batch (those of one client share a cached shape) gets the rows of its own elements, equal to
+    the generic extraction's; shaping the next event changes none of an earlier one's."""
+    definition = live_server.app.extensions["fhir.services"].registry.get("AuditEvent")
+    shaped = [audit_event_with_rows(access, BASE) for access in batch]
+    for access, (event, rows) in zip(batch, shaped, strict=True):
+        assert event == audit_event(access, BASE)
+        assert rows is not None
+        assert _sorted(rows) == _sorted(_extracted(definition, event))

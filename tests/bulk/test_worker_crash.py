@@ -105,3 +105,18 @@ def test_a_worker_killed_mid_way_leaves_the_job_to_another_that_finishes_it(own_
             ]
     finally:
         server.stop()
+
+
+def test_a_worker_whose_process_closed_its_database_stops_quietly(own_queue, caplog):
+    """A process that closes its pool without stopping its workers (a script, a test) ends them: the worker
+    stops at its next poll instead of logging the closed pool's error every poll for the rest of the process."""
+    database = Database(own_queue.database_url, 2)
+    database.open()
+    exports = build_exports(own_queue)
+    worker = ExportWorker(build_services(own_queue, database), exports).start()
+    database.close()
+    exports.wake.set()
+    assert worker.thread is not None
+    worker.thread.join(5)
+    assert not worker.thread.is_alive()
+    assert [r for r in caplog.records if r.getMessage() == "export worker error"] == []

@@ -129,7 +129,8 @@ AUDIT_EVENTS = 50_000
 
 @pytest.fixture(scope="module")
 def audited(big):
-    """The big database with AuditEvents of 5,000 patients (10 each) and one client, as the trail stores them."""
+    """The big database with AuditEvents of 5,000 patients (10 each) and one client, as the trail stores them.
+    Their content is as long as a real event's: the planner weighs a scan by the table's size."""
     from datetime import UTC, datetime, timedelta
 
     from server.storage import audit_events
@@ -137,13 +138,14 @@ def audited(big):
     services, _ = big
     now = datetime.now(UTC)
     rows = []
+    content = '{"resourceType":"AuditEvent","text":"' + "x" * 2000 + '"}'  # as long as a trail's event, ~2 kB
     for i in range(AUDIT_EVENTS):
         recorded = now - timedelta(seconds=i)
         index_rows = {
             "token": [("outcome", None, "0"), ("type", "http://t.example", "rest"), ("agent:identifier", "c", "app")],
             "reference": [("patient", "Patient", f"ap{i % 5000}"), ("entity", "Patient", f"ap{i % 5000}")],
         }
-        rows.append((f"ae{i}", recorded, recorded, audit_events.keys(index_rows), '{"resourceType":"AuditEvent"}'))
+        rows.append((f"ae{i}", recorded, recorded, audit_events.keys(index_rows), content))
     with services.database.transaction() as conn:
         audit_events.append(conn, rows)
     with services.database.connection() as conn:
