@@ -6,11 +6,13 @@ commit it, and PostgreSQL CPU to store it, in batches as the writer flushes them
     .venv/bin/python bench/audit_flush.py [--events 5000] [--batch 100]
 
 Creates a scratch database bench_audit_<pid> (dropped at the end) and the app exactly as a server worker
-does; the events are those of reads by one system client of distinct patients. Prints one Markdown table."""
+does (gc.freeze() after it); the events are those of reads by one system client of distinct patients.
+Prints one Markdown table."""
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import time
 
@@ -76,6 +78,7 @@ def main() -> None:
             )
             for i in range(args.events)
         ]
+        gc.freeze()  # as a server worker does once its app is built (server/wsgi.py)
         ctx = operator_context(trail.services, "audit")
         shape = commit = 0.0
         database_before = _postgres_cpu()
