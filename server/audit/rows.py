@@ -10,6 +10,7 @@ from typing import Literal
 from ..fhir.references import is_valid_id, parse_reference
 from ..search.dates import parse_range
 from ..search.normalize import normalize
+from ..search.registry import INDEXED_SEARCH_TYPES
 
 
 def _coding_rows(name: str, coding: dict, rows: dict) -> None:
@@ -32,9 +33,6 @@ def _reference(reference: dict) -> tuple[str, str] | None | Literal[False]:
     return parsed.resource_type, parsed.id
 
 
-KINDS = ("token", "reference", "string", "date", "quantity", "uri")
-
-
 def audit_event_rows(event: dict) -> dict[str, list[tuple]] | None:
     """Rows by search type for the parameters of resources/AuditEvent.json, or None when the event
     needs the generic extraction."""
@@ -43,13 +41,16 @@ def audit_event_rows(event: dict) -> dict[str, list[tuple]] | None:
 
 def event_rows(shape: dict[str, list[tuple]] | None, event: dict) -> dict[str, list[tuple]] | None:
     """An event's rows: those of its shape (shape_rows, computed once for many events) with those of its
-    recorded and entity elements."""
+    recorded and entity elements. A kind the event adds nothing to is the shape's own list: never change one."""
     own = _rows_of_holders("entity", [e["what"] for e in event.get("entity", ()) if "what" in e])
     if shape is None or own is None:
         return None
     low, high = parse_range(event["recorded"])
     own["date"].append(("date", low, high))
-    return {kind: list(dict.fromkeys(shape[kind] + own[kind])) if own[kind] else shape[kind] for kind in KINDS}
+    return {
+        kind: list(dict.fromkeys(shape[kind] + own[kind])) if own[kind] else shape[kind]
+        for kind in INDEXED_SEARCH_TYPES
+    }
 
 
 def shape_rows(fields: dict) -> dict[str, list[tuple]] | None:
@@ -67,7 +68,7 @@ def shape_rows(fields: dict) -> dict[str, list[tuple]] | None:
 
 
 def _rows_of_holders(name: str, holders: list[dict]) -> dict[str, list[tuple]] | None:
-    rows: dict[str, list[tuple]] = {kind: [] for kind in KINDS}
+    rows: dict[str, list[tuple]] = {kind: [] for kind in INDEXED_SEARCH_TYPES}
     for holder in holders:
         target = _reference(holder)
         if target is False:

@@ -151,5 +151,5 @@ class AuditTrail(write_path.WriteListener):
         self.wake.set()
         if self.thread is not None and self.pid == os.getpid():
             self.thread.join(timeout=5)
-        if self.services is not None and self.services.database is not None and not self.services.database.pool.closed:
+        if self.services is not None and self.services.database is not None and not self.services.database.closed:
             self.flush()

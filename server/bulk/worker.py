@@ -190,7 +190,7 @@ class ExportWorker:
                     self.exports.wake.wait(self.exports.settings.poll_seconds)
                     self.exports.wake.clear()
             except Exception:  # a database hiccup must not end the thread
-                if self.services.database.pool.closed:  # the process closed its pool without stop(): it is ending
+                if self.services.database.closed:  # the process closed its pool without stop(): it is ending
                     log.info("export worker stopped: the database pool is closed", extra={"worker": self.owner})
                     return
                 log.exception("export worker error")

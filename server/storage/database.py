@@ -63,6 +63,11 @@ class Database:
     def close(self) -> None:
         self.pool.close()
 
+    @property
+    def closed(self) -> bool:
+        """Whether close() was called: the process is ending, no connection will be given again."""
+        return self.pool.closed
+
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
         with self._translated_errors(), self._pooled() as conn:
