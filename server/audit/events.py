@@ -13,7 +13,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, cast
 
 from ..interactions.audit import Access
-from .rows import event_rows, shape_rows
+from ..storage.audit_events import encoded, key_set
+from .rows import own_rows, shape_rows
 
 if TYPE_CHECKING:
     from ..auth.policy import AccessPolicy
@@ -62,6 +63,16 @@ def outcome_code(status: int) -> str:
 
 def _coding(system: str, code: str, display: str) -> dict:
     return {"system": system, "code": code, "display": display}
+
+
+# entity types and roles, shared by every event (like EventShape's fields: never to be changed)
+SYSTEM_OBJECT = _coding(ENTITY_TYPE, "2", "System Object")
+PERSON = _coding(ENTITY_TYPE, "1", "Person")
+QUERY_ROLE = _coding(OBJECT_ROLE, "24", "Query")
+DOMAIN_RESOURCE_ROLE = _coding(OBJECT_ROLE, "4", "Domain Resource")
+PATIENT_ROLE = _coding(OBJECT_ROLE, "1", "Patient")
+JOB_ROLE = _coding(OBJECT_ROLE, "20", "Job")
+REQUEST_ID_TYPE = {"system": BALP_ENTITY_TYPE, "code": "XrequestId"}
 
 
 def _agents_of(
@@ -121,8 +132,8 @@ def _entities(access: Access, interaction: str) -> list[dict]:
         request = f"{access.method or 'GET'} {access.path}" + (f"?{access.query}" if access.query else "")
         entities.append(
             {
-                "type": _coding(ENTITY_TYPE, "2", "System Object"),
-                "role": _coding(OBJECT_ROLE, "24", "Query"),
+                "type": SYSTEM_OBJECT,
+                "role": QUERY_ROLE,
                 "query": base64.b64encode(request.encode()).decode(),
             }
         )
@@ -131,24 +142,24 @@ def _entities(access: Access, interaction: str) -> list[dict]:
             entities.append(
                 {
                     "what": {"reference": f"{resource_type}/{id}"},
-                    "type": _coding(ENTITY_TYPE, "2", "System Object"),
-                    "role": _coding(OBJECT_ROLE, "4", "Domain Resource"),
+                    "type": SYSTEM_OBJECT,
+                    "role": DOMAIN_RESOURCE_ROLE,
                 }
             )
     for patient in sorted(access.patients)[:MAX_ENTITIES]:
         entities.append(
             {
                 "what": {"reference": f"Patient/{patient}"},
-                "type": _coding(ENTITY_TYPE, "1", "Person"),
-                "role": _coding(OBJECT_ROLE, "1", "Patient"),
+                "type": PERSON,
+                "role": PATIENT_ROLE,
             }
         )
     if access.counts:
         # an operator's command (reindex): the run as a Job, with how many resources of each type it handled
         entities.append(
             {
-                "type": _coding(ENTITY_TYPE, "2", "System Object"),
-                "role": _coding(OBJECT_ROLE, "20", "Job"),
+                "type": SYSTEM_OBJECT,
+                "role": JOB_ROLE,
                 "name": access.subtype or interaction,
                 "detail": [{"type": t, "valueString": str(n)} for t, n in sorted(access.counts.items())],
             }
@@ -157,7 +168,7 @@ def _entities(access: Access, interaction: str) -> list[dict]:
         entities.append(
             {
                 "what": {"identifier": {"value": access.request_id}},
-                "type": {"system": BALP_ENTITY_TYPE, "code": "XrequestId"},
+                "type": REQUEST_ID_TYPE,
             }
         )
     return entities
@@ -168,11 +179,15 @@ def audit_event(access: Access, base_url: str, recorded: datetime | None = None)
     return _event(event_shape(access, base_url), access, recorded)
 
 
-def audit_event_with_rows(access: Access, base_url: str) -> tuple[dict, dict[str, list[tuple]] | None]:
-    """The AuditEvent of one access and its index rows (None: it needs the generic extraction)."""
+def audit_event_encoded(access: Access, base_url: str) -> tuple[dict, dict | None]:
+    """The AuditEvent of one access and its index rows as storage keeps them (None: it needs the generic
+    extraction). The keys of the shape's rows are computed once per shape; per event only its entities'."""
     shape = event_shape(access, base_url)
     event = _event(shape, access)
-    return event, event_rows(shape.rows, event)
+    own = own_rows(event)
+    if shape.keys is None or own is None:
+        return event, None
+    return event, encoded(shape.keys, own, access.recorded)
 
 
 def _event(shape: EventShape, access: Access, recorded: datetime | None = None) -> dict:
@@ -190,10 +205,11 @@ def _event(shape: EventShape, access: Access, recorded: datetime | None = None) 
 @dataclass(frozen=True)
 class EventShape:
     """What the events of one client, user, address, interaction and outcome share: every element but
-    recorded and entity (shared, never to be changed), and their index rows (audit/rows.py)."""
+    recorded and entity (shared, never to be changed), and the search keys of their index rows (audit/rows.py,
+    storage/audit_events.key_set), computed once for all those events."""
 
     fields: dict
-    rows: dict[str, list[tuple]] | None
+    keys: frozenset[str] | None  # the search keys of the fields' index rows (None: needs the generic extraction)
 
 
 def event_shape(access: Access, base_url: str) -> EventShape:
@@ -259,4 +275,5 @@ def _shape_of(
         fields["outcomeDesc"] = description or f"HTTP {status}"
     if interaction in PROFILE:
         fields["meta"] = {"profile": [BALP + ("Patient" if patients else "") + PROFILE[interaction]]}
-    return EventShape(fields, shape_rows(fields))
+    rows = shape_rows(fields)
+    return EventShape(fields, None if rows is None else key_set(rows))

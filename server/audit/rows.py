@@ -35,22 +35,20 @@ def _reference(reference: dict) -> tuple[str, str] | None | Literal[False]:
 
 def audit_event_rows(event: dict) -> dict[str, list[tuple]] | None:
     """Rows by search type for the parameters of resources/AuditEvent.json, or None when the event
-    needs the generic extraction."""
-    return event_rows(shape_rows(event), event)
-
-
-def event_rows(shape: dict[str, list[tuple]] | None, event: dict) -> dict[str, list[tuple]] | None:
-    """An event's rows: those of its shape (shape_rows, computed once for many events) with those of its
-    recorded and entity elements. A kind the event adds nothing to is the shape's own list: never change one."""
-    own = _rows_of_holders("entity", [e["what"] for e in event.get("entity", ()) if "what" in e])
+    needs the generic extraction: those of its shape (shape_rows, whose keys the trail computes once for
+    many events) with those of its own recorded and entity elements."""
+    shape, own = shape_rows(event), own_rows(event)
     if shape is None or own is None:
         return None
     low, high = parse_range(event["recorded"])
     own["date"].append(("date", low, high))
-    return {
-        kind: list(dict.fromkeys(shape[kind] + own[kind])) if own[kind] else shape[kind]
-        for kind in INDEXED_SEARCH_TYPES
-    }
+    return {kind: list(dict.fromkeys(shape[kind] + own[kind])) for kind in INDEXED_SEARCH_TYPES}
+
+
+def own_rows(event: dict) -> dict[str, list[tuple]] | None:
+    """The rows of an event's entity elements (its recorded instant aside), or None when it needs the generic
+    extraction."""
+    return _rows_of_holders("entity", [e["what"] for e in event.get("entity", ()) if "what" in e])
 
 
 def shape_rows(fields: dict) -> dict[str, list[tuple]] | None:

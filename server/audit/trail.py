@@ -15,7 +15,7 @@ from ..interactions import write_path
 from ..interactions.audit import Access
 from ..interactions.context import RequestContext, Services, operator_context
 from ..interactions.versions import new_id
-from .events import audit_event_with_rows
+from .events import audit_event_encoded
 
 log = logging.getLogger("server.audit")
 AUDIT_TYPE = "AuditEvent"
@@ -85,7 +85,7 @@ class AuditTrail(write_path.WriteListener):
         assert services is not None  # bound at startup, before anything is audited
         definition = services.registry.get(AUDIT_TYPE)
         assert definition is not None  # AuditEvent is always registered
-        event, rows = audit_event_with_rows(access, services.base_url)
+        event, rows = audit_event_encoded(access, services.base_url)
         # an AuditEvent records what was asked for, existing or not: its references are not checked
         # (holders=[]); storage keeps it in the AuditEvent table, with no history row (and no vread)
         return write_path.prepare(
@@ -98,7 +98,7 @@ class AuditTrail(write_path.WriteListener):
             "POST",
             access.recorded,
             holders=[],
-            rows=rows,
+            encoded=rows,
         )
 
     # -- everything else: buffered

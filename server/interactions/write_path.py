@@ -52,7 +52,7 @@ class Prepared:
     content: bytes | None  # None for a deletion
     patient_id: str | None
     rows: dict | None = None
-    rows_copy: dict | None = None  # rows encoded for COPY (import workers)
+    rows_copy: dict | None = None  # rows encoded for storage (import workers' COPY text; an AuditEvent's keys)
     targets: dict = field(default_factory=dict)
     resource: dict | None = field(default=None, repr=False)
     seq: int | None = None  # a deletion: the current row
@@ -97,10 +97,13 @@ def prepare(
     now: datetime | None = None,
     holders: list | None = None,
     rows: dict | None = None,
+    encoded: dict | None = None,
 ) -> Prepared:
     """The server owns id, meta.versionId and meta.lastUpdated (R4 resource.html#Meta). `holders`:
     the resource's Reference elements, when the caller has walked it already; `rows`: its index rows,
-    when the caller shaped the resource itself and knows them (the audit trail, kept equal by a test)."""
+    when the caller shaped the resource itself and knows them, or `encoded`: those rows as storage
+    keeps them (the audit trail's AuditEvents: storage/audit_events.encoded), each kept equal to the
+    generic extraction by a test."""
     now = now or datetime.now(UTC)
     meta = {**resource.get("meta", {}), "versionId": str(version_id), "lastUpdated": instant(now)}
     resource = {**resource, "id": id, "meta": meta}
@@ -114,8 +117,8 @@ def prepare(
         now,
         orjson.dumps(resource),
         patient_id,
-        rows if rows is not None else index_rows(definition, resource, services.base_url),
-        None,
+        rows if rows is not None or encoded is not None else index_rows(definition, resource, services.base_url),
+        encoded,
         local_targets(services, resource, holders),
         resource,
     )

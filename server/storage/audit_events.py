@@ -13,10 +13,22 @@ index tables hold as rows is here a key per way of matching it, so a criterion i
 
 Each key costs the database a few µs per event, so there is none for `:missing`: that rare criterion reads the keys
 text of each candidate row instead of an index. <US> is chr(31) and <RS> chr(30), which no FHIR string (R4
-datatypes.html#string) and no HTTP header value holds."""
+datatypes.html#string) and no HTTP header value holds.
+
+Most keys are shared by many events: those of the client, the user, the interaction and its outcome (every parameter
+but OWN_PARAMS). The trail's events keep those in one row of audit_shapes (migrations/0016), named by a hash of its
+keys, and carry one key naming it instead:
+
+    h<US>hash                          the shape whose keys (audit_shapes.keys) are the event's too
+
+so that a criterion on a shared parameter also matches the events of every shape that has one of its keys. Events
+the generic extraction indexed (and those stored before 0016) keep all their keys themselves."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from psycopg import sql
@@ -27,7 +39,8 @@ AUDIT_TYPE = "AuditEvent"
 TABLE = "audit_events"
 US = "\x1f"
 RS = "\x1e"
-KEYS = "string_to_array({}.keys, chr(30))"  # the expression of the GIN index audit_events_keys_idx
+KEYS = "string_to_array({}.keys, chr(30))"  # the expression of the GIN indexes on audit_events and audit_shapes
+OWN_PARAMS = frozenset({"entity", "entity:identifier", "patient"})  # what differs from event to event
 
 
 def select_columns(alias: str) -> str:
@@ -49,11 +62,57 @@ def _key(kind: str, *parts: str) -> str:
 
 def keys(index_rows: dict[str, list[tuple]]) -> str:
     """The search keys of an event, from its index rows (search/extract or audit/rows.py)."""
+    return RS.join(sorted(key_set(index_rows)))
+
+
+def key_set(index_rows: dict[str, list[tuple]]) -> frozenset[str]:
+    """The keys of some index rows: of an event's, or of the part many events share (audit/events.EventShape)."""
     found: set[str] = set()
     for kind in ("token", "reference", "uri"):
         for row in index_rows.get(kind, ()):
             found.update(_row_keys(kind, row))
-    return RS.join(sorted(found))
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The keys of shared parameters that some events have in common (a row of audit_shapes), and the keys of
+    per-event parameters that came with them (a patient user's own reference), which each event keeps."""
+
+    hash: str | None  # None: no shared key at all
+    keys: str  # the shared keys, joined by RS
+    own: frozenset[str]
+    key: frozenset[str]  # the key an event carries to name this shape (none without a hash)
+
+
+@lru_cache(maxsize=4096)
+def shape(shared_keys: frozenset[str]) -> Shape:
+    """The shape of keys many events share (audit/events.EventShape's): split once, hashed once."""
+    shared = sorted(key for key in shared_keys if key.split(US, 2)[1] not in OWN_PARAMS)
+    own = frozenset(shared_keys).difference(shared)
+    if not shared:
+        return Shape(None, "", own, frozenset())
+    text = RS.join(shared)
+    name = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()  # a name, not a secret
+    return Shape(name, text, own, frozenset((_key("h", name),)))
+
+
+def encoded(shared_keys: frozenset[str], own_rows: dict[str, list[tuple]], recorded: datetime) -> dict:
+    """An event's index rows as this table stores them (StoredVersion.index_copy): its recorded instant, its keys
+    and its Shape. `shared_keys` are those of the rows it has in common with other events (key_set, computed once
+    for them all): the shape takes those of shared parameters, the event keeps the rest with its own rows' keys."""
+    common = shape(shared_keys)
+    own = common.own | key_set(own_rows) | common.key
+    return {TABLE: (recorded, RS.join(sorted(own)), common)}
+
+
+def row_values(index_rows: dict[str, list[tuple]] | None, index_copy: dict | None, last_updated) -> tuple:
+    """(recorded, keys, Shape or None) of an event, from its encoded rows if it has them, else from its index rows
+    (then all its keys are its own)."""
+    if index_copy is not None:
+        return index_copy[TABLE]
+    rows = index_rows or {}
+    return recorded(rows, last_updated), keys(rows), None
 
 
 @lru_cache(maxsize=8192)
@@ -107,21 +166,28 @@ def key_prefix(kind: str, param: str) -> str:
 
 def condition(criterion, alias: str) -> tuple[sql.Composable, list]:
     """The condition on row `alias` of a token, reference, exact uri or `date` criterion."""
-    column = sql.SQL(KEYS).format(sql.Identifier(alias))
     if isinstance(criterion, token.TokenCriterion):
         wanted = [key for value in criterion.values for key in _token_keys(criterion.param, value)]
-        template = "NOT ({} && %s::text[])" if criterion.negated else "{} && %s::text[]"
-        return sql.SQL(template).format(column), [wanted]
+        overlap, args = _overlap(criterion.param, wanted, alias)
+        return (sql.SQL("NOT ({})").format(overlap) if criterion.negated else overlap), args
     if isinstance(criterion, reference.ReferenceCriterion):
-        return sql.SQL("{} && %s::text[]").format(column), [
-            [_reference_key(criterion.param, value) for value in criterion.values]
-        ]
+        return _overlap(criterion.param, [_reference_key(criterion.param, value) for value in criterion.values], alias)
     if isinstance(criterion, uri.UriCriterion) and criterion.mode == "exact":
-        wanted = [_key("u", criterion.param, value) for value in criterion.values]
-        return sql.SQL("{} && %s::text[]").format(column), [wanted]
+        return _overlap(criterion.param, [_key("u", criterion.param, value) for value in criterion.values], alias)
     if isinstance(criterion, date.DateCriterion) and criterion.param == "date":
         return date.point_condition(f'"{alias}".recorded', criterion)
     raise UnsupportedCriterion(str(getattr(criterion, "param", None) or getattr(criterion, "source_type", "?")))
+
+
+def _overlap(param: str, wanted: list[str], alias: str) -> tuple[sql.Composable, list]:
+    """Row `alias` has one of the keys, or (a shared parameter) names a shape that has one."""
+    column = sql.SQL(KEYS).format(sql.Identifier(alias))
+    if param in OWN_PARAMS:
+        return sql.SQL("{} && %s::text[]").format(column), [wanted]
+    shapes = sql.SQL("ARRAY(SELECT 'h' || chr(31) || s.hash FROM audit_shapes s WHERE {} && %s::text[])").format(
+        sql.SQL(KEYS).format(sql.Identifier("s"))
+    )
+    return sql.SQL("{} && (%s::text[] || {})").format(column, shapes), [wanted, wanted]
 
 
 SELECTIVE_TOKENS = frozenset({"entity:identifier"})  # an X-Request-ID: one request's events
@@ -140,9 +206,16 @@ def missing_condition(param: str, missing: bool, alias: str) -> tuple[sql.Compos
     if param == "date":  # AuditEvent.recorded is 1..1: a column, never missing
         return sql.SQL("false" if missing else "true"), []
     prefixes = [f"%{RS}{key_prefix(kind, param)}" for kind in "cnsyitu"]
-    template = "NOT (({}) LIKE ANY(%s::text[]))" if missing else "({}) LIKE ANY(%s::text[])"
-    keys_text = sql.SQL("chr(30) || {}.keys").format(sql.Identifier(alias))
-    return sql.SQL(template).format(keys_text), [prefixes]
+    row = sql.Identifier(alias)
+    present = sql.SQL("(chr(30) || {}.keys) LIKE ANY(%s::text[])").format(row)
+    args = [prefixes]
+    if param not in OWN_PARAMS:
+        present = sql.SQL(
+            "({} OR {} && ARRAY(SELECT 'h' || chr(31) || s.hash FROM audit_shapes s"
+            " WHERE (chr(30) || s.keys) LIKE ANY(%s::text[])))"
+        ).format(present, sql.SQL(KEYS).format(row))
+        args.append(prefixes)
+    return (sql.SQL("NOT {}").format(present) if missing else present), args
 
 
 def sort_column(search_type: str, param: str) -> tuple[str, str]:
@@ -165,10 +238,29 @@ INSERT_ROW = (
     "INSERT INTO audit_events (id, last_updated, recorded, keys, content)"
     " VALUES (%(id)s, %(last_updated)s, %(recorded)s, %(keys)s, %(content)s) RETURNING seq"
 )
+# every statement that stores an event stores its shape too (if no other did before): no event names a missing one
+INSERT_SHAPE = (
+    "INSERT INTO audit_shapes (hash, keys) SELECT %(shape_hash)s::text, %(shape_keys)s::text"
+    " WHERE %(shape_hash)s::text IS NOT NULL ON CONFLICT (hash) DO NOTHING"
+)
 
 
-def append(conn, events: list[tuple]) -> None:
-    """Store many events ((id, last_updated, recorded, keys, content JSON text), ...) in one COPY."""
+def shape_parameters(common: Shape | None) -> dict:
+    """INSERT_SHAPE's parameters."""
+    return {"shape_hash": common.hash if common else None, "shape_keys": common.keys if common else None}
+
+
+def append(conn, events: list[tuple], shapes: list[Shape | None] | tuple = ()) -> None:
+    """Store many events ((id, last_updated, recorded, keys, content JSON text), ...) in one COPY, after the shapes
+    they name."""
+    named = {common.hash: common.keys for common in shapes if common is not None and common.hash is not None}
+    named = dict(sorted(named.items()))  # one order for every writer: two cannot wait on each other's new shapes
+    if named:
+        conn.execute(
+            "INSERT INTO audit_shapes (hash, keys) SELECT * FROM unnest(%s::text[], %s::text[])"
+            " ON CONFLICT (hash) DO NOTHING",
+            (list(named), list(named.values())),
+        )
     with conn.cursor().copy("COPY audit_events (id, last_updated, recorded, keys, content) FROM STDIN") as copy:
         copy.set_types(["text", "timestamptz", "timestamptz", "text", "text"])
         for event in events:

@@ -22,8 +22,9 @@ FEW = 8  # up to this many versions: one statement; beyond, COPY
 
 @dataclass(frozen=True)
 class StoredVersion:
-    """One new version as storage writes it. `index_rows` by search type, or already encoded for
-    COPY (`index_copy`, by the import's workers); `seq` of the current row, for a deletion."""
+    """One new version as storage writes it. `index_rows` by search type, or already encoded (`index_copy`: for
+    COPY, by the import's workers; an AuditEvent's keys, audit_events.encoded); `seq` of the current row, for a
+    deletion."""
 
     resource_type: str
     id: str
@@ -75,7 +76,7 @@ def _shape(version: StoredVersion) -> str:
 def _ctes(shape: str, number: int, first: int) -> list[str]:
     """The CTEs of one version; its parameters suffixed with its number, its seq read from CTE s<first>."""
     if shape == "audit":
-        statements = [audit_events.INSERT_ROW]
+        statements = [audit_events.INSERT_ROW, audit_events.INSERT_SHAPE]
     elif shape == "delete":
         statements = [_DELETED_ROW, _HISTORY_ROW, *delete_ctes("%(seq)s::bigint")]
     else:
@@ -115,22 +116,22 @@ def _content(version: StoredVersion) -> bytes:
     return version.content
 
 
-def _audit_row(version: StoredVersion) -> tuple:
-    """(id, last_updated, recorded, keys, content) of an AuditEvent (storage/audit_events.py)."""
-    rows = version.index_rows or {}
-    return (
-        version.id,
-        version.last_updated,
-        audit_events.recorded(rows, version.last_updated),
-        audit_events.keys(rows),
-        _content(version).decode(),
-    )
+def _audit_row(version: StoredVersion) -> tuple[tuple, audit_events.Shape | None]:
+    """(id, last_updated, recorded, keys, content) of an AuditEvent and the shape it names (storage/audit_events.py)."""
+    recorded, keys, shape = audit_events.row_values(version.index_rows, version.index_copy, version.last_updated)
+    return (version.id, version.last_updated, recorded, keys, _content(version).decode()), shape
+
+
+def _append_audit(conn: psycopg.Connection, versions: list[StoredVersion]) -> None:
+    rows = [_audit_row(v) for v in versions]
+    audit_events.append(conn, [row for row, _ in rows], [shape for _, shape in rows])
 
 
 def _parameters(version: StoredVersion, number: int) -> dict:
     if _is_audit(version):
-        id, last_updated, recorded, keys, content = _audit_row(version)
+        (id, last_updated, recorded, keys, content), shape = _audit_row(version)
         values = {"id": id, "last_updated": last_updated, "recorded": recorded, "keys": keys, "content": content}
+        values.update(audit_events.shape_parameters(shape))
         return {f"{name}_{number}": value for name, value in values.items()}
     values = {
         "resource_type": version.resource_type,
@@ -152,11 +153,11 @@ def _parameters(version: StoredVersion, number: int) -> dict:
 def store(conn: psycopg.Connection, versions: list[StoredVersion]) -> list[int | None]:
     """Write the versions (distinct resources); return their seqs (None for those written by COPY)."""
     live = [v for v in versions if not v.deleted]
-    if len(versions) <= FEW and all(v.index_rows is not None for v in live):
+    if len(versions) <= FEW and all(v.index_rows is not None or _is_audit(v) for v in live):
         return _store_in_one_statement(conn, versions)
     audits = [v for v in versions if _is_audit(v)]
     if len(audits) == len(versions):  # the trail's buffered AuditEvents: one COPY, no staging
-        audit_events.append(conn, [_audit_row(v) for v in audits])
+        _append_audit(conn, audits)
         return [None] * len(versions)
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         # COPY stages in temporary tables that are emptied at each commit; writes and their AuditEvents commit together
@@ -164,7 +165,7 @@ def store(conn: psycopg.Connection, versions: list[StoredVersion]) -> list[int |
             return store(conn, versions)
     if audits:
         others = iter(store(conn, [v for v in versions if not _is_audit(v)]))
-        audit_events.append(conn, [_audit_row(v) for v in audits])
+        _append_audit(conn, audits)
         return [None if _is_audit(v) else next(others) for v in versions]
     seqs = _store_in_one_statement(conn, [v for v in versions if v.deleted]) if len(live) < len(versions) else []
     bulk.write_versions(conn, [_for_copy(v) for v in live], replaced=any(v.replaces for v in live))

@@ -1,5 +1,5 @@
-"""The audit trail's own index rows for its AuditEvents equal the generic extraction's, also when the trail
-takes them from a shape (events.EventShape) that many events share."""
+"""The audit trail's own index rows for its AuditEvents equal the generic extraction's, and so do the keys it stores,
+also when it takes part of them from a shape (events.EventShape) that many events share."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.audit.events import audit_event, audit_event_with_rows
+from server.audit.events import audit_event, audit_event_encoded
 from server.audit.rows import audit_event_rows
 from server.auth.policy import AccessPolicy
 from server.auth.scopes import parse_scopes
 from server.interactions.audit import Access
 from server.search.extract import index_rows
+from server.storage import audit_events
 
 BASE = "http://127.0.0.1:8080/fhir"
 SYSTEM = AccessPolicy(tuple(parse_scopes("system/*.cruds")), subject="svc", client_id="backend")
@@ -108,12 +109,31 @@ accesses = st.builds(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(accesses, min_size=1, max_size=4))
-def test_events_sharing_a_shape_get_their_own_rows_and_the_extractions(live_server, batch):
-    """Each event of a batch (those of one client share a cached shape) gets the rows of its own elements, equal to
-    the generic extraction's; shaping the next event changes none of an earlier one's."""
+def test_events_sharing_a_shape_are_stored_with_the_keys_of_the_generic_extraction(live_server, batch):
+    """Each event of a batch (those of one client share a cached shape, whose keys are computed once) is stored with
+    the keys and recorded instant that storage derives from the generic extraction's rows; shaping the next event
+    changes none of an earlier one's."""
     definition = live_server.app.extensions["fhir.services"].registry.get("AuditEvent")
-    shaped = [audit_event_with_rows(access, BASE) for access in batch]
-    for access, (event, rows) in zip(batch, shaped, strict=True):
+    shaped = [audit_event_encoded(access, BASE) for access in batch]
+    for access, (event, encoded) in zip(batch, shaped, strict=True):
         assert event == audit_event(access, BASE)
-        assert rows is not None
-        assert _sorted(rows) == _sorted(_extracted(definition, event))
+        assert encoded is not None
+        extracted = _extracted(definition, event)
+        recorded, keys, shape = audit_events.row_values(None, encoded, None)
+        assert recorded == audit_events.recorded(extracted, None)
+        assert _expanded(keys, shape) == audit_events.key_set(extracted)
+
+
+def _expanded(keys: str, shape: audit_events.Shape) -> frozenset[str]:
+    """An event's keys with its shape's in place of the key naming it; checking that the shape holds only shared
+    parameters' keys and the event only per-event ones."""
+    own = frozenset(keys.split(audit_events.RS)) - shape.key
+    shared = frozenset(shape.keys.split(audit_events.RS)) if shape.keys else frozenset()
+    assert shape.key <= frozenset(keys.split(audit_events.RS))
+    assert all(_param(key) in audit_events.OWN_PARAMS for key in own)
+    assert all(_param(key) not in audit_events.OWN_PARAMS for key in shared)
+    return own | shared
+
+
+def _param(key: str) -> str:
+    return key.split(audit_events.US)[1]

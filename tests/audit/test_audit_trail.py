@@ -442,3 +442,19 @@ def test_a_group_export_kick_off_names_the_members(client, auditor, flush, uniqu
     client.delete(response.headers["Content-Location"])  # the job itself is not under test
     event = _operation_event(auditor, flush, f"export-{unique}", "$export")
     assert _patients_of(event) == {f"Patient/{m}" for m in members}
+
+
+def test_a_writes_event_is_found_by_what_it_shares_with_other_events(client, auditor, unique):
+    """A write's AuditEvent, stored in the write's own statement, names its shape (the keys of client, interaction
+    and outcome that many events share, storage/audit_events.py): the statement stores that shape too."""
+    subject = client.create(patient(unique))["id"]
+    interaction = "http://hl7.org/fhir/restful-interaction"
+    for params in (
+        {"subtype": f"{interaction}|create"},
+        {"subtype": "create", "outcome": "0", "type": "rest"},
+        {"subtype:missing": "false", "type:missing": "false"},
+    ):
+        [event] = _events(auditor, entity=f"Patient/{subject}", **params)
+        assert event["subtype"][0] == {"system": interaction, "code": "create"}, params
+    assert _events(auditor, entity=f"Patient/{subject}", subtype="read") == []
+    assert _events(auditor, entity=f"Patient/{subject}", **{"subtype:not": "create"}) == []
