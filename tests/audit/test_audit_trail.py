@@ -8,6 +8,7 @@ import base64
 import time
 import uuid
 
+import orjson
 import pytest
 import requests
 
@@ -458,3 +459,24 @@ def test_a_writes_event_is_found_by_what_it_shares_with_other_events(client, aud
         assert event["subtype"][0] == {"system": interaction, "code": "create"}, params
     assert _events(auditor, entity=f"Patient/{subject}", subtype="read") == []
     assert _events(auditor, entity=f"Patient/{subject}", **{"subtype:not": "create"}) == []
+
+
+def test_an_event_stored_before_shapes_is_still_found_by_its_shared_keys(auditor, live_server, unique):
+    """Events stored before migration 0016 keep every key of their own and name no shape: a criterion on a shared
+    parameter still finds them."""
+    from datetime import UTC, datetime
+
+    from server.storage import audit_events
+
+    rows = {
+        "token": [("type", "http://terminology.hl7.org/CodeSystem/audit-event-type", "rest"), ("outcome", None, "0")],
+        "reference": [("entity", "Patient", unique)],
+    }
+    now = datetime.now(UTC)
+    event = {"resourceType": "AuditEvent", "id": f"old-{unique}", "recorded": now.isoformat()}
+    with live_server.app.extensions["fhir.services"].database.transaction() as conn:
+        audit_events.append(conn, [(f"old-{unique}", now, now, audit_events.keys(rows), orjson.dumps(event).decode())])
+    for params in ({"type": "rest"}, {"outcome": "0"}, {"type:missing": "false"}):
+        assert [e["id"] for e in _events(auditor, entity=f"Patient/{unique}", **params)] == [f"old-{unique}"], params
+    assert _events(auditor, entity=f"Patient/{unique}", outcome="4") == []
+    assert _events(auditor, entity=f"Patient/{unique}", **{"type:not": "rest"}) == []
