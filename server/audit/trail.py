@@ -85,7 +85,7 @@ class AuditTrail(write_path.WriteListener):
         assert services is not None  # bound at startup, before anything is audited
         definition = services.registry.get(AUDIT_TYPE)
         assert definition is not None  # AuditEvent is always registered
-        event, rows = audit_event_encoded(access, services.base_url)
+        event, encoded = audit_event_encoded(access, services.base_url)
         # an AuditEvent records what was asked for, existing or not: its references are not checked
         # (holders=[]); storage keeps it in the AuditEvent table, with no history row (and no vread)
         return write_path.prepare(
@@ -98,7 +98,7 @@ class AuditTrail(write_path.WriteListener):
             "POST",
             access.recorded,
             holders=[],
-            encoded=rows,
+            encoded=encoded,
         )
 
     # -- everything else: buffered

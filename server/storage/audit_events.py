@@ -184,10 +184,13 @@ def _overlap(param: str, wanted: list[str], alias: str) -> tuple[sql.Composable,
     column = sql.SQL(KEYS).format(sql.Identifier(alias))
     if param in OWN_PARAMS:
         return sql.SQL("{} && %s::text[]").format(column), [wanted]
-    shapes = sql.SQL("ARRAY(SELECT 'h' || chr(31) || s.hash FROM audit_shapes s WHERE {} && %s::text[])").format(
-        sql.SQL(KEYS).format(sql.Identifier("s"))
-    )
+    shapes = _shape_keys_where(sql.SQL("{} && %s::text[]").format(sql.SQL(KEYS).format(sql.Identifier("s"))))
     return sql.SQL("{} && (%s::text[] || {})").format(column, shapes), [wanted, wanted]
+
+
+def _shape_keys_where(condition: sql.Composable) -> sql.Composable:
+    """The keys (h<US>hash) naming the shapes (alias s) that meet a condition, as a text[]."""
+    return sql.SQL("ARRAY(SELECT 'h' || chr(31) || s.hash FROM audit_shapes s WHERE {})").format(condition)
 
 
 SELECTIVE_TOKENS = frozenset({"entity:identifier"})  # an X-Request-ID: one request's events
@@ -210,10 +213,8 @@ def missing_condition(param: str, missing: bool, alias: str) -> tuple[sql.Compos
     present = sql.SQL("(chr(30) || {}.keys) LIKE ANY(%s::text[])").format(row)
     args = [prefixes]
     if param not in OWN_PARAMS:
-        present = sql.SQL(
-            "({} OR {} && ARRAY(SELECT 'h' || chr(31) || s.hash FROM audit_shapes s"
-            " WHERE (chr(30) || s.keys) LIKE ANY(%s::text[])))"
-        ).format(present, sql.SQL(KEYS).format(row))
+        shapes = _shape_keys_where(sql.SQL("(chr(30) || s.keys) LIKE ANY(%s::text[])"))
+        present = sql.SQL("({} OR {} && {})").format(present, sql.SQL(KEYS).format(row), shapes)
         args.append(prefixes)
     return (sql.SQL("NOT {}").format(present) if missing else present), args
 
