@@ -37,18 +37,18 @@ def audit_event_rows(event: dict) -> dict[str, list[tuple]] | None:
     """Rows by search type for the parameters of resources/AuditEvent.json, or None when the event
     needs the generic extraction: those of its shape (shape_rows, whose keys the trail computes once for
     many events) with those of its own recorded and entity elements."""
-    shape, own = shape_rows(event), own_rows(event)
+    shape, own = shape_rows(event), own_rows(event.get("entity", []))
     if shape is None or own is None:
         return None
     low, high = parse_range(event["recorded"])
-    own["date"].append(("date", low, high))
-    return {kind: list(dict.fromkeys(shape[kind] + own[kind])) for kind in INDEXED_SEARCH_TYPES}
+    own["date"] = [("date", low, high)]
+    return {kind: list(dict.fromkeys(shape[kind] + own.get(kind, []))) for kind in INDEXED_SEARCH_TYPES}
 
 
-def own_rows(event: dict) -> dict[str, list[tuple]] | None:
-    """The rows of an event's entity elements (its recorded instant aside), or None when it needs the generic
-    extraction."""
-    return _rows_of_holders("entity", [e["what"] for e in event.get("entity", ()) if "what" in e])
+def own_rows(entities: list[dict]) -> dict[str, list[tuple]] | None:
+    """The rows of an event's entity elements (references and identifiers, its recorded instant aside), or None when
+    it needs the generic extraction."""
+    return _rows_of_holders("entity", [e["what"] for e in entities if "what" in e], ("reference", "token"))
 
 
 def shape_rows(fields: dict) -> dict[str, list[tuple]] | None:
@@ -65,8 +65,10 @@ def shape_rows(fields: dict) -> dict[str, list[tuple]] | None:
     return {kind: list(dict.fromkeys(values)) for kind, values in rows.items()}
 
 
-def _rows_of_holders(name: str, holders: list[dict]) -> dict[str, list[tuple]] | None:
-    rows: dict[str, list[tuple]] = {kind: [] for kind in INDEXED_SEARCH_TYPES}
+def _rows_of_holders(
+    name: str, holders: list[dict], kinds: frozenset[str] | tuple[str, ...] = INDEXED_SEARCH_TYPES
+) -> dict[str, list[tuple]] | None:
+    rows: dict[str, list[tuple]] = {kind: [] for kind in kinds}
     for holder in holders:
         target = _reference(holder)
         if target is False:

@@ -15,7 +15,7 @@ from ..interactions import write_path
 from ..interactions.audit import Access
 from ..interactions.context import RequestContext, Services, operator_context
 from ..interactions.versions import new_id
-from .events import audit_event_encoded
+from .events import audit_event, rendered_event
 
 log = logging.getLogger("server.audit")
 AUDIT_TYPE = "AuditEvent"
@@ -83,22 +83,24 @@ class AuditTrail(write_path.WriteListener):
     def prepared(self, access: Access) -> write_path.Prepared:
         services = self.services
         assert services is not None  # bound at startup, before anything is audited
+        id = new_id()
+        # an AuditEvent records what was asked for, existing or not: its references are not checked;
+        # storage keeps it in the AuditEvent table, with no history row (and no vread)
+        event = rendered_event(access, services.base_url, id)
+        if event is not None:
+            return write_path.rendered(AUDIT_TYPE, id, access.recorded, *event)
         definition = services.registry.get(AUDIT_TYPE)
         assert definition is not None  # AuditEvent is always registered
-        event, encoded = audit_event_encoded(access, services.base_url)
-        # an AuditEvent records what was asked for, existing or not: its references are not checked
-        # (holders=[]); storage keeps it in the AuditEvent table, with no history row (and no vread)
         return write_path.prepare(
             services,
             definition,
-            event,
-            new_id(),
+            audit_event(access, services.base_url),
+            id,
             1,
             Interaction.CREATE,
             "POST",
             access.recorded,
             holders=[],
-            encoded=encoded,
         )
 
     # -- everything else: buffered

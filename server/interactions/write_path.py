@@ -35,7 +35,7 @@ _after_commit: contextvars.ContextVar[list | None] = contextvars.ContextVar("aft
 
 def instant(moment: datetime) -> str:
     """FHIR instant, UTC: 2026-11-27T19:20:01.123456Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"  # [:-6]: +00:00 (strftime: 2.5x slower)
 
 
 @dataclass
@@ -97,13 +97,11 @@ def prepare(
     now: datetime | None = None,
     holders: list | None = None,
     rows: dict | None = None,
-    encoded: dict | None = None,
 ) -> Prepared:
     """The server owns id, meta.versionId and meta.lastUpdated (R4 resource.html#Meta). `holders`:
     the resource's Reference elements, when the caller has walked it already; `rows`: its index rows,
-    when the caller shaped the resource itself and knows them, or `encoded`: those rows as storage
-    keeps them (the audit trail's AuditEvents: storage/audit_events.encoded), each kept equal to the
-    generic extraction by a test."""
+    when the caller shaped the resource itself and knows them (kept equal to the generic extraction by a
+    test)."""
     now = now or datetime.now(UTC)
     meta = {**resource.get("meta", {}), "versionId": str(version_id), "lastUpdated": instant(now)}
     resource = {**resource, "id": id, "meta": meta}
@@ -117,11 +115,17 @@ def prepare(
         now,
         orjson.dumps(resource),
         patient_id,
-        rows if rows is not None or encoded is not None else index_rows(definition, resource, services.base_url),
-        encoded,
-        local_targets(services, resource, holders),
-        resource,
+        rows if rows is not None else index_rows(definition, resource, services.base_url),
+        targets=local_targets(services, resource, holders),
+        resource=resource,
     )
+
+
+def rendered(resource_type: str, id: str, now: datetime, content: bytes, encoded: dict) -> Prepared:
+    """A first version whose JSON the server rendered itself, id and meta as prepare() makes them, and whose index
+    rows it encoded for storage (the audit trail's AuditEvents: audit/events.rendered_event, kept equal to prepare()
+    by a test); no references to check, in no patient compartment."""
+    return Prepared(resource_type, id, 1, Interaction.CREATE, "POST", now, content, None, rows_copy=encoded)
 
 
 def deletion(current: Version, now: datetime | None = None, interaction: Interaction = Interaction.DELETE) -> Prepared:
@@ -268,6 +272,8 @@ def _resolved(ctx: RequestContext, conn, versions: list[Prepared], on_unresolved
     to (repository.referable: share-locked until commit, so that a concurrent delete waits and then sees
     the reference; another patient's reads as missing), to a version committed here, or to one the
     enclosing transaction Bundle writes (R4 references.html)."""
+    if not any(v.targets for v in versions):  # nothing to check (the audit trail's batches)
+        return versions
     known = set(ctx.pending_targets) | {v.key for v in versions}
     wanted: dict[tuple[Interaction, str], set] = {}  # the guard's reach depends on the writing interaction and type
     for v in versions:

@@ -45,7 +45,15 @@ OWN_PARAMS = frozenset({"entity", "entity:identifier", "patient"})  # what diffe
 
 def select_columns(alias: str) -> str:
     """A search Match's columns (storage/search.py) of row `alias`: an AuditEvent is in no compartment."""
-    return f"{alias}.seq, 'AuditEvent', {alias}.id, {alias}.content, NULL::text"
+    return f"{alias}.seq, 'AuditEvent', {alias}.id, {content_column(alias)}, NULL::text"
+
+
+def content_column(alias: str) -> str:
+    """The whole JSON of row `alias`: its content, completed by the members its shape holds (migrations/0017)."""
+    return (
+        f"CASE WHEN {alias}.shape IS NULL THEN {alias}.content ELSE left({alias}.content, -1)"
+        f" || (SELECT s.members FROM audit_shapes s WHERE s.hash = {alias}.shape) END"
+    )
 
 
 class UnsupportedCriterion(ValueError):
@@ -67,11 +75,15 @@ def keys(index_rows: dict[str, list[tuple]]) -> str:
 
 def key_set(index_rows: dict[str, list[tuple]]) -> frozenset[str]:
     """The keys of some index rows: of an event's, or of the part many events share (audit/events.EventShape)."""
+    return frozenset(_keys_of(index_rows, _shared_row_keys))
+
+
+def _keys_of(index_rows: dict[str, list[tuple]], row_keys) -> set[str]:
     found: set[str] = set()
     for kind in ("token", "reference", "uri"):
         for row in index_rows.get(kind, ()):
-            found.update(_row_keys(kind, row))
-    return frozenset(found)
+            found.update(row_keys(kind, row))
+    return found
 
 
 @dataclass(frozen=True)
@@ -79,30 +91,42 @@ class Shape:
     """The keys of shared parameters that some events have in common (a row of audit_shapes), and the keys of
     per-event parameters that came with them (a patient user's own reference), which each event keeps."""
 
-    hash: str | None  # None: no shared key at all
+    hash: str | None  # None: no shared key at all and no shared members
     keys: str  # the shared keys, joined by RS
     own: frozenset[str]
     key: frozenset[str]  # the key an event carries to name this shape (none without a hash)
+    members: str | None = None  # the end of its events' JSON (`,"type":...}`), None: the events are whole
+
+    @property
+    def completes(self) -> str | None:
+        """What an event's shape column holds: the shape that completes its content, or None (it is whole)."""
+        return self.hash if self.members is not None else None
 
 
 @lru_cache(maxsize=4096)
-def shape(shared_keys: frozenset[str]) -> Shape:
-    """The shape of keys many events share (audit/events.EventShape's): split once, hashed once."""
+def shape(shared_keys: frozenset[str], members: str | None = None) -> Shape:
+    """The shape many events share (audit/events.EventShape's): their keys, split once, and the members of their
+    JSON that they have in common (`members`, ending the object: `,"type":...}`), hashed once."""
     shared = sorted(key for key in shared_keys if key.split(US, 2)[1] not in OWN_PARAMS)
     own = frozenset(shared_keys).difference(shared)
-    if not shared:
+    if not shared and members is None:
         return Shape(None, "", own, frozenset())
     text = RS.join(shared)
-    name = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()  # a name, not a secret
-    return Shape(name, text, own, frozenset((_key("h", name),)))
+    named = text if members is None else f"{text}{RS}{members}"
+    name = hashlib.blake2b(named.encode(), digest_size=16).hexdigest()  # a name, not a secret
+    return Shape(name, text, own, frozenset((_key("h", name),)), members)
 
 
-def encoded(shared_keys: frozenset[str], own_rows: dict[str, list[tuple]], recorded: datetime) -> dict:
+def encoded(
+    shared_keys: frozenset[str], own_rows: dict[str, list[tuple]], recorded: datetime, members: str | None = None
+) -> dict:
     """An event's index rows as this table stores them (StoredVersion.index_copy): its recorded instant, its keys
     and its Shape. `shared_keys` are those of the rows it has in common with other events (key_set, computed once
-    for them all): the shape takes those of shared parameters, the event keeps the rest with its own rows' keys."""
-    common = shape(shared_keys)
-    own = common.own | key_set(own_rows) | common.key
+    for them all): the shape takes those of shared parameters, the event keeps the rest with its own rows' keys.
+    `members`: the end of the JSON it shares with them, which its stored content then lacks (see Shape)."""
+    common = shape(shared_keys, members)
+    own = _keys_of(own_rows, _row_keys)  # not cached: an event's own rows are rarely another's
+    own.update(common.own, common.key)
     return {TABLE: (recorded, RS.join(sorted(own)), common)}
 
 
@@ -115,9 +139,8 @@ def row_values(index_rows: dict[str, list[tuple]] | None, index_copy: dict | Non
     return recorded(rows, last_updated), keys(rows), None
 
 
-@lru_cache(maxsize=8192)
 def _row_keys(kind: str, row: tuple) -> tuple[str, ...]:
-    """The keys of one index row (cached: most rows, the client's, the type's, are in many events)."""
+    """The keys of one index row."""
     if kind == "token":
         param, system, code = row
         if system is None:
@@ -130,6 +153,9 @@ def _row_keys(kind: str, row: tuple) -> tuple[str, ...]:
         return (_key("i", param, target_id), reference_key(param, target_type, target_id))
     param, value = row
     return (_key("u", param, value),)
+
+
+_shared_row_keys = lru_cache(maxsize=8192)(_row_keys)  # the rows of shapes and of generic extractions, often repeated
 
 
 def recorded(index_rows: dict[str, list[tuple]], last_updated):
@@ -227,7 +253,8 @@ def sort_column(search_type: str, param: str) -> tuple[str, str]:
 
 
 _CURRENT = (
-    "SELECT 'AuditEvent', id, 1, last_updated, false, content, 'POST', seq, NULL::text FROM audit_events WHERE id = %s"
+    f"SELECT 'AuditEvent', a.id, 1, a.last_updated, false, {content_column('a')}, 'POST', a.seq, NULL::text"
+    " FROM audit_events a WHERE a.id = %s"
 )
 
 
@@ -236,33 +263,35 @@ def read_current(conn, id: str):
 
 
 INSERT_ROW = (
-    "INSERT INTO audit_events (id, last_updated, recorded, keys, content)"
-    " VALUES (%(id)s, %(last_updated)s, %(recorded)s, %(keys)s, %(content)s) RETURNING seq"
+    "INSERT INTO audit_events (id, last_updated, recorded, keys, content, shape)"
+    " VALUES (%(id)s, %(last_updated)s, %(recorded)s, %(keys)s, %(content)s, %(shape)s) RETURNING seq"
 )
 # every statement that stores an event stores its shape too (if no other did before): no event names a missing one
 INSERT_SHAPE = (
-    "INSERT INTO audit_shapes (hash, keys) SELECT %(shape_hash)s::text, %(shape_keys)s::text"
-    " WHERE %(shape_hash)s::text IS NOT NULL ON CONFLICT (hash) DO NOTHING"
+    "INSERT INTO audit_shapes (hash, keys, members) SELECT %(shape_hash)s::text, %(shape_keys)s::text,"
+    " %(shape_members)s::text WHERE %(shape_hash)s::text IS NOT NULL ON CONFLICT (hash) DO NOTHING"
 )
 
 
 def shape_parameters(common: Shape | None) -> dict:
     """INSERT_SHAPE's parameters."""
-    return {"shape_hash": common.hash if common else None, "shape_keys": common.keys if common else None}
+    if common is None:
+        return {"shape_hash": None, "shape_keys": None, "shape_members": None}
+    return {"shape_hash": common.hash, "shape_keys": common.keys, "shape_members": common.members}
 
 
 def append(conn, events: list[tuple], shapes: list[Shape | None] | tuple = ()) -> None:
-    """Store many events ((id, last_updated, recorded, keys, content JSON text), ...) in one COPY, after the shapes
-    they name."""
-    named = {common.hash: common.keys for common in shapes if common is not None and common.hash is not None}
-    named = dict(sorted(named.items()))  # one order for every writer: two cannot wait on each other's new shapes
-    if named:
+    """Store many events ((id, last_updated, recorded, keys, content JSON text, shape completing it or None), ...)
+    in one COPY, after the shapes they name."""
+    named = {common.hash: common for common in shapes if common is not None and common.hash is not None}
+    ordered = [named[name] for name in sorted(named)]  # one order for every writer: none waits on another's shapes
+    if ordered:
         conn.execute(
-            "INSERT INTO audit_shapes (hash, keys) SELECT * FROM unnest(%s::text[], %s::text[])"
+            "INSERT INTO audit_shapes (hash, keys, members) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])"
             " ON CONFLICT (hash) DO NOTHING",
-            (list(named), list(named.values())),
+            ([c.hash for c in ordered], [c.keys for c in ordered], [c.members for c in ordered]),
         )
-    with conn.cursor().copy("COPY audit_events (id, last_updated, recorded, keys, content) FROM STDIN") as copy:
-        copy.set_types(["text", "timestamptz", "timestamptz", "text", "text"])
+    with conn.cursor().copy("COPY audit_events (id, last_updated, recorded, keys, content, shape) FROM STDIN") as copy:
+        copy.set_types(["text", "timestamptz", "timestamptz", "text", "text", "text"])
         for event in events:
             copy.write_row(event)

@@ -117,9 +117,11 @@ def _content(version: StoredVersion) -> bytes:
 
 
 def _audit_row(version: StoredVersion) -> tuple[tuple, audit_events.Shape | None]:
-    """(id, last_updated, recorded, keys, content) of an AuditEvent and the shape it names (storage/audit_events.py)."""
+    """(id, last_updated, recorded, keys, content, shape completing it) of an AuditEvent and the shape it names
+    (storage/audit_events.py)."""
     recorded, keys, shape = audit_events.row_values(version.index_rows, version.index_copy, version.last_updated)
-    return (version.id, version.last_updated, recorded, keys, _content(version).decode()), shape
+    completes = shape.completes if shape is not None else None
+    return (version.id, version.last_updated, recorded, keys, _content(version).decode(), completes), shape
 
 
 def _append_audit(conn: psycopg.Connection, versions: list[StoredVersion]) -> None:
@@ -129,8 +131,15 @@ def _append_audit(conn: psycopg.Connection, versions: list[StoredVersion]) -> No
 
 def _parameters(version: StoredVersion, number: int) -> dict:
     if _is_audit(version):
-        (id, last_updated, recorded, keys, content), shape = _audit_row(version)
-        values = {"id": id, "last_updated": last_updated, "recorded": recorded, "keys": keys, "content": content}
+        (id, last_updated, recorded, keys, content, completes), shape = _audit_row(version)
+        values = {
+            "id": id,
+            "last_updated": last_updated,
+            "recorded": recorded,
+            "keys": keys,
+            "content": content,
+            "shape": completes,
+        }
         values.update(audit_events.shape_parameters(shape))
         return {f"{name}_{number}": value for name, value in values.items()}
     values = {

@@ -3,14 +3,17 @@ also when it takes part of them from a shape (events.EventShape) that many event
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.audit.events import audit_event, audit_event_encoded
+from server.audit.events import audit_event, rendered_event
 from server.audit.rows import audit_event_rows
 from server.auth.policy import AccessPolicy
 from server.auth.scopes import parse_scopes
+from server.fhir.interactions import Interaction
+from server.interactions import write_path
 from server.interactions.audit import Access
 from server.search.extract import index_rows
 from server.storage import audit_events
@@ -73,9 +76,37 @@ def test_the_trails_rows_equal_the_generic_extraction(live_server, access):
     }
 
 
+@pytest.mark.parametrize("access", ACCESSES, ids=lambda a: f"{a.interaction}-{a.outcome}")
+def test_a_rendered_event_is_the_json_the_write_path_prepares(live_server, access):
+    services = live_server.app.extensions["fhir.services"]
+    definition = services.registry.get("AuditEvent")
+    rendered = rendered_event(access, BASE, "e1")
+    assert rendered is not None
+    prepared = write_path.prepare(
+        services,
+        definition,
+        audit_event(access, BASE),
+        "e1",
+        1,
+        Interaction.CREATE,
+        "POST",
+        access.recorded,
+        holders=[],
+    )
+    assert _whole(*rendered) == orjson.loads(prepared.content)
+
+
+def _whole(content: bytes, encoded: dict) -> dict:
+    """An event as storage reads it back (audit_events.content_column): its content completed by its shape's."""
+    _, _, shape = audit_events.row_values(None, encoded, None)
+    assert shape.completes is not None
+    return orjson.loads(content.decode()[:-1] + shape.members)
+
+
 def test_an_absolute_reference_falls_back_to_the_generic_extraction():
     policy = AccessPolicy((), fhir_user="https://other.example/fhir/Practitioner/x", subject="s")
     assert audit_event_rows(audit_event(Access("read", outcome=200, policy=policy), BASE)) is None
+    assert rendered_event(Access("read", outcome=200, policy=policy), BASE, "e1") is None
 
 
 def _sorted(rows: dict) -> dict:
@@ -110,14 +141,20 @@ accesses = st.builds(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(accesses, min_size=1, max_size=4))
 def test_events_sharing_a_shape_are_stored_with_the_keys_of_the_generic_extraction(live_server, batch):
-    """Each event of a batch (those of one client share a cached shape, whose keys are computed once) is stored with
-    the keys and recorded instant that storage derives from the generic extraction's rows; shaping the next event
-    changes none of an earlier one's."""
-    definition = live_server.app.extensions["fhir.services"].registry.get("AuditEvent")
-    shaped = [audit_event_encoded(access, BASE) for access in batch]
-    for access, (event, encoded) in zip(batch, shaped, strict=True):
-        assert event == audit_event(access, BASE)
-        assert encoded is not None
+    """Each event of a batch (those of one client share a cached shape, serialized and its keys computed once) is
+    stored as the JSON the write path prepares of it, with the keys and recorded instant that storage derives from
+    the generic extraction's rows; shaping the next event changes none of an earlier one's."""
+    services = live_server.app.extensions["fhir.services"]
+    definition = services.registry.get("AuditEvent")
+    shaped = [rendered_event(access, BASE, f"e{number}") for number, access in enumerate(batch)]
+    for number, (access, rendered) in enumerate(zip(batch, shaped, strict=True)):
+        assert rendered is not None
+        content, encoded = rendered
+        event = audit_event(access, BASE)
+        prepared = write_path.prepare(
+            services, definition, event, f"e{number}", 1, Interaction.CREATE, "POST", access.recorded, holders=[]
+        )
+        assert _whole(content, encoded) == orjson.loads(prepared.content)
         extracted = _extracted(definition, event)
         recorded, keys, shape = audit_events.row_values(None, encoded, None)
         assert recorded == audit_events.recorded(extracted, None)

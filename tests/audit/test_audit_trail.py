@@ -475,8 +475,33 @@ def test_an_event_stored_before_shapes_is_still_found_by_its_shared_keys(auditor
     now = datetime.now(UTC)
     event = {"resourceType": "AuditEvent", "id": f"old-{unique}", "recorded": now.isoformat()}
     with live_server.app.extensions["fhir.services"].database.transaction() as conn:
-        audit_events.append(conn, [(f"old-{unique}", now, now, audit_events.keys(rows), orjson.dumps(event).decode())])
+        audit_events.append(
+            conn, [(f"old-{unique}", now, now, audit_events.keys(rows), orjson.dumps(event).decode(), None)]
+        )
     for params in ({"type": "rest"}, {"outcome": "0"}, {"type:missing": "false"}):
         assert [e["id"] for e in _events(auditor, entity=f"Patient/{unique}", **params)] == [f"old-{unique}"], params
     assert _events(auditor, entity=f"Patient/{unique}", outcome="4") == []
     assert _events(auditor, entity=f"Patient/{unique}", **{"type:not": "rest"}) == []
+
+
+def test_what_events_share_is_stored_once_and_read_back_whole(client, auditor, flush, unique, live_server):
+    """Two reads by one client: each event's row keeps only its own members, their shared ones are one row of
+    audit_shapes, and a read and a search of either give the whole event."""
+    subject = client.create(patient(unique))["id"]
+    for n in (1, 2):
+        assert client.get(f"Patient/{subject}", headers={"X-Request-ID": f"whole-{n}-{unique}"}).status_code == 200
+    events = [_by_request(auditor, flush, f"whole-{n}-{unique}")[0] for n in (1, 2)]
+    with live_server.app.extensions["fhir.services"].database.connection() as conn:
+        rows = conn.execute(
+            "SELECT a.content, a.shape, s.members FROM audit_events a JOIN audit_shapes s ON s.hash = a.shape"
+            " WHERE a.id = ANY(%s) ORDER BY a.recorded",
+            ([e["id"] for e in events],),
+        ).fetchall()
+    assert len(rows) == 2 and rows[0][1] == rows[1][1]  # one shape for both
+    for (content, _, members), event in zip(rows, events, strict=True):
+        own = orjson.loads(content)
+        assert "agent" not in own and "source" not in own and own["entity"] == event["entity"]
+        assert orjson.loads(content[:-1] + members) == event
+        assert auditor.get(f"AuditEvent/{event['id']}").json() == event
+    assert event["agent"][0]["who"]["identifier"]["value"] == "tests"
+    assert event["source"]["observer"] == {"display": "fhir-server"}

@@ -130,7 +130,7 @@ AUDIT_EVENTS = 50_000
 @pytest.fixture(scope="module")
 def audited(big):
     """The big database with AuditEvents of 5,000 patients (10 each) and one client, as the trail stores them.
-    Their content is as long as a real event's: the planner weighs a scan by the table's size."""
+    Their content is as long as a real event's own part: the planner weighs a scan by the table's size."""
     from datetime import UTC, datetime, timedelta
 
     from server.storage import audit_events
@@ -138,15 +138,16 @@ def audited(big):
     services, _ = big
     now = datetime.now(UTC)
     rows, shapes = [], []
-    content = '{"resourceType":"AuditEvent","text":"' + "x" * 2000 + '"}'  # as long as a trail's event, ~2 kB
+    content = '{"resourceType":"AuditEvent","text":"' + "x" * 600 + '"}'  # as long as a read's own part
     shared = audit_events.key_set(
         {"token": [("outcome", None, "0"), ("type", "http://t.example", "rest"), ("agent:identifier", "c", "app")]}
     )
     for i in range(AUDIT_EVENTS):
         recorded = now - timedelta(seconds=i)
         own = {"reference": [("patient", "Patient", f"ap{i % 5000}"), ("entity", "Patient", f"ap{i % 5000}")]}
-        _, keys, shape = audit_events.row_values(None, audit_events.encoded(shared, own, recorded), None)
-        rows.append((f"ae{i}", recorded, recorded, keys, content))
+        encoded = audit_events.encoded(shared, own, recorded, ',"source":{"site":"x"}}')
+        _, keys, shape = audit_events.row_values(None, encoded, None)
+        rows.append((f"ae{i}", recorded, recorded, keys, content, shape.completes))
         shapes.append(shape)
     with services.database.transaction() as conn:
         audit_events.append(conn, rows, shapes)
