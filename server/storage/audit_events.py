@@ -285,12 +285,8 @@ def append(conn, events: list[tuple], shapes: list[Shape | None] | tuple = ()) -
     in one COPY, after the shapes they name."""
     named = {common.hash: common for common in shapes if common is not None and common.hash is not None}
     ordered = [named[name] for name in sorted(named)]  # one order for every writer: none waits on another's shapes
-    if ordered:
-        conn.execute(
-            "INSERT INTO audit_shapes (hash, keys, members) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])"
-            " ON CONFLICT (hash) DO NOTHING",
-            ([c.hash for c in ordered], [c.keys for c in ordered], [c.members for c in ordered]),
-        )
+    if ordered:  # not as arrays: psycopg escapes each element of a text[] in Python, and members are JSON
+        conn.cursor().executemany(INSERT_SHAPE, [shape_parameters(common) for common in ordered])
     with conn.cursor().copy("COPY audit_events (id, last_updated, recorded, keys, content, shape) FROM STDIN") as copy:
         copy.set_types(["text", "timestamptz", "timestamptz", "text", "text", "text"])
         for event in events:
