@@ -22,7 +22,11 @@ keys, and carry one key naming it instead:
     h<US>hash                          the shape whose keys (audit_shapes.keys) are the event's too
 
 so that a criterion on a shared parameter also matches the events of every shape that has one of its keys. Events
-the generic extraction indexed (and those stored before 0016) keep all their keys themselves."""
+the generic extraction indexed (and those stored before 0016) keep all their keys themselves.
+
+A shape also holds the JSON members its events share (agents, type, subtype, outcome, source; migrations/0017), as
+the end of a JSON object (`,"type":...}`): a trail's event stores only its own members (id, meta, recorded, entity)
+and names its shape in its `shape` column, and every read of the table renders it whole (content_column)."""
 
 from __future__ import annotations
 
