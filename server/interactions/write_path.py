@@ -96,12 +96,9 @@ def prepare(
     method: str,
     now: datetime | None = None,
     holders: list | None = None,
-    rows: dict | None = None,
 ) -> Prepared:
     """The server owns id, meta.versionId and meta.lastUpdated (R4 resource.html#Meta). `holders`:
-    the resource's Reference elements, when the caller has walked it already; `rows`: its index rows,
-    when the caller shaped the resource itself and knows them (kept equal to the generic extraction by a
-    test)."""
+    the resource's Reference elements, when the caller has walked it already."""
     now = now or datetime.now(UTC)
     meta = {**resource.get("meta", {}), "versionId": str(version_id), "lastUpdated": instant(now)}
     resource = {**resource, "id": id, "meta": meta}
@@ -115,7 +112,7 @@ def prepare(
         now,
         orjson.dumps(resource),
         patient_id,
-        rows if rows is not None else index_rows(definition, resource, services.base_url),
+        index_rows(definition, resource, services.base_url),
         targets=local_targets(services, resource, holders),
         resource=resource,
     )
