@@ -294,7 +294,9 @@ def main() -> None:
         from server.logs import configure_logging
         from server.storage.migrate import apply_migrations
 
-        settings = Settings.from_env(env={"DATABASE_URL": database_url, "FHIR_BASE_URL": BASE_URL})
+        env = {"DATABASE_URL": database_url, "FHIR_BASE_URL": BASE_URL}
+        env.update({name: os.environ[name] for name in ("FHIR_AUDIT",) if name in os.environ})  # FHIR_AUDIT=off
+        settings = Settings.from_env(env=env)
         apply_migrations(database_url, settings.migrations_dir)
         os.dup2(log_file.fileno(), 2)  # the access log goes to a file, as in production
         configure_logging("INFO")
